@@ -1,0 +1,330 @@
+"""From scanned lines to raw records: each pattern runs once per line *shape*.
+
+For every distinct shape (see ``parsers.scan``) the registry's patterns are tried,
+in priority order, on one representative line.  When the winning match's groups
+coincide with number tokens, a ``ShapePlan`` records the token slot of each
+field; the values of every line of that shape are then gathered by slot in
+compiled code, without running a regex on them.  Groups that hold no number are
+constant across a shape (``overflow cond: False``) and are read once.  Anything
+else (a dict of metrics, ``nan`` as a loss) falls back to the regex on each line
+of that shape, which is exact and only costs time where such lines exist.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from parsers.registry import NUMERIC_TYPES, LinePattern, LogFormat
+from parsers.scan import KIND_INT, LineScan, gather_ints, gather_token_text, scan_lines
+from parsers.values import TYPE_SCALE, UNIT_MS, to_value
+
+__all__ = ["Batch", "ChunkRecords", "Dispatcher", "constant_column", "extract_chunk", "is_constant"]
+
+# A rank tag in front of a record: "[rank 3]", "[1,3]<stdout>:", "rank_3:", "[Rank 3]".
+_RANK_TAG = (
+    r"(?:\[\s*rank\s*:?\s*(?P<r1>\d+)\s*\]|\[\d+,(?P<r2>\d+)\]<std(?:out|err)>|\brank[_ ](?P<r3>\d+)\b)"
+)
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """Where one column's value of a line comes from."""
+
+    column: str
+    kind: str
+    slot: int = -1  # token index within the line; -1 means ``constant``
+    negate: bool = False
+    scale: float = 1.0
+    constant: Any = None
+
+
+@dataclass(frozen=True)
+class ShapePlan:
+    fmt: LogFormat
+    pattern: LinePattern
+    fields: tuple[FieldPlan, ...]
+    per_line: bool
+
+
+@dataclass
+class Batch:
+    """Records of one pattern from one chunk: column arrays plus 0-based local line index."""
+
+    fmt: LogFormat
+    pattern: LinePattern
+    rows: np.ndarray
+    columns: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChunkRecords:
+    n_lines: int
+    batches: list[Batch]
+    skipped_rows: np.ndarray  # local indices of non-blank lines nothing understood
+    noise: int
+
+
+class Dispatcher:
+    """Holds the ordered patterns and the plan of every shape seen so far."""
+
+    def __init__(self, patterns: list[tuple[LogFormat, LinePattern]]) -> None:
+        import re
+
+        self.patterns = [(fmt, pat, pat.compiled()) for fmt, pat in patterns]
+        self.rank_tag = re.compile(_RANK_TAG, re.IGNORECASE)
+        self.plans: dict[int, ShapePlan | None] = {}
+
+    def match(self, text: str):
+        """First pattern matching ``text``: used for representatives and fallbacks."""
+        for fmt, pat, regex in self.patterns:
+            found = regex.search(text)
+            if found:
+                return fmt, pat, found
+        return None
+
+    def plan(self, shape: int, text: str, tokens: list[tuple[int, int, int]]) -> ShapePlan | None:
+        if shape in self.plans:
+            return self.plans[shape]
+        found = self.match(text)
+        plan = None if found is None else self._build(text, tokens, *found)
+        self.plans[shape] = plan
+        return plan
+
+    def _build(self, text, tokens, fmt, pat, match) -> ShapePlan:
+        to_byte = _byte_offsets(text)
+        by_span = {(s, e): (i, kind) for i, (s, e, kind) in enumerate(tokens)}
+        plans: list[FieldPlan] = []
+        per_line = False
+        for group, kind in pat.fields.items():
+            span = match.span(group)
+            value = match.group(group)
+            unit = match.group(f"{group}_unit") if f"{group}_unit" in match.re.groupindex else None
+            scale = UNIT_MS.get((unit or "ms").lower(), 1.0) if kind == "duration" else 1.0
+            scale *= TYPE_SCALE.get(kind, 1.0)
+            if value is None:
+                plans.append(FieldPlan(group, kind, constant=None))
+                continue
+            start, end = to_byte(span[0]), to_byte(span[1])
+            slot = _token_slot(by_span, start, end, kind, text[span[0] : span[1]])
+            if slot is not None:
+                plans.append(FieldPlan(group, kind, slot=slot[0], negate=slot[1], scale=scale))
+            elif not any(start < e and s < end for s, e, _ in tokens):
+                plans.append(FieldPlan(group, kind, constant=to_value(value, kind, unit)))
+            else:
+                per_line = True
+        plans.extend(self._rank_plan(text, match, tokens, to_byte, pat))
+        return ShapePlan(fmt, pat, tuple(plans), per_line)
+
+    def _rank_plan(self, text, match, tokens, to_byte, pat) -> list[FieldPlan]:
+        if "rank" in pat.fields:
+            return []
+        tag = self.rank_tag.search(text, 0, match.start())
+        if not tag:
+            return []
+        group = next(g for g in ("r1", "r2", "r3") if tag.group(g) is not None)
+        start, end = to_byte(tag.start(group)), to_byte(tag.end(group))
+        for i, (s, e, _) in enumerate(tokens):
+            if (s, e) == (start, end):
+                return [FieldPlan("rank", "int", slot=i)]
+        return [FieldPlan("rank", "int", constant=int(tag.group(group)))]
+
+
+def _byte_offsets(text: str):
+    if text.isascii():
+        return lambda pos: pos
+    return lambda pos: len(text[:pos].encode("utf-8", "surrogateescape"))
+
+
+def _token_slot(by_span, start, end, kind, raw) -> tuple[int, bool] | None:
+    if kind not in NUMERIC_TYPES:
+        return None
+    hit = by_span.get((start, end))
+    negate = False
+    if hit is None and raw.startswith(("-", "+")):
+        hit = by_span.get((start + 1, end))
+        negate = raw.startswith("-")
+    if hit is None or (kind == "int" and hit[1] != KIND_INT):
+        return None
+    return hit[0], negate
+
+
+def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
+    """Raw records of every line in ``buf`` (whole lines; the last may lack '\\n')."""
+    scan = scan_lines(buf)
+    codes, shapes = pd.factorize(scan.line_shape)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(shapes)))])
+    vector: dict[int, list[tuple[ShapePlan, np.ndarray]]] = defaultdict(list)
+    fallback: list[np.ndarray] = []
+    skipped: list[np.ndarray] = []
+    noise = 0
+    for k, shape in enumerate(shapes.tolist()):
+        rows = order[bounds[k] : bounds[k + 1]]
+        rep = int(rows[0])
+        text = _line_text(buf, scan, rep)
+        if not text.strip():
+            continue
+        plan = dispatcher.plan(shape, text, _tokens(scan, rep))
+        if plan is None:
+            skipped.append(rows)
+        elif plan.pattern.table == "noise":
+            noise += len(rows)
+        elif plan.per_line:
+            fallback.append(rows)
+        else:
+            vector[id(plan.pattern)].append((plan, rows))
+    batches = [_gather(buf, scan, plans) for plans in vector.values()]
+    extra, extra_skipped, extra_noise = _per_line(buf, scan, fallback, dispatcher)
+    batches.extend(extra)
+    skipped.extend(extra_skipped)
+    all_skipped = np.sort(np.concatenate(skipped)) if skipped else np.empty(0, np.int64)
+    return ChunkRecords(scan.n_lines, batches, all_skipped, noise + extra_noise)
+
+
+def _line_text(buf: np.ndarray, scan: LineScan, row: int) -> str:
+    raw = buf[scan.line_start[row] : scan.line_end[row]].tobytes()
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _tokens(scan: LineScan, row: int) -> list[tuple[int, int, int]]:
+    base = scan.line_start[row]
+    first, last = scan.line_tok0[row], scan.line_tok0[row + 1]
+    return [
+        (int(scan.tok_start[t] - base), int(scan.tok_end[t] - base), int(scan.tok_kind[t]))
+        for t in range(first, last)
+    ]
+
+
+def _gather(buf: np.ndarray, scan: LineScan, plans: list[tuple[ShapePlan, np.ndarray]]) -> Batch:
+    """Values of every field for all lines of the shapes that share one pattern."""
+    first = plans[0][0]
+    rows = np.concatenate([r for _, r in plans])
+    batch = Batch(first.fmt, first.pattern, rows)
+    columns = {fp.column for plan, _ in plans for fp in plan.fields}
+    for column in columns:
+        parts = [_field_values(buf, scan, plan, rows_, column) for plan, rows_ in plans]
+        batch.columns[column] = concat_columns(parts)
+    if first.pattern.table == "events":
+        messages = np.empty(len(rows), dtype=object)
+        messages[:] = [_line_text(buf, scan, int(r)).strip() for r in rows]
+        batch.columns["message"] = messages
+    return batch
+
+
+def _field_values(buf, scan, plan: ShapePlan, rows: np.ndarray, column: str):
+    fp = next((f for f in plan.fields if f.column == column), None)
+    if fp is None or fp.slot < 0:
+        return constant_column(
+            len(rows), None if fp is None else fp.constant, numeric=_is_numeric(plan, column)
+        )
+    tok = scan.line_tok0[rows] + fp.slot
+    if fp.kind == "int":
+        values = gather_ints(buf, scan.tok_start[tok], scan.tok_end[tok]).astype(np.float64)
+        return -values if fp.negate else values
+    data, offsets = gather_token_text(buf, scan.tok_start[tok], scan.tok_end[tok])
+    text = pa.LargeStringArray.from_buffers(len(tok), pa.py_buffer(offsets), pa.py_buffer(data))
+    values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    if fp.negate:
+        values = -values
+    return values * fp.scale if fp.scale != 1.0 else values
+
+
+def _is_numeric(plan: ShapePlan, column: str) -> bool:
+    kind = plan.pattern.fields.get(column, "int" if column == "rank" else "str")
+    return kind in NUMERIC_TYPES or kind == "bool"
+
+
+def constant_column(n: int, value: Any, *, numeric: bool) -> np.ndarray:
+    """``n`` copies of ``value``: float64 (NaN for missing) for numbers and flags, else object.
+
+    Numeric constants are read-only broadcast views that take no memory: a log of
+    millions of LossMonitor lines has no loss scale, and must not pay 8 bytes a row
+    for each column it lacks until the final table is built.
+    """
+    if numeric:
+        return np.broadcast_to(np.float64(np.nan if value is None else float(value)), (n,))
+    return np.full(n, value, dtype=object)
+
+
+def is_constant(values: np.ndarray) -> bool:
+    """True for the broadcast views ``constant_column`` makes."""
+    return values.ndim == 1 and len(values) > 0 and values.strides == (0,)
+
+
+def concat_columns(parts: list[np.ndarray]) -> np.ndarray:
+    """Join column pieces; pieces that are all the same constant stay a broadcast view."""
+    if len(parts) == 1:
+        return parts[0]
+    total = sum(len(p) for p in parts)
+    if all(p.dtype != object for p in parts):
+        first = parts[0][:1]
+        if all(is_constant(p) or not len(p) for p in parts) and all(
+            (np.isnan(p[0]) and np.isnan(first[0])) or p[0] == first[0] for p in parts if len(p)
+        ):
+            return np.broadcast_to(first[0], (total,))
+        return np.concatenate(parts)
+    return np.concatenate([p.astype(object) for p in parts])
+
+
+def _per_line(buf, scan, groups: list[np.ndarray], dispatcher: Dispatcher):
+    """Regex on each line of shapes whose values are not plain number tokens."""
+    records: dict[int, tuple[LogFormat, LinePattern, list[int], list[dict]]] = {}
+    skipped: list[int] = []
+    noise = 0
+    for rows in groups:
+        for row in rows.tolist():
+            text = _line_text(buf, scan, row)
+            found = dispatcher.match(text)
+            if found is None:
+                skipped.append(row)
+                continue
+            fmt, pat, match = found
+            if pat.table == "noise":
+                noise += 1
+                continue
+            values = _match_values(pat, match, text)
+            entry = records.setdefault(id(pat), (fmt, pat, [], []))
+            entry[2].append(row)
+            entry[3].append(values)
+    batches = []
+    for fmt, pat, rows, values in records.values():
+        frame = pd.DataFrame(values)
+        batch = Batch(fmt, pat, np.asarray(rows, dtype=np.int64))
+        for col in frame.columns:
+            kind = pat.fields.get(col, "int" if col == "rank" else "str")
+            if kind in NUMERIC_TYPES or kind == "bool":
+                batch.columns[col] = np.array([_as_float(v) for v in frame[col]], dtype=np.float64)
+            else:
+                batch.columns[col] = frame[col].to_numpy(dtype=object)
+        batches.append(batch)
+    return batches, [np.asarray(skipped, dtype=np.int64)], noise
+
+
+def _as_float(value: Any) -> float:
+    try:
+        return np.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _match_values(pat: LinePattern, match, text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for group, kind in pat.fields.items():
+        unit_group = f"{group}_unit"
+        unit = match.group(unit_group) if unit_group in match.re.groupindex else None
+        try:
+            values[group] = to_value(match.group(group), kind, unit)
+        except (ValueError, OverflowError):
+            values[group] = None
+    if "rank" not in values:
+        values["rank"] = None
+    if pat.table == "events":
+        values["message"] = text.strip()
+    return values

@@ -1,0 +1,77 @@
+"""Hyperparameters a log prints about itself, and telling them from metric dicts.
+
+A bare ``{...}`` line is either ``model.eval()``'s result (``{'acc': 0.93}``) or a
+config dump (``{'batch_size': 32, 'lr': 0.1, ...}``).  Metric dicts hold only
+numbers under metric-like names; anything else is taken as hyperparameters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["hparam_number", "is_metric_dict", "merge_hparams", "split_bare_dicts"]
+
+_METRIC_NAME = re.compile(
+    r"acc|top|loss|f1|map|auc|bleu|ppl|perplex|precision|recall|iou|psnr|ssim|err|dice|score"
+    r"|rouge|wer|cer|mae|mse|rmse|hmean|fps|lp",
+    re.IGNORECASE,
+)
+
+
+def hparam_number(value: Any) -> float | None:
+    """A finite-or-NaN float from an int/float/numeric string, else None (bools excluded)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def is_metric_dict(values: dict[str, Any]) -> bool:
+    return bool(values) and all(
+        _METRIC_NAME.search(str(k)) and hparam_number(v) is not None for k, v in values.items()
+    )
+
+
+def split_bare_dicts(evals: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Move bare dict lines that are not metric dicts out of the evals records."""
+    if not len(evals) or "bare" not in evals or "metrics" not in evals:
+        return evals, []
+    bare = evals["bare"].fillna(False).astype(bool)
+    metric = evals["metrics"].map(lambda d: isinstance(d, dict) and is_metric_dict(d))
+    config = bare & ~metric
+    hparams = [d for d in evals.loc[config, "metrics"] if isinstance(d, dict)]
+    return evals[~config].reset_index(drop=True), hparams
+
+
+def merge_hparams(rows: pd.DataFrame, extra: list[dict[str, Any]]) -> dict[str, Any]:
+    """All printed hyperparameters, later lines winning, with plain JSON-able values."""
+    merged: dict[str, Any] = {}
+    for values in extra:
+        merged.update(values)
+    if len(rows):
+        for record in rows.to_dict("records"):
+            if isinstance(record.get("hparams"), dict):
+                merged.update(record["hparams"])
+            elif record.get("key") is not None:
+                merged[str(record["key"]).strip()] = record.get("value")
+    return {str(k): _plain(v) for k, v in merged.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)

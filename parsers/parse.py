@@ -1,0 +1,108 @@
+"""``parse_log``: the one entry point from log text to tables."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import parsers.formats  # noqa: F401 - registers the built-in formats
+from parsers.assemble import RawRecords, assemble
+from parsers.dispatch import Dispatcher, extract_chunk
+from parsers.errors import NoRecordsError
+from parsers.registry import FORMATS, get_format, ordered_patterns
+from parsers.source import BLOCK_SIZE, LogSource, iter_blocks, open_sources
+from parsers.user_formats import load_user_formats
+
+__all__ = ["TABLE_NAMES", "ParsedLog", "parse_log", "parse_source"]
+
+TABLE_NAMES = ("steps", "epochs", "evals", "events")
+_WORKERS = min(2, os.cpu_count() or 1)
+
+
+@dataclass
+class ParsedLog:
+    """The four tables of a log plus what was learned about it (``meta``)."""
+
+    steps: pd.DataFrame
+    epochs: pd.DataFrame
+    evals: pd.DataFrame
+    events: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: getattr(self, name) for name in TABLE_NAMES}
+
+
+def parse_log(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    format: str | None = None,
+    formats_file: str | os.PathLike[str] | None = None,
+    strict: bool = True,
+) -> ParsedLog:
+    """Parse a log file, gzip'd log, directory of (per-rank) logs, or log text.
+
+    ``format`` forces one registered format instead of detection (events and
+    metadata lines common to all logs are still read).  ``formats_file`` is a
+    TOML file of user formats; one named ``epochscope-formats.toml`` next to the
+    log is picked up by itself.  With ``strict``, a log in which no line of any
+    format was found raises ``NoRecordsError``.
+    """
+    sources = open_sources(source)
+    names = _format_names(sources, format, formats_file)
+    dispatcher = Dispatcher(ordered_patterns(names))
+    raws = [parse_source(src, dispatcher) for src in sources]
+    parsed = assemble(raws, forced=format)
+    if strict and not any(len(t) for t in parsed.tables().values()):
+        tried = ", ".join(n for n in (names or sorted(FORMATS)) if n != "common")
+        where = sources[0].name if len(sources) == 1 else str(source)
+        raise NoRecordsError(
+            f"{where}: no records of any known format (tried: {tried}); "
+            "describe the layout in a TOML file and pass it with --formats"
+        )
+    return parsed
+
+
+def _format_names(sources: list[LogSource], forced: str | None, formats_file) -> list[str] | None:
+    user_files = [Path(formats_file)] if formats_file else _formats_beside(sources)
+    for path in user_files:
+        load_user_formats(path)
+    if forced is None:
+        return None
+    get_format(forced)
+    return [forced, "common"] if forced != "common" else ["common"]
+
+
+def _formats_beside(sources: list[LogSource]) -> list[Path]:
+    folders = {src.path.parent for src in sources if src.path is not None}
+    return [f / "epochscope-formats.toml" for f in folders if (f / "epochscope-formats.toml").is_file()]
+
+
+def parse_source(
+    src: LogSource,
+    dispatcher: Dispatcher,
+    *,
+    final: bool = True,
+    first_line: int = 0,
+    block_size: int = BLOCK_SIZE,
+) -> RawRecords:
+    """Raw records of one log; blocks are scanned on a small thread pool (the scanner frees the GIL)."""
+    raw = RawRecords(name=src.name, rank=src.rank, first_line=first_line)
+    with src.open() as handle, ThreadPoolExecutor(_WORKERS) as pool:
+        pending: deque[Future] = deque()
+        for block in iter_blocks(handle, block_size=block_size, final=final):
+            buf = np.frombuffer(block, dtype=np.uint8)
+            pending.append(pool.submit(extract_chunk, buf, dispatcher))
+            raw.bytes_read += len(block)
+            if len(pending) > _WORKERS:
+                raw.add(pending.popleft().result())
+        while pending:
+            raw.add(pending.popleft().result())
+    return raw

@@ -1,0 +1,190 @@
+"""The registry of log formats.  Formats are data: a name, line patterns, typed fields.
+
+A format never contains code that runs per line.  Each ``LinePattern`` says which
+table its lines feed, and its regex's named groups are columns of that table
+(``parsers.schema``) with a type saying how the text becomes a value.  Adding a
+format is adding one module under ``parsers/formats`` (or a TOML file, see
+``parsers.user_formats``); nothing else in the code branches on format names.
+
+Field types:
+    int, float, str, bool     the printed value
+    ms, s, min, h             a duration, stored in milliseconds
+    duration                  a duration whose unit is the group ``<name>_unit``
+    hms                       a ``[D days, ]H:MM:SS[.f]`` timedelta, stored in milliseconds
+    percent                   a percentage, stored as a fraction
+    dict                      a Python-literal dict (eval metrics or hyperparameters)
+    kwargs                    ``Namespace(a=1, b='x')``-style keyword arguments
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from parsers.errors import DuplicateFormatError, FormatDefinitionError, UnknownFormatError
+from parsers.schema import EVENT_KINDS, TABLES
+
+__all__ = [
+    "FIELD_TYPES",
+    "FORMATS",
+    "LinePattern",
+    "LogFormat",
+    "get_format",
+    "ordered_patterns",
+    "register",
+]
+
+FIELD_TYPES = frozenset(
+    {"int", "float", "str", "bool", "ms", "s", "min", "h", "duration", "hms", "percent", "dict", "kwargs"}
+)
+NUMERIC_TYPES = frozenset({"int", "float", "ms", "s", "min", "h", "duration", "hms", "percent"})
+
+# Targets a pattern may feed besides the four tables.
+EXTRA_TARGETS = {
+    "meta": {"total_epochs", "framework_version", "device", "batch_size", "device_num", "steps_per_epoch"},
+    "hparams": {"hparams", "key", "value"},
+    "noise": set(),
+    # Lines that only say which epoch the following lines belong to ("Epoch 3").
+    "context": {"epoch", "total_epochs"},
+    # A step's time printed on a line of its own (MindYOLO), joined to the step's loss record.
+    "step_times": {"epoch", "step", "step_time_ms", "total_epochs", "steps_per_epoch"},
+}
+
+# Group names allowed per table beyond the schema's columns.
+_TABLE_EXTRAS = {
+    "steps": {"total_epochs", "steps_per_epoch"},
+    "epochs": {"seconds", "total_epochs", "phase"},
+    "evals": {"metrics", "total_epochs"},
+    "events": {"total_epochs"},
+}
+
+PRIORITY_NOISE = 0
+PRIORITY_EVENT_FIRST = 10
+PRIORITY_RECORD = 50
+PRIORITY_COMMON = 80
+PRIORITY_GENERIC = 90
+
+
+@dataclass(frozen=True)
+class LinePattern:
+    """One kind of line: where its values go and how to read them.
+
+    ``regex`` is searched (not matched) in the line, so logging prefixes such as
+    timestamps, ``[INFO]`` or rank tags in front of a record do not matter.
+    ``constants`` fill columns the line implies (an event's ``kind``, ``phase``).
+    ``also`` names further tables fed by the same line (a Keras epoch line holds the
+    epoch's loss, its time and a validation metric).
+    Lower ``priority`` is tried first; the first pattern that matches a line wins.
+    """
+
+    table: str
+    regex: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    constants: Mapping[str, object] = field(default_factory=dict)
+    priority: int = PRIORITY_RECORD
+    name: str = ""
+    also: tuple[str, ...] = ()
+
+    def compiled(self) -> re.Pattern[str]:
+        return _compile(self.regex)
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _compile(regex: str) -> re.Pattern[str]:
+    pattern = _COMPILED.get(regex)
+    if pattern is None:
+        pattern = _COMPILED[regex] = re.compile(regex)
+    return pattern
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """A named log layout.  ``generic`` formats only count when no other format matched."""
+
+    name: str
+    description: str
+    patterns: tuple[LinePattern, ...]
+    epoch_base: int | None = 1  # None: 0-based if any record says epoch 0
+    step_base: int = 1
+    generic: bool = False
+    origin: str = ""
+    example: str = ""
+
+
+FORMATS: dict[str, LogFormat] = {}
+
+
+def register(fmt: LogFormat, *, replace: bool = False) -> LogFormat:
+    """Add ``fmt`` to the registry after checking every pattern against the schema."""
+    origin = fmt.origin or _caller_origin()
+    fmt = LogFormat(**{**fmt.__dict__, "origin": origin})
+    if fmt.name in FORMATS and not replace:
+        first = FORMATS[fmt.name].origin
+        raise DuplicateFormatError(
+            f"format {fmt.name!r} is already registered (first defined in {first}); redefined in {origin}"
+        )
+    for index, pattern in enumerate(fmt.patterns):
+        _check_pattern(fmt.name, index, pattern)
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+def get_format(name: str) -> LogFormat:
+    """The format called ``name``; the error lists the known names."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        known = ", ".join(sorted(FORMATS))
+        raise UnknownFormatError(f"unknown format {name!r}; known formats: {known}") from None
+
+
+def ordered_patterns(names: list[str] | None = None) -> list[tuple[LogFormat, LinePattern]]:
+    """Patterns of the given formats (all when None), in the order lines try them."""
+    formats = [get_format(n) for n in names] if names else list(FORMATS.values())
+    pairs = [(fmt, pat) for fmt in formats for pat in fmt.patterns]
+    return sorted(pairs, key=lambda pair: pair[1].priority)
+
+
+def _caller_origin() -> str:
+    for frame in inspect.stack()[2:]:
+        if frame.filename != __file__:
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"
+
+
+def _check_pattern(fmt_name: str, index: int, pattern: LinePattern) -> None:
+    where = f"format {fmt_name!r}, pattern {index + 1}"
+    try:
+        compiled = pattern.compiled()
+    except re.error as exc:
+        raise FormatDefinitionError(f"{where}: invalid regex: {exc}") from None
+    allowed: set[str] = set()
+    for table in (pattern.table, *pattern.also):
+        if table in TABLES:
+            allowed |= set(TABLES[table]) | _TABLE_EXTRAS.get(table, set())
+        elif table in EXTRA_TARGETS:
+            allowed |= EXTRA_TARGETS[table]
+        else:
+            targets = ", ".join([*TABLES, *EXTRA_TARGETS])
+            raise FormatDefinitionError(f"{where}: unknown table {table!r} (use one of {targets})")
+    for group, kind in pattern.fields.items():
+        if kind not in FIELD_TYPES:
+            raise FormatDefinitionError(
+                f"{where}: field {group!r} has unknown type {kind!r} "
+                f"(use one of {', '.join(sorted(FIELD_TYPES))})"
+            )
+        if group not in compiled.groupindex:
+            raise FormatDefinitionError(f"{where}: field {group!r} is not a named group of the regex")
+        is_metric = "evals" in (pattern.table, *pattern.also) and group.startswith("metric_")
+        if group not in allowed and not is_metric:
+            raise FormatDefinitionError(
+                f"{where}: field {group!r} is not a column of {pattern.table!r} "
+                f"(columns: {', '.join(sorted(allowed))})"
+            )
+    kind = pattern.constants.get("kind")
+    if pattern.table == "events" and kind not in EVENT_KINDS:
+        raise FormatDefinitionError(f"{where}: events need constants.kind in {', '.join(EVENT_KINDS)}")

@@ -1,0 +1,138 @@
+"""The one place where the tables' columns, dtypes and meanings are defined.
+
+Every format fills these same columns, so the dashboard, the store and the CLI
+never ask which format a table came from.  A column a format does not print is
+present and missing (``<NA>``/``NaN``), never absent.
+
+steps -- one row per loss record
+    epoch          Int64    1-based epoch (0-based formats are shifted by one)
+    step           Int64    step as printed (within the epoch, or cumulative)
+    global_step    Int64    1-based step counted over the whole run
+    loss           float64  NaN and +/-inf are kept as such
+    lr             float64  learning rate, where printed
+    loss_scale     float64  where printed (mixed precision)
+    overflow       boolean  loss-scale overflow flag, where printed
+    step_time_ms   float64  time of this step, where printed
+    rank           Int64    device rank: from a rank tag in the line or the file name
+    line           Int64    1-based line number in the source file
+
+epochs -- one row per epoch that printed a time or throughput line
+    epoch          Int64
+    epoch_time_ms  float64  wall time of the training epoch
+    step_time_ms   float64  mean step time of the epoch
+    data_time_ms   float64  data loading time (MindSpore 2.x TimeMonitor), where printed
+    eval_time_ms   float64  evaluation time of the epoch, where printed
+    steps          Int64    steps in the epoch, as printed or counted from the steps table
+    samples_per_sec float64 throughput
+    samples_per_sec_source string  'printed', or 'computed' from batch size x devices / step time
+    rank           Int64
+    line           Int64    first line that reported the epoch
+
+evals -- one row per metric value
+    epoch          Int64    nullable: a final evaluation may not say its epoch
+    metric         string   name as printed ('acc', 'top_1_accuracy', ...)
+    value          float64  percentages printed with '%' are turned into fractions
+    rank           Int64
+    line           Int64
+
+events -- things a person wants to know happened
+    kind           string   one of EVENT_KINDS
+    epoch          Int64    epoch in progress at that line, where known
+    rank           Int64
+    line           Int64
+    message        string   the log line, stripped
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["EVENT_KINDS", "TABLES", "conform", "empty_table", "missing_column"]
+
+TABLES: dict[str, dict[str, str]] = {
+    "steps": {
+        "epoch": "Int64",
+        "step": "Int64",
+        "global_step": "Int64",
+        "loss": "float64",
+        "lr": "float64",
+        "loss_scale": "float64",
+        "overflow": "boolean",
+        "step_time_ms": "float64",
+        "rank": "Int64",
+        "line": "Int64",
+    },
+    "epochs": {
+        "epoch": "Int64",
+        "epoch_time_ms": "float64",
+        "step_time_ms": "float64",
+        "data_time_ms": "float64",
+        "eval_time_ms": "float64",
+        "steps": "Int64",
+        "samples_per_sec": "float64",
+        "samples_per_sec_source": "string",
+        "rank": "Int64",
+        "line": "Int64",
+    },
+    "evals": {
+        "epoch": "Int64",
+        "metric": "string",
+        "value": "float64",
+        "rank": "Int64",
+        "line": "Int64",
+    },
+    "events": {
+        "kind": "string",
+        "epoch": "Int64",
+        "rank": "Int64",
+        "line": "Int64",
+        "message": "string",
+    },
+}
+
+EVENT_KINDS: tuple[str, ...] = (
+    "start",
+    "finish",
+    "nan",
+    "overflow",
+    "warning",
+    "error",
+    "traceback",
+    "checkpoint",
+    "interrupt",
+    "resume",
+)
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A table with the right columns and dtypes and no rows."""
+    return pd.DataFrame({col: pd.Series(dtype=dtype) for col, dtype in TABLES[name].items()})
+
+
+def conform(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Return ``frame`` with exactly the schema's columns, in order, with its dtypes."""
+    columns = {}
+    n = len(frame)
+    for col, dtype in TABLES[name].items():
+        if col in frame:
+            series = frame[col]
+            columns[col] = (
+                series.astype(dtype) if str(series.dtype) != dtype else series.reset_index(drop=True)
+            )
+        else:
+            columns[col] = missing_column(n, dtype)
+    out = pd.DataFrame(columns, copy=False)
+    out.index = pd.RangeIndex(n)
+    return out
+
+
+def missing_column(n: int, dtype: str) -> pd.Series:
+    """``n`` missing values of ``dtype``, built without a Python-level loop."""
+    if dtype == "float64":
+        return pd.Series(np.full(n, np.nan))
+    if dtype == "Int64":
+        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)))
+    if dtype == "boolean":
+        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool)))
+    return pd.Series(pd.array(np.full(n, None, dtype=object), dtype=dtype))

@@ -17,7 +17,7 @@ import pandas as pd
 
 from parsers.dispatch import ChunkRecords, concat_columns, constant_column, is_constant
 from parsers.hparams import hparam_number, merge_hparams, split_bare_dicts
-from parsers.registry import FORMATS
+from parsers.registry import FORMATS, LogFormat
 from parsers.schema import conform, empty_table
 
 if TYPE_CHECKING:
@@ -117,11 +117,13 @@ class RawRecords:
         return frame
 
 
-def assemble(raws: list[RawRecords], *, forced: str | None = None) -> ParsedLog:
+def assemble(
+    raws: list[RawRecords], *, forced: str | None = None, formats: dict[str, LogFormat] | None = None
+) -> ParsedLog:
     """Build the tables of one run from the raw records of its log file(s)."""
     from parsers.parse import ParsedLog
 
-    per_file = [_assemble_one(raw) for raw in raws]
+    per_file = [_assemble_one(raw, FORMATS if formats is None else formats) for raw in raws]
     tables = {
         name: pd.concat([t[name] for t, _ in per_file], ignore_index=True)
         if len(per_file) > 1
@@ -133,31 +135,33 @@ def assemble(raws: list[RawRecords], *, forced: str | None = None) -> ParsedLog:
     return ParsedLog(**{k: conform(v, k) for k, v in tables.items()}, meta=meta)
 
 
-def _assemble_one(raw: RawRecords) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def _assemble_one(
+    raw: RawRecords, formats: dict[str, LogFormat]
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     small = {name: raw.frame(name) for name in RAW_TABLES if name != "steps"}
     cols, codes, names = raw.columns("steps", consume=True)
-    cols, codes, small, dropped = _drop_generic(cols, codes, names, small)
+    cols, codes, small, dropped = _drop_generic(cols, codes, names, small, formats)
     small["evals"], bare_hparams = split_bare_dicts(small["evals"])
     meta = _meta(small, raw, bare_hparams, dropped, _code_counts(codes, names), cols)
-    epoch = _shifted_epochs(cols.get("epoch"), codes, names, len(cols["line"]))
-    timeline = _epoch_timeline(cols["line"], epoch, small)
+    epoch = _shifted_epochs(cols.get("epoch"), codes, names, len(cols["line"]), formats)
+    timeline = _epoch_timeline(cols["line"], epoch, small, formats)
     if np.isnan(epoch).any():
         epoch = np.where(np.isnan(epoch), _epoch_at(cols["line"], timeline), epoch)
-    steps = _steps(cols, epoch, names, codes, small["epochs"], meta)
-    _join_step_times(steps, small["step_times"])
-    epochs = _epochs(small["epochs"], timeline)
-    evals = _evals(small["evals"], timeline)
+    steps = _steps(cols, epoch, [formats[n].step_base for n in names if n in formats], small["epochs"], meta)
+    _join_step_times(steps, small["step_times"], formats)
+    epochs = _epochs(small["epochs"], timeline, formats)
+    evals = _evals(small["evals"], timeline, formats)
     events = _events(small["events"], steps, timeline)
     return {"steps": steps, "epochs": epochs, "evals": evals, "events": events}, meta
 
 
-def _join_step_times(steps: pd.DataFrame, times: pd.DataFrame) -> None:
+def _join_step_times(steps: pd.DataFrame, times: pd.DataFrame, formats: dict[str, LogFormat]) -> None:
     """Fill step times printed on lines of their own into the matching loss records."""
     if not len(times) or not len(steps) or "step_time_ms" not in times:
         return
     keys = pd.DataFrame(
         {
-            "epoch": pd.array(np.round(_frame_epochs(times)), dtype="Int64"),
+            "epoch": pd.array(np.round(_frame_epochs(times, formats)), dtype="Int64"),
             "step": pd.to_numeric(times["step"], errors="coerce").astype("Int64"),
             "time": pd.to_numeric(times["step_time_ms"], errors="coerce"),
         }
@@ -171,9 +175,15 @@ def _code_counts(codes: np.ndarray, names: list[str]) -> dict[str, int]:
     return {name: int(n) for name, n in zip(names, counts)}
 
 
-def _drop_generic(cols: Columns, codes: np.ndarray, names: list[str], small: dict[str, pd.DataFrame]):
+def _drop_generic(
+    cols: Columns,
+    codes: np.ndarray,
+    names: list[str],
+    small: dict[str, pd.DataFrame],
+    formats: dict[str, LogFormat],
+):
     """Records of generic (fallback) formats count only where no specific format has any."""
-    generic = {name for name, fmt in FORMATS.items() if fmt.generic}
+    generic = {name for name, fmt in formats.items() if fmt.generic}
     dropped = 0
     is_generic = np.isin(codes, [i for i, n in enumerate(names) if n in generic])
     if is_generic.any() and (~is_generic).any():
@@ -192,13 +202,15 @@ def _drop_generic(cols: Columns, codes: np.ndarray, names: list[str], small: dic
     return cols, codes, small, dropped
 
 
-def _shifted_epochs(epoch: np.ndarray | None, codes: np.ndarray, names: list[str], n: int) -> np.ndarray:
+def _shifted_epochs(
+    epoch: np.ndarray | None, codes: np.ndarray, names: list[str], n: int, formats: dict[str, LogFormat]
+) -> np.ndarray:
     """Epochs 1-based: formats counting from 0 (or printing 0 when unsure) are shifted by one."""
     if epoch is None:
         return np.full(n, np.nan)
     shifts = np.zeros(max(len(names), 1))
     for code, name in enumerate(names):
-        fmt = FORMATS.get(name)
+        fmt = formats.get(name)
         base = fmt.epoch_base if fmt is not None else 1
         if base is None:
             base = 0 if bool((epoch[codes == code] == 0).any()) else 1
@@ -206,19 +218,22 @@ def _shifted_epochs(epoch: np.ndarray | None, codes: np.ndarray, names: list[str
     return epoch + shifts[codes] if len(codes) else epoch
 
 
-def _frame_epochs(frame: pd.DataFrame) -> np.ndarray:
+def _frame_epochs(frame: pd.DataFrame, formats: dict[str, LogFormat]) -> np.ndarray:
     if "epoch" not in frame or not len(frame):
         return np.full(len(frame), np.nan)
     codes, names = pd.factorize(frame["format"])
     epoch = pd.to_numeric(frame["epoch"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
-    return _shifted_epochs(epoch, codes.astype(np.int16), list(names), len(frame))
+    return _shifted_epochs(epoch, codes.astype(np.int16), list(names), len(frame), formats)
 
 
 Timeline = list[tuple[np.ndarray, np.ndarray]]
 
 
 def _epoch_timeline(
-    step_lines: np.ndarray, step_epochs: np.ndarray, small: dict[str, pd.DataFrame]
+    step_lines: np.ndarray,
+    step_epochs: np.ndarray,
+    small: dict[str, pd.DataFrame],
+    formats: dict[str, LogFormat],
 ) -> Timeline:
     """Sources of (line, epoch) pairs, each in line order: the steps and the small tables.
 
@@ -229,7 +244,7 @@ def _epoch_timeline(
     for name in ("context", "epochs", "evals"):
         frame = small[name]
         if len(frame) and "epoch" in frame:
-            sources.append((frame["line"].to_numpy(np.int64), _frame_epochs(frame)))
+            sources.append((frame["line"].to_numpy(np.int64), _frame_epochs(frame, formats)))
     timeline = []
     for lines, epochs in sources:
         known = ~np.isnan(epochs)
@@ -255,8 +270,10 @@ def _epoch_at(lines: np.ndarray, timeline: Timeline) -> np.ndarray:
     return best_epoch
 
 
-def _own_or_context_epoch(frame: pd.DataFrame, timeline: Timeline) -> np.ndarray:
-    own = _frame_epochs(frame)
+def _own_or_context_epoch(
+    frame: pd.DataFrame, timeline: Timeline, formats: dict[str, LogFormat]
+) -> np.ndarray:
+    own = _frame_epochs(frame, formats)
     if np.isnan(own).any():
         own = np.where(np.isnan(own), _epoch_at(frame["line"].to_numpy(np.int64), timeline), own)
     return own
@@ -274,8 +291,7 @@ def _int_array(values: np.ndarray) -> pd.arrays.IntegerArray:
 def _steps(
     cols: Columns,
     epoch: np.ndarray,
-    names: list[str],
-    codes: np.ndarray,
+    step_bases: list[int],
     raw_epochs: pd.DataFrame,
     meta: dict,
 ) -> pd.DataFrame:
@@ -290,10 +306,10 @@ def _steps(
     printed_global = cols.pop("global_step", None)
     if printed_global is not None and not np.isnan(printed_global).all():
         step = np.where(np.isnan(step), printed_global, step)
-        computed = _global_steps(epoch, step, rank, spe, _step_base(names))
+        computed = _global_steps(epoch, step, rank, spe, _step_base(step_bases))
         global_step = _int_array(np.where(np.isnan(printed_global), computed, printed_global))
     else:
-        global_step = _int_array(_global_steps(epoch, step, rank, spe, _step_base(names)))
+        global_step = _int_array(_global_steps(epoch, step, rank, spe, _step_base(step_bases)))
     overflow = cols.pop("overflow", missing)
     line = cols.pop("line")
     return pd.DataFrame(
@@ -341,9 +357,9 @@ def _steps_per_epoch(cols: Columns, step: np.ndarray, raw_epochs: pd.DataFrame) 
     return None
 
 
-def _step_base(names: list[str]) -> int:
-    bases = {FORMATS[n].step_base for n in names if n in FORMATS}
-    return bases.pop() if len(bases) == 1 else 1
+def _step_base(bases: list[int]) -> int:
+    distinct = set(bases)
+    return distinct.pop() if len(distinct) == 1 else 1
 
 
 def _global_steps(
@@ -379,11 +395,11 @@ def _is_cumulative(epoch: np.ndarray, step: np.ndarray, rank: np.ndarray) -> boo
     return bool((step[change + 1] > step[change]).all())
 
 
-def _epochs(raw: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
+def _epochs(raw: pd.DataFrame, timeline: Timeline, formats: dict[str, LogFormat]) -> pd.DataFrame:
     if not len(raw):
         return empty_table("epochs")
     rows = raw.copy()
-    rows["epoch"] = _own_or_context_epoch(rows, timeline)
+    rows["epoch"] = _own_or_context_epoch(rows, timeline, formats)
     for col in ("epoch_time_ms", "step_time_ms", "data_time_ms", "samples_per_sec", "steps"):
         if col in rows:
             rows[col] = pd.to_numeric(rows[col], errors="coerce")
@@ -411,11 +427,11 @@ def _epochs(raw: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
     return out
 
 
-def _evals(raw: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
+def _evals(raw: pd.DataFrame, timeline: Timeline, formats: dict[str, LogFormat]) -> pd.DataFrame:
     if not len(raw):
         return empty_table("evals")
     raw = raw.copy()
-    raw["epoch"] = _own_or_context_epoch(raw, timeline)
+    raw["epoch"] = _own_or_context_epoch(raw, timeline, formats)
     records: list[dict[str, Any]] = []
     metric_cols = [c for c in raw.columns if c.startswith("metric_")]
     for row in raw.to_dict("records"):

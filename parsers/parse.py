@@ -16,7 +16,7 @@ import parsers.formats  # noqa: F401 - registers the built-in formats
 from parsers.assemble import RawRecords, assemble
 from parsers.dispatch import Dispatcher, extract_chunk
 from parsers.errors import NoRecordsError
-from parsers.registry import FORMATS, get_format, ordered_patterns
+from parsers.registry import FORMATS, LogFormat, get_format, ordered_patterns
 from parsers.source import BLOCK_SIZE, LogSource, iter_blocks, open_sources
 from parsers.user_formats import load_user_formats
 
@@ -56,12 +56,13 @@ def parse_log(
     format was found raises ``NoRecordsError``.
     """
     sources = open_sources(source)
-    names = _format_names(sources, format, formats_file)
-    dispatcher = Dispatcher(ordered_patterns(names))
+    formats = formats_for(sources, formats_file)
+    names = _forced_names(format, formats)
+    dispatcher = Dispatcher(ordered_patterns(names, formats))
     raws = [parse_source(src, dispatcher) for src in sources]
-    parsed = assemble(raws, forced=format)
+    parsed = assemble(raws, forced=format, formats=formats)
     if strict and not any(len(t) for t in parsed.tables().values()):
-        tried = ", ".join(n for n in (names or sorted(FORMATS)) if n != "common")
+        tried = ", ".join(n for n in (names or sorted(formats)) if n != "common")
         where = sources[0].name if len(sources) == 1 else str(source)
         raise NoRecordsError(
             f"{where}: no records of any known format (tried: {tried}); "
@@ -70,13 +71,21 @@ def parse_log(
     return parsed
 
 
-def _format_names(sources: list[LogSource], forced: str | None, formats_file) -> list[str] | None:
+def formats_for(
+    sources: list[LogSource], formats_file: str | os.PathLike[str] | None
+) -> dict[str, LogFormat]:
+    """The built-in formats plus the user's (``--formats`` or a TOML file beside the log)."""
+    formats = dict(FORMATS)
     user_files = [Path(formats_file)] if formats_file else _formats_beside(sources)
     for path in user_files:
-        load_user_formats(path)
+        load_user_formats(path, formats)
+    return formats
+
+
+def _forced_names(forced: str | None, formats: dict[str, LogFormat]) -> list[str] | None:
     if forced is None:
         return None
-    get_format(forced)
+    get_format(forced, formats)
     return [forced, "common"] if forced != "common" else ["common"]
 
 

@@ -118,34 +118,43 @@ class LogFormat:
 FORMATS: dict[str, LogFormat] = {}
 
 
-def register(fmt: LogFormat, *, replace: bool = False) -> LogFormat:
-    """Add ``fmt`` to the registry after checking every pattern against the schema."""
+def register(fmt: LogFormat, *, into: dict[str, LogFormat] | None = None) -> LogFormat:
+    """Add ``fmt`` to a registry (the built-in one by default) after checking its patterns.
+
+    User formats from TOML go into a per-call copy, so a format found beside one
+    log never leaks into the parsing of another.
+    """
+    registry = FORMATS if into is None else into
     origin = fmt.origin or _caller_origin()
     fmt = LogFormat(**{**fmt.__dict__, "origin": origin})
-    if fmt.name in FORMATS and not replace:
-        first = FORMATS[fmt.name].origin
+    if fmt.name in registry:
+        first = registry[fmt.name].origin
         raise DuplicateFormatError(
             f"format {fmt.name!r} is already registered (first defined in {first}); redefined in {origin}"
         )
     for index, pattern in enumerate(fmt.patterns):
         _check_pattern(fmt.name, index, pattern)
-    FORMATS[fmt.name] = fmt
+    registry[fmt.name] = fmt
     return fmt
 
 
-def get_format(name: str) -> LogFormat:
+def get_format(name: str, formats: dict[str, LogFormat] | None = None) -> LogFormat:
     """The format called ``name``; the error lists the known names."""
+    registry = FORMATS if formats is None else formats
     try:
-        return FORMATS[name]
+        return registry[name]
     except KeyError:
-        known = ", ".join(sorted(FORMATS))
+        known = ", ".join(sorted(registry))
         raise UnknownFormatError(f"unknown format {name!r}; known formats: {known}") from None
 
 
-def ordered_patterns(names: list[str] | None = None) -> list[tuple[LogFormat, LinePattern]]:
+def ordered_patterns(
+    names: list[str] | None = None, formats: dict[str, LogFormat] | None = None
+) -> list[tuple[LogFormat, LinePattern]]:
     """Patterns of the given formats (all when None), in the order lines try them."""
-    formats = [get_format(n) for n in names] if names else list(FORMATS.values())
-    pairs = [(fmt, pat) for fmt in formats for pat in fmt.patterns]
+    registry = FORMATS if formats is None else formats
+    chosen = [get_format(n, registry) for n in names] if names else list(registry.values())
+    pairs = [(fmt, pat) for fmt in chosen for pat in fmt.patterns]
     return sorted(pairs, key=lambda pair: pair[1].priority)
 
 

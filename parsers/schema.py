@@ -107,7 +107,12 @@ EVENT_KINDS: tuple[str, ...] = (
 
 def empty_table(name: str) -> pd.DataFrame:
     """A table with the right columns and dtypes and no rows."""
-    return pd.DataFrame({col: pd.Series(dtype=dtype) for col, dtype in TABLES[name].items()})
+    if name not in _EMPTY:
+        _EMPTY[name] = pd.DataFrame({col: pd.Series(dtype=dtype) for col, dtype in TABLES[name].items()})
+    return _EMPTY[name].copy()
+
+
+_EMPTY: dict[str, pd.DataFrame] = {}
 
 
 def conform(frame: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from parsers.errors import FormatDefinitionError, LogError
-from parsers.registry import FORMATS, LinePattern, LogFormat, register
+from parsers.errors import DuplicateFormatError, FormatDefinitionError, LogError
+from parsers.registry import LinePattern, LogFormat, register
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,16 +29,11 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["load_user_formats"]
 
-_LOADED: dict[Path, float] = {}
 
-
-def load_user_formats(path: Path) -> list[str]:
-    """Register every format in ``path``; returns their names.  Reloads when the file changed."""
+def load_user_formats(path: Path, into: dict[str, LogFormat]) -> list[str]:
+    """Register every format in ``path`` into ``into`` (a per-parse registry); returns their names."""
     path = Path(path)
     try:
-        mtime = path.stat().st_mtime
-        if _LOADED.get(path.resolve()) == mtime:
-            return []
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LogError(f"{path}: cannot read formats file: {exc.strerror or exc}") from None
@@ -46,19 +41,14 @@ def load_user_formats(path: Path) -> list[str]:
         raise FormatDefinitionError(f"{path}: not valid TOML: {exc}") from None
     names = []
     for name, spec in (data.get("formats") or {}).items():
-        fmt = _format(path, name, spec)
-        if name in FORMATS and not FORMATS[name].origin.startswith(str(path)):
-            raise FormatDefinitionError(
-                f"{path}: format {name!r} is already defined in {FORMATS[name].origin}"
-            )
         try:
-            register(fmt, replace=True)
-        except FormatDefinitionError as exc:
-            raise FormatDefinitionError(f"{path}: {exc}") from None
+            register(_format(path, name, spec), into=into)
+        except (FormatDefinitionError, DuplicateFormatError) as exc:
+            message = str(exc)
+            raise FormatDefinitionError(message if str(path) in message else f"{path}: {message}") from None
         names.append(name)
     if not names:
         raise FormatDefinitionError(f"{path}: no [formats.NAME] tables found")
-    _LOADED[path.resolve()] = mtime
     return names
 
 

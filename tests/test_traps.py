@@ -1,0 +1,188 @@
+"""The cases that fool hand-written log parsers, each checked the way a user would."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import parsers
+from tests.conftest import DATA
+
+NAN_LOG = DATA / "mindspore-2.10-cpu" / "nan.log"
+
+
+def test_nan_abort_is_an_event_not_a_loss_record() -> None:
+    log = parsers.parse_log(NAN_LOG)
+    assert log.steps["step"].tolist() == [1]  # step 2 never printed a loss
+    nan = log.events[log.events["kind"] == "nan"]
+    assert len(nan) == 1
+    assert nan["message"].iloc[0].startswith("ValueError: In epoch: 1 step: 2, loss is NAN or INF")
+    assert parsers.summarize(log)["status"] == "crashed"
+
+
+def test_quoted_format_string_in_traceback_is_no_record() -> None:
+    quoted = '    raise ValueError("In epoch: {} step: {}, loss is NAN or INF, training process cannot continue, "'
+    log = parsers.parse_log(NAN_LOG)
+    line = NAN_LOG.read_text().splitlines().index(quoted) + 1
+    for table in log.tables().values():
+        assert line not in table["line"].tolist()
+
+
+def test_a_nan_loss_line_is_kept_as_nan_and_flagged() -> None:
+    text = "epoch: 1 step: 1, loss is 0.5\nepoch: 1 step: 2, loss is nan\nepoch: 1 step: 3, loss is inf\n"
+    log = parsers.parse_log(text)
+    losses = log.steps["loss"].tolist()
+    assert losses[0] == 0.5 and pd.isna(losses[1]) and losses[2] == float("inf")
+    assert log.events.loc[log.events["kind"] == "nan", "line"].tolist() == [2, 3]
+
+
+def test_final_line_without_newline_counts_only_when_complete() -> None:
+    complete = "epoch: 1 step: 1, loss is 0.5\nepoch: 1 step: 2, loss is 0.25"
+    cut_in_number = "epoch: 1 step: 1, loss is 0.5\nepoch: 1 step: 2, loss is 0."
+    cut_in_text = "epoch: 1 step: 1, loss is 0.5\nepoch: 1 step: 2, loss"
+    assert parsers.parse_log(complete).steps["loss"].tolist() == [0.5, 0.25]
+    assert parsers.parse_log(cut_in_number).steps["loss"].tolist() == [0.5]
+    assert parsers.parse_log(cut_in_text).steps["loss"].tolist() == [0.5]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # steps restart each epoch (LossMonitor), 3 steps per epoch
+        (["epoch: 1 step: 1,", "epoch: 1 step: 2,", "epoch: 1 step: 3,", "epoch: 2 step: 1,", "epoch: 2 step: 2,"],
+         [1, 2, 3, 4, 5]),
+        # steps count globally (older scripts, cumulative counters)
+        (["epoch: 1 step: 1,", "epoch: 1 step: 2,", "epoch: 1 step: 3,", "epoch: 2 step: 4,", "epoch: 2 step: 5,"],
+         [1, 2, 3, 4, 5]),
+        # sink mode: one record per epoch at the last step
+        (["epoch: 1 step: 15,", "epoch: 2 step: 15,", "epoch: 3 step: 15,"], [15, 30, 45]),
+        # sink mode with a cumulative counter
+        (["epoch: 1 step: 15,", "epoch: 2 step: 30,", "epoch: 3 step: 45,"], [15, 30, 45]),
+    ],
+)
+def test_global_step_right_whether_steps_restart_or_accumulate(lines: list[str], expected: list[int]) -> None:
+    text = "".join(f"{line} loss is 0.5\n" for line in lines)
+    assert parsers.parse_log(text).steps["global_step"].tolist() == expected
+
+
+def test_timemonitor_line_closes_the_epoch_above_it() -> None:
+    text = (
+        "epoch: 1 step: 2, loss is 0.9\nepoch time: 100.0 ms, per step time: 50.0 ms\n"
+        "epoch: 2 step: 2, loss is 0.8\nepoch time: 80.0 ms, per step time: 40.0 ms\n"
+    )
+    epochs = parsers.parse_log(text).epochs
+    assert epochs[["epoch", "epoch_time_ms", "step_time_ms", "steps"]].values.tolist() == [
+        [1, 100.0, 50.0, 2],
+        [2, 80.0, 40.0, 2],
+    ]
+
+
+PREFIXES = [
+    "",
+    "2024-05-06 19:00:42,939 - INFO - ",
+    "[INFO] ",
+    "[rank 3] ",
+    "[WARNING] ME(2276:139885872941952,MainProcess):2024-05-06-19:00:42.939.000 [train.py:55] ",
+    "2025-04-07 15:34:29,173 - [mindformers/core/callback/callback.py:529] - INFO - ",
+    "[2023-11-05 07:00:48] mindcv.utils.callbacks INFO - ",
+]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_logging_prefixes_parse_like_bare_lines(prefix: str) -> None:
+    bare = (
+        "epoch: 1 step: 1, loss is 0.75\n"
+        "epoch: 1 step: 2, loss is Tensor(shape=[], dtype=Float32, value= 0.5)\n"
+        "Train epoch time: 405.299 ms, per step time: 27.020 ms\n"
+        "epoch 1 cost time = 508.71, train step num: 2, one step time: 27.04 ms, "
+        "train samples per second of cluster: 1183.2\n"
+    )
+    wrapped = "".join(prefix + line + "\n" for line in bare.splitlines())
+    plain, prefixed = parsers.parse_log(bare), parsers.parse_log(wrapped)
+    cols = ["epoch", "step", "global_step", "loss"]
+    pd.testing.assert_frame_equal(plain.steps[cols], prefixed.steps[cols])
+    ecols = ["epoch", "epoch_time_ms", "step_time_ms", "steps", "samples_per_sec"]
+    pd.testing.assert_frame_equal(plain.epochs[ecols], prefixed.epochs[ecols])
+
+
+def test_rank_tag_in_prefix_fills_rank() -> None:
+    text = "[rank 0] epoch: 1 step: 1, loss is 0.7\n[rank 1] epoch: 1 step: 1, loss is 0.9\n"
+    steps = parsers.parse_log(text).steps
+    assert steps["rank"].tolist() == [0, 1]
+
+
+def test_modelarts_platform_lines_are_noise_never_records() -> None:
+    text = (
+        'time="2023-08-28T00:41:45+08:00" level=info msg="epoch time: 5 ms, per step time: 5 ms" file="x.go:1"\n'
+        "[ModelArts Service Log]epoch: 1 step: 1, loss is 0.3\n"
+        "[Modelarts Service Log]Training completed.\n"
+        "epoch: 1 step: 1, loss is 0.7\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.steps["loss"].tolist() == [0.7]
+    assert len(log.epochs) == 0
+    assert log.meta["lines_noise"] == 3
+    assert log.meta["lines_skipped"] == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "loss", "overflow", "scale"),
+    [
+        ("epoch: 3 step: 10, loss is 0.78", 0.78, None, None),
+        ("epoch: 3 step: 10, loss is [0.78]", 0.78, None, None),
+        ("epoch: 3 step: 10, loss is Tensor(shape=[], dtype=Float32, value= 0.78)", 0.78, None, None),
+        ("epoch: 3 step: 10, loss is Tensor(shape=[1], dtype=Float32, value= [ 0.78])", 0.78, None, None),
+        (
+            "epoch: 3 step: 10, loss is (Tensor(shape=[], dtype=Float32, value= 0.78), "
+            "Tensor(shape=[], dtype=Bool, value= True), Tensor(shape=[], dtype=Float32, value= 65536))",
+            0.78,
+            True,
+            65536.0,
+        ),
+        ("epoch:3 step:10, loss is 0.78", 0.78, None, None),
+        ("epoch: 3 step: 10, loss is 7.8e-05", 7.8e-05, None, None),
+    ],
+)
+def test_lossmonitor_variants(line: str, loss: float, overflow: bool | None, scale: float | None) -> None:
+    log = parsers.parse_log(line + "\n")
+    row = log.steps.iloc[0]
+    assert (row["epoch"], row["step"], row["loss"]) == (3, 10, loss)
+    assert (None if pd.isna(row["overflow"]) else bool(row["overflow"])) == overflow
+    assert (None if pd.isna(row["loss_scale"]) else row["loss_scale"]) == scale
+    if overflow:
+        assert log.events["kind"].tolist() == ["overflow"]
+
+
+def test_announced_total_and_finish_events() -> None:
+    text = "Start run training, total epoch: 90.\nepoch: 1 step: 1, loss is 0.5\nResNet50 training success\n"
+    log = parsers.parse_log(text)
+    assert log.meta["total_epochs"] == 90
+    assert log.events["kind"].tolist() == ["start", "finish"]
+
+
+def test_hyperparameters_from_namespace_and_config_dict() -> None:
+    text = (
+        "Namespace(batch_size=32, lr=0.1, device_target='Ascend', dataset_path='/cache/data')\n"
+        "{'class_num': 9, 'momentum': 0.9, 'lr_decay_mode': 'cosine'}\n"
+        "epoch: 1 step: 1, loss is 0.5\n"
+        "{'acc': np.float64(0.93)}\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.meta["hparams"] == {
+        "batch_size": 32,
+        "lr": 0.1,
+        "device_target": "Ascend",
+        "dataset_path": "/cache/data",
+        "class_num": 9,
+        "momentum": 0.9,
+        "lr_decay_mode": "cosine",
+    }
+    assert log.meta["device"] == "Ascend"
+    assert log.evals[["metric", "value"]].values.tolist() == [["acc", 0.93]]
+
+
+def test_throughput_computed_from_batch_size_says_so() -> None:
+    text = "Namespace(batch_size=32, device_num=8)\nepoch: 1 step: 10, loss is 0.5\nepoch time: 1000.0 ms, per step time: 100.0 ms\n"
+    epochs = parsers.parse_log(text).epochs
+    assert epochs["samples_per_sec"].tolist() == [32 * 8 * 1000.0 / 100.0]
+    assert epochs["samples_per_sec_source"].tolist() == ["computed"]

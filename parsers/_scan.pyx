@@ -125,6 +125,8 @@ def scan(const uint8_t[::1] buf, Py_ssize_t n_lines_max, Py_ssize_t n_tok_max):
             line_shape[line] = h
             line += 1
             pos = stop + 1
+        if pos < n:
+            full = True
         line_tok0[line] = <int32_t>tok
     return (
         full,

@@ -50,7 +50,7 @@ def scan(buf, n_lines_max: int, n_tok_max: int):
         pos = stop + 1
     line_tok0.append(len(tok_start))
     return (
-        False,
+        pos < len(data),
         np.asarray(line_start, np.int32),
         np.asarray(line_end, np.int32),
         np.asarray(line_shape, np.uint64),

@@ -82,7 +82,10 @@ class RawRecords:
         if not parts:
             return {"line": np.empty(0, np.int64), "rank": np.empty(0)}, np.empty(0, np.int16), names
         sizes = [len(c["line"]) for _, c in parts]
-        codes = np.concatenate([np.full(n, names.index(f), np.int16) for (f, _), n in zip(parts, sizes)])
+        if len(names) == 1:
+            codes = np.zeros(sum(sizes), np.int16)
+        else:
+            codes = np.concatenate([np.full(n, names.index(f), np.int16) for (f, _), n in zip(parts, sizes)])
         keys = list(dict.fromkeys(k for _, cols in parts for k in cols))
         numeric = {k: any(k in c and c[k].dtype != object for _, c in parts) for k in keys}
         joined: Columns = {}
@@ -171,6 +174,8 @@ def _join_step_times(steps: pd.DataFrame, times: pd.DataFrame, formats: dict[str
 
 
 def _code_counts(codes: np.ndarray, names: list[str]) -> dict[str, int]:
+    if len(names) == 1:
+        return {names[0]: len(codes)}
     counts = np.bincount(codes, minlength=len(names)) if len(codes) else np.zeros(len(names), int)
     return {name: int(n) for name, n in zip(names, counts)}
 
@@ -215,7 +220,9 @@ def _shifted_epochs(
         if base is None:
             base = 0 if bool((epoch[codes == code] == 0).any()) else 1
         shifts[code] = 1 - base
-    return epoch + shifts[codes] if len(codes) else epoch
+    if not shifts.any() or not len(codes):
+        return epoch
+    return epoch + shifts[codes]
 
 
 def _frame_epochs(frame: pd.DataFrame, formats: dict[str, LogFormat]) -> np.ndarray:
@@ -282,6 +289,8 @@ def _own_or_context_epoch(
 def _int_array(values: np.ndarray) -> pd.arrays.IntegerArray:
     if is_constant(values) and np.isnan(values[0]):
         return pd.arrays.IntegerArray(np.zeros(len(values), np.int64), np.ones(len(values), bool))
+    if values.dtype == np.int64:  # gathered integers: nothing missing
+        return pd.arrays.IntegerArray(values, np.zeros(len(values), bool))
     missing = np.isnan(values)
     if missing.any():
         values = np.where(missing, 0.0, values)
@@ -315,7 +324,7 @@ def _steps(
     return pd.DataFrame(
         copy=False,
         data={
-            "epoch": _int_array(np.round(epoch)),
+            "epoch": _int_array(epoch),
             "step": _int_array(step),
             "global_step": global_step,
             "loss": _owned(cols.pop("loss")),

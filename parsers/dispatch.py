@@ -226,7 +226,7 @@ def _field_values(buf, scan, plan: ShapePlan, rows: np.ndarray, column: str):
         )
     tok = scan.line_tok0[rows] + fp.slot
     if fp.kind == "int":
-        values = gather_ints(buf, scan.tok_start[tok], scan.tok_end[tok]).astype(np.float64)
+        values = gather_ints(buf, scan.tok_start[tok], scan.tok_end[tok])
         return -values if fp.negate else values
     data, offsets = gather_token_text(buf, scan.tok_start[tok], scan.tok_end[tok])
     text = pa.LargeStringArray.from_buffers(len(tok), pa.py_buffer(offsets), pa.py_buffer(data))

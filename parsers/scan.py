@@ -67,14 +67,15 @@ class LineScan:
 def scan_lines(buf: np.ndarray) -> LineScan:
     """Scan a uint8 buffer holding whole lines (the last may lack its newline).
 
-    Token arrays are sized for typical logs (a number every few bytes) and the scan
-    is repeated with the worst-case size in the rare buffer that needs more.
+    Arrays are sized for typical logs (lines of dozens of bytes, a number every few
+    bytes) and the scan is repeated with worst-case sizes in the rare buffer of
+    short lines or dense numbers that needs more.
     """
     if len(buf) >= 2**31 - 1:
         raise ValueError("a single block of more than 2 GiB without a line break")
-    n_lines = int(np.count_nonzero(buf == 10)) + 1
-    for n_tok in (len(buf) // 6 + 16, len(buf) // 2 + 1):
+    guesses = ((len(buf) // 24 + 16, len(buf) // 6 + 16), (len(buf) + 1, len(buf) // 2 + 1))
+    for n_lines, n_tok in guesses:
         full, *arrays = _impl.scan(buf, n_lines, n_tok)
         if not full:
             return LineScan(*arrays)
-    raise AssertionError("unreachable: len(buf) // 2 + 1 bounds the tokens")  # pragma: no cover
+    raise AssertionError("unreachable: the second guess bounds lines and tokens")  # pragma: no cover

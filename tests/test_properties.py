@@ -25,9 +25,9 @@ losses = st.one_of(
 )
 records = st.tuples(st.integers(1, 5000), st.integers(1, 10**6), losses, st.sampled_from(LOSS_TEMPLATES))
 # Garbage lines: anything without a newline that is not itself a record.
-garbage = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=200).filter(
-    lambda s: "loss" not in s.lower()
-)
+garbage = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=200
+).filter(lambda s: "loss" not in s.lower())
 
 
 def _render(epoch: int, step: int, loss: float, template: str) -> str:
@@ -37,7 +37,7 @@ def _render(epoch: int, step: int, loss: float, template: str) -> str:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(records, st.lists(garbage, max_size=3)), min_size=1, max_size=30))
-def test_every_valid_record_is_recovered_among_garbage(items) -> None:  # noqa: ANN001
+def test_every_valid_record_is_recovered_among_garbage(items) -> None:
     lines, expected = [], []
     for (epoch, step, loss, template), noise in items:
         lines.extend(noise)
@@ -63,7 +63,7 @@ def test_arbitrary_bytes_never_raise_anything_but_log_errors(data: bytes) -> Non
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(records, min_size=1, max_size=20), st.integers(1, 60))
-def test_block_boundaries_do_not_change_the_result(items, block) -> None:  # noqa: ANN001
+def test_block_boundaries_do_not_change_the_result(items, block) -> None:
     from parsers.assemble import assemble
     from parsers.dispatch import Dispatcher
     from parsers.parse import parse_source

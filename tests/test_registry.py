@@ -24,7 +24,9 @@ table = "epochs"
 regex = 'ep (?P<epoch>\\d+) took (?P<epoch_time_ms>[\\d.]+)s'
 fields = { epoch = "int", epoch_time_ms = "s" }
 """
-LOG = "it 1/2 ep 0 loss=0.9 lr=0.1\nit 2/2 ep 0 loss=0.7 lr=0.1\nep 0 took 1.5s\nit 1/2 ep 1 loss=0.5 lr=0.05\n"
+LOG = (
+    "it 1/2 ep 0 loss=0.9 lr=0.1\nit 2/2 ep 0 loss=0.7 lr=0.1\nep 0 took 1.5s\nit 1/2 ep 1 loss=0.5 lr=0.05\n"
+)
 
 
 def test_duplicate_name_says_where_the_first_was_defined() -> None:
@@ -85,7 +87,10 @@ def test_user_toml_next_to_the_log_is_found(tmp_path: Path) -> None:
         ("not toml [", "not valid TOML"),
         ("[formats.x]\n", "needs a [[formats.x.patterns]] list"),
         ('[[formats.x.patterns]]\ntable = "steps"\nregex = "(unclosed"\n', "invalid regex"),
-        ('[[formats.x.patterns]]\ntable = "steps"\nregex = "(?P<loss>.)"\nfields = {loss = "weird"}\n', "unknown type"),
+        (
+            '[[formats.x.patterns]]\ntable = "steps"\nregex = "(?P<loss>.)"\nfields = {loss = "weird"}\n',
+            "unknown type",
+        ),
     ],
 )
 def test_bad_user_formats_name_the_file(tmp_path: Path, text: str, message: str) -> None:

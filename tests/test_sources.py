@@ -70,17 +70,42 @@ def test_small_blocks_give_the_same_tables(tmp_path: Path) -> None:
         assert a.tables()[name].equals(b.tables()[name]), name
 
 
+def _missing(folder: Path) -> Path:
+    return folder / "missing.log"
+
+
+def _empty(folder: Path) -> Path:
+    (folder / "empty.log").write_text("")
+    return folder / "empty.log"
+
+
+def _binary(folder: Path) -> Path:
+    (folder / "bin.log").write_bytes(b"\x00\x01\x02" * 100)
+    return folder / "bin.log"
+
+
+def _no_logs(folder: Path) -> Path:
+    (folder / "d").mkdir()
+    (folder / "d" / "notes.md").write_text("# notes")
+    return folder / "d"
+
+
+def _broken_gzip(folder: Path) -> Path:
+    (folder / "x.log.gz").write_bytes(b"\x1f\x8b garbage")
+    return folder / "x.log.gz"
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: p / "missing.log", "no such file or directory"),
-        (lambda p: (p / "empty.log").write_text("") and p / "empty.log" or p / "empty.log", "file is empty"),
-        (lambda p: (p / "bin.log").write_bytes(b"\x00\x01\x02" * 100) and p / "bin.log", "binary file"),
-        (lambda p: (p / "d").mkdir() or p / "d", "directory holds no log files"),
-        (lambda p: (p / "x.log.gz").write_bytes(b"\x1f\x8b garbage") and p / "x.log.gz", "broken gzip"),
+        (_missing, "no such file or directory"),
+        (_empty, "file is empty"),
+        (_binary, "binary file"),
+        (_no_logs, "directory holds no log files"),
+        (_broken_gzip, "broken gzip"),
     ],
 )
-def test_bad_input_raises_log_error_naming_the_file(tmp_path: Path, make, message: str) -> None:  # noqa: ANN001
+def test_bad_input_raises_log_error_naming_the_file(tmp_path: Path, make, message: str) -> None:
     path = make(tmp_path)
     with pytest.raises(parsers.LogError) as err:
         parsers.parse_log(path)

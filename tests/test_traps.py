@@ -21,7 +21,9 @@ def test_nan_abort_is_an_event_not_a_loss_record() -> None:
 
 
 def test_quoted_format_string_in_traceback_is_no_record() -> None:
-    quoted = '    raise ValueError("In epoch: {} step: {}, loss is NAN or INF, training process cannot continue, "'
+    quoted = (
+        '    raise ValueError("In epoch: {} step: {}, loss is NAN or INF, training process cannot continue, "'
+    )
     log = parsers.parse_log(NAN_LOG)
     line = NAN_LOG.read_text().splitlines().index(quoted) + 1
     for table in log.tables().values():
@@ -49,11 +51,27 @@ def test_final_line_without_newline_counts_only_when_complete() -> None:
     ("lines", "expected"),
     [
         # steps restart each epoch (LossMonitor), 3 steps per epoch
-        (["epoch: 1 step: 1,", "epoch: 1 step: 2,", "epoch: 1 step: 3,", "epoch: 2 step: 1,", "epoch: 2 step: 2,"],
-         [1, 2, 3, 4, 5]),
+        (
+            [
+                "epoch: 1 step: 1,",
+                "epoch: 1 step: 2,",
+                "epoch: 1 step: 3,",
+                "epoch: 2 step: 1,",
+                "epoch: 2 step: 2,",
+            ],
+            [1, 2, 3, 4, 5],
+        ),
         # steps count globally (older scripts, cumulative counters)
-        (["epoch: 1 step: 1,", "epoch: 1 step: 2,", "epoch: 1 step: 3,", "epoch: 2 step: 4,", "epoch: 2 step: 5,"],
-         [1, 2, 3, 4, 5]),
+        (
+            [
+                "epoch: 1 step: 1,",
+                "epoch: 1 step: 2,",
+                "epoch: 1 step: 3,",
+                "epoch: 2 step: 4,",
+                "epoch: 2 step: 5,",
+            ],
+            [1, 2, 3, 4, 5],
+        ),
         # sink mode: one record per epoch at the last step
         (["epoch: 1 step: 15,", "epoch: 2 step: 15,", "epoch: 3 step: 15,"], [15, 30, 45]),
         # sink mode with a cumulative counter

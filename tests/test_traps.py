@@ -204,3 +204,18 @@ def test_throughput_computed_from_batch_size_says_so() -> None:
     epochs = parsers.parse_log(text).epochs
     assert epochs["samples_per_sec"].tolist() == [32 * 8 * 1000.0 / 100.0]
     assert epochs["samples_per_sec_source"].tolist() == ["computed"]
+
+
+def test_chinese_event_lines_and_prefixes() -> None:
+    text = (
+        "开始训练, 总轮数: 3\n"
+        "[训练] epoch: 1 step: 1, loss is 0.5\n"
+        "日志 Train epoch time: 100.5 ms, per step time: 50.2 ms\n"
+        "保存 checkpoint: ./ckpt/resnet-1_1.ckpt\n"
+        "训练完成! 总耗时: 0.1 分钟\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.steps[["epoch", "step", "loss"]].values.tolist() == [[1, 1, 0.5]]
+    assert log.epochs["epoch_time_ms"].tolist() == [100.5]
+    assert log.events["kind"].tolist() == ["start", "checkpoint", "finish"]
+    assert log.meta["total_epochs"] == 3

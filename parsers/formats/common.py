@@ -24,18 +24,18 @@ def _event(kind: str, regex: str, **fields: str) -> LinePattern:
 
 START = _event(
     "start",
-    r"(?i)\bstart(?:ing|ed)? (?:run )?train(?:ing)?\b(?:.*?total epochs?\s*[:=]?\s*(?P<total_epochs>\d+))?",
+    r"(?i)(?:\bstart(?:ing|ed)? (?:run )?train(?:ing)?\b|开始训练)(?:.*?(?:total epochs?|总轮数|epochs?)\s*[:=：]?\s*(?P<total_epochs>\d+))?",
     total_epochs="int",
 )
 FINISH = _event(
     "finish",
     r"(?i)\btrain(?:ing)? (?:is )?(?:success(?:ful(?:ly)?)?|finish(?:ed)?|complete(?:d)?|done|end(?:ed)?)\b"
-    r"|\bEnd of training\b|\bfinish(?:ed)? training\b|^\s*Done!?\s*$|\bTraining completed\b",
+    r"|\bEnd of training\b|\bfinish(?:ed)? training\b|^\s*Done!?\s*$|\bTraining completed\b|训练(?:完成|结束)",
 )
 CHECKPOINT = _event(
     "checkpoint",
     r"(?i)\b(?:checkpoint|ckpt)\b.*\b(?:saved?|sav(?:ing)|upload(?:ed)?|written)\b"
-    r"|\b(?:sav(?:e|ed|ing)|upload(?:ed)?)\b.*\b(?:checkpoint|ckpt)\b",
+    r"|\b(?:sav(?:e|ed|ing)|upload(?:ed)?)\b.*\b(?:checkpoint|ckpt)\b|保存.*(?:checkpoint|ckpt|模型)",
 )
 INTERRUPT = _event("interrupt", r"(?i)\b(?:interrupted|KeyboardInterrupt|SIGTERM|SIGINT)\b")
 RESUME = _event("resume", r"(?i)\bresum(?:e|ed|ing)\b.*\b(?:checkpoint|ckpt|epoch|step)\b")

@@ -24,13 +24,15 @@ def _event(kind: str, regex: str, **fields: str) -> LinePattern:
 
 START = _event(
     "start",
-    r"(?i)(?:\bstart(?:ing|ed)? (?:run )?train(?:ing)?\b|开始训练)(?:.*?(?:total epochs?|总轮数|epochs?)\s*[:=：]?\s*(?P<total_epochs>\d+))?",
+    r"(?i)(?:\bstart(?:ing|ed)? (?:run )?train(?:ing)?\b|开始训练)"
+    r"(?:.*?(?:total epochs?|总轮数|epochs?)\s*[:=：]?\s*(?P<total_epochs>\d+))?",
     total_epochs="int",
 )
 FINISH = _event(
     "finish",
     r"(?i)\btrain(?:ing)? (?:is )?(?:success(?:ful(?:ly)?)?|finish(?:ed)?|complete(?:d)?|done|end(?:ed)?)\b"
-    r"|\bEnd of training\b|\bfinish(?:ed)? training\b|^\s*Done!?\s*$|\bTraining completed\b|训练(?:完成|结束)",
+    r"|\bEnd of training\b|\bfinish(?:ed)? training\b|^\s*Done!?\s*$|\bTraining completed\b"
+    r"|训练(?:完成|结束)",
 )
 CHECKPOINT = _event(
     "checkpoint",

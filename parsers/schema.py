@@ -41,6 +41,10 @@ events -- things a person wants to know happened
     rank           Int64
     line           Int64
     message        string   the log line, stripped
+
+Event kinds: start (with the announced total epochs), finish, nan, overflow,
+warning, error, traceback, checkpoint (saved), interrupt, resume, pretrained
+(weights loaded from a checkpoint).
 """
 
 from __future__ import annotations
@@ -102,6 +106,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "checkpoint",
     "interrupt",
     "resume",
+    "pretrained",
 )
 
 

@@ -45,6 +45,10 @@ OVERFLOW = _event(
     "overflow",
     r"(?i)\b(?:gradient|grad|loss[ _]scale|fp16)\b.*\boverflow\b|\boverflow\b.*\b(?:skip|reduc|scale)",
 )
+PRETRAINED = _event(
+    "pretrained",
+    r"(?i)\bload(?:ed|ing)? (?:the )?pre-?trained (?:checkpoint|ckpt|model|weights?)\b",
+)
 TRACEBACK = _event("traceback", r"^(?:\[rank\d+\]:\s*)?Traceback \(most recent call last\):")
 # The frames of a traceback belong to its event; they are not unknown lines.
 TRACEBACK_FRAME = LinePattern(
@@ -120,6 +124,7 @@ COMMON = register(
             CHECKPOINT,
             INTERRUPT,
             RESUME,
+            PRETRAINED,
             NAMESPACE,
             BARE_DICT,
             LONE_METRIC,

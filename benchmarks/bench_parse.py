@@ -87,9 +87,11 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     args = parser.parse_args()
     path = reference_log(args.shared)
+    # First, while this process is small: Linux carries a forked child's peak RSS
+    # over from the parent, so measuring after the timing rounds would count ours.
+    peak = cli_peak_mb(path)
     baseline = _load(args.shared / "bench" / "seed_baseline.py", "seed_baseline")
     ours, theirs, counts = best_times(path, baseline, args.rounds)
-    peak = cli_peak_mb(path)
     result = {
         "log_mb": round(path.stat().st_size / 1e6, 1),
         "parse_log_s": round(ours, 3),

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from parsers.dispatch import ChunkRecords, concat_columns, constant_column, is_constant
+from parsers.columns import ColumnParts, Columns
+from parsers.dispatch import ChunkRecords, constant_column, is_constant
 from parsers.hparams import hparam_number, merge_hparams, split_bare_dicts
 from parsers.registry import FORMATS, LogFormat
 from parsers.schema import conform, empty_table
@@ -27,9 +28,6 @@ __all__ = ["RawRecords", "assemble"]
 
 RAW_TABLES = ("steps", "epochs", "evals", "events", "hparams", "meta", "context", "step_times")
 SKIPPED_EXAMPLES = 20
-
-
-Columns = dict[str, np.ndarray]
 
 
 @dataclass
@@ -50,10 +48,13 @@ class RawRecords:
     lines_skipped: int = 0
     lines_noise: int = 0
     skipped_examples: list[int] = field(default_factory=list)
-    parts: dict[str, list[tuple[str, Columns]]] = field(default_factory=dict)
+    size_hint: int = 0  # bytes the source will yield, when known: sizes the column buffers
+    bytes_added: int = 0
+    parts: dict[str, ColumnParts] = field(default_factory=dict)
 
     def add(self, chunk: ChunkRecords) -> None:
         base = self.first_line + self.lines_read
+        self.bytes_added += chunk.n_bytes
         for batch in chunk.batches:
             n = len(batch.rows)
             columns = dict(batch.columns)
@@ -61,7 +62,8 @@ class RawRecords:
             for key, value in batch.pattern.constants.items():
                 columns[key] = constant_column(n, value, numeric=isinstance(value, (int, float)))
             for table in (batch.pattern.table, *batch.pattern.also):
-                self.parts.setdefault(table, []).append((batch.fmt.name, columns))
+                parts = self.parts.setdefault(table, ColumnParts())
+                parts.append(batch.fmt.name, columns, expected_rows=self._expected(parts.n + n))
         self.lines_read += chunk.n_lines
         self.lines_skipped += len(chunk.skipped_rows)
         self.lines_noise += chunk.noise
@@ -69,36 +71,22 @@ class RawRecords:
         if room > 0:
             self.skipped_examples.extend((base + chunk.skipped_rows[:room] + 1).tolist())
 
+    def _expected(self, rows: int) -> int:
+        """Rows a table will have at the end, extrapolated from the bytes read so far."""
+        if not self.size_hint or not self.bytes_added:
+            return 0
+        return int(rows * self.size_hint / self.bytes_added * 1.02) + 16
+
     def columns(self, name: str, *, consume: bool = False) -> tuple[Columns, np.ndarray, list[str]]:
         """Joined columns of one raw table in line order, per-row format codes, format names.
 
-        With ``consume`` the pieces are released column by column as they are joined,
-        so a table of millions of rows is never held twice.
+        With ``consume`` the table is handed over and forgotten here, so a table of
+        millions of rows is never held twice.
         """
-        parts = [(fmt, cols) for fmt, cols in self.parts.get(name, []) if len(cols["line"])]
-        if consume:
-            self.parts.pop(name, None)
-        names = list(dict.fromkeys(fmt for fmt, _ in parts))
-        if not parts:
-            return {"line": np.empty(0, np.int64), "rank": np.empty(0)}, np.empty(0, np.int16), names
-        sizes = [len(c["line"]) for _, c in parts]
-        if len(names) == 1:
-            codes = np.zeros(sum(sizes), np.int16)
-        else:
-            codes = np.concatenate([np.full(n, names.index(f), np.int16) for (f, _), n in zip(parts, sizes)])
-        keys = list(dict.fromkeys(k for _, cols in parts for k in cols))
-        numeric = {k: any(k in c and c[k].dtype != object for _, c in parts) for k in keys}
-        joined: Columns = {}
-        for key in keys:
-            pieces = [c.pop(key) if consume and key in c else c.get(key) for _, c in parts]
-            pieces = [
-                constant_column(n, None, numeric=numeric[key])
-                if p is None
-                else (p.astype(np.float64) if numeric[key] and p.dtype == object else p)
-                for p, n in zip(pieces, sizes)
-            ]
-            joined[key] = concat_columns(pieces)
-            del pieces
+        parts = self.parts.pop(name, None) if consume else self.parts.get(name)
+        if parts is None or not parts.n:
+            return {"line": np.empty(0, np.int64), "rank": np.empty(0)}, np.empty(0, np.int16), []
+        joined, codes, names = parts.join()
         line = joined["line"]
         if len(line) > 1 and not bool(np.all(line[1:] > line[:-1])):
             order = np.argsort(line, kind="stable")
@@ -321,29 +309,48 @@ def _steps(
         global_step = _int_array(_global_steps(epoch, step, rank, spe, _step_base(step_bases)))
     overflow = cols.pop("overflow", missing)
     line = cols.pop("line")
+    nan_column = _SharedNaN(n)
     return pd.DataFrame(
         copy=False,
         data={
             "epoch": _int_array(epoch),
             "step": _int_array(step),
             "global_step": global_step,
-            "loss": _owned(cols.pop("loss")),
-            "lr": _owned(cols.pop("lr", missing)),
-            "loss_scale": _owned(cols.pop("loss_scale", missing)),
+            "loss": _owned(cols.pop("loss"), nan_column),
+            "lr": _owned(cols.pop("lr", missing), nan_column),
+            "loss_scale": _owned(cols.pop("loss_scale", missing), nan_column),
             "overflow": pd.arrays.BooleanArray(overflow == 1.0, np.isnan(overflow)),
-            "step_time_ms": _owned(cols.pop("step_time_ms", missing)),
+            "step_time_ms": _owned(cols.pop("step_time_ms", missing), nan_column),
             "rank": _int_array(rank),
             "line": pd.arrays.IntegerArray(line.astype(np.int64, copy=False), np.zeros(n, bool)),
         },
     )
 
 
-def _owned(values: np.ndarray) -> np.ndarray:
-    """A writable float64 array: users may edit the tables they get."""
+class _SharedNaN:
+    """One all-NaN column shared by every float column a log never prints.
+
+    Handed to pandas as one Series, so copy-on-write gives a column its own array
+    the moment someone writes into it; until then three missing columns of a
+    1.7-million-step log cost one array, not three.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.series: pd.Series | None = None
+
+    def get(self) -> pd.Series:
+        if self.series is None:
+            self.series = pd.Series(np.full(self.n, np.nan))
+        return self.series
+
+
+def _owned(values: np.ndarray, nan_column: _SharedNaN) -> np.ndarray | pd.Series:
+    """A writable float64 column: users may edit the tables they get."""
     if values.flags.writeable and values.dtype == np.float64:
         return values
     if is_constant(values):
-        return np.full(len(values), values[0], dtype=np.float64)
+        return nan_column.get() if np.isnan(values[0]) else np.full(len(values), values[0], dtype=np.float64)
     return np.array(values, dtype=np.float64)
 
 

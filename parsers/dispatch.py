@@ -66,6 +66,7 @@ class Batch:
 @dataclass
 class ChunkRecords:
     n_lines: int
+    n_bytes: int
     batches: list[Batch]
     skipped_rows: np.ndarray  # local indices of non-blank lines nothing understood
     noise: int
@@ -185,7 +186,7 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
     batches.extend(extra)
     skipped.extend(extra_skipped)
     all_skipped = np.sort(np.concatenate(skipped)) if skipped else np.empty(0, np.int64)
-    return ChunkRecords(scan.n_lines, batches, all_skipped, noise + extra_noise)
+    return ChunkRecords(scan.n_lines, len(buf), batches, all_skipped, noise + extra_noise)
 
 
 def _line_text(buf: np.ndarray, scan: LineScan, row: int) -> str:

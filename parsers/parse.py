@@ -103,7 +103,7 @@ def parse_source(
     block_size: int = BLOCK_SIZE,
 ) -> RawRecords:
     """Raw records of one log; blocks are scanned on a small thread pool (the scanner frees the GIL)."""
-    raw = RawRecords(name=src.name, rank=src.rank, first_line=first_line)
+    raw = RawRecords(name=src.name, rank=src.rank, first_line=first_line, size_hint=src.size_hint())
     with src.open() as handle, ThreadPoolExecutor(_WORKERS) as pool:
         pending: deque[Future] = deque()
         for block in iter_blocks(handle, block_size=block_size, final=final):

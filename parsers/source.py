@@ -36,6 +36,18 @@ class LogSource:
     path: Path | None = None
     text: bytes | None = None
 
+    def size_hint(self) -> int:
+        """Bytes the source will yield, when cheap to know (plain files and text); else 0."""
+        if self.text is not None:
+            return len(self.text)
+        try:
+            with self.path.open("rb") as handle:  # type: ignore[union-attr]
+                if handle.read(2) == _GZIP_MAGIC:
+                    return 0
+            return self.path.stat().st_size  # type: ignore[union-attr]
+        except OSError:
+            return 0
+
     def open(self) -> BinaryIO:
         if self.text is not None:
             return io.BytesIO(self.text)

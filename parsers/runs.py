@@ -1,0 +1,95 @@
+"""A run as ``report`` and ``compare`` take it: a log file, or a run folder holding one.
+
+A run folder (what ``python -m training`` writes) holds ``train.log`` and, written
+before the first step, ``hparams.json``.  Any other folder is read the way
+``parse_log`` reads folders: every log in it, one per rank.  The hyperparameters
+come from ``hparams.json`` when there is one (it is complete), else from what the
+log printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from parsers.errors import UnreadableLogError
+from parsers.parse import ParsedLog, parse_log
+from parsers.summary import summarize
+
+__all__ = ["RUN_HPARAMS", "RUN_LOG", "Run", "load_run", "load_runs", "run_names"]
+
+RUN_LOG = "train.log"
+RUN_HPARAMS = "hparams.json"
+
+
+@dataclass
+class Run:
+    """One parsed run with the name it is shown under."""
+
+    name: str
+    source: Path
+    log: ParsedLog
+    hparams: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """``parsers.summarize`` of the log, computed once."""
+        return summarize(self.log)
+
+
+def load_run(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    formats_file: str | os.PathLike[str] | None = None,
+) -> Run:
+    """Parse the log of ``path`` (a log, a run folder, or a folder of per-rank logs)."""
+    path = Path(path)
+    target = path / RUN_LOG if (path / RUN_LOG).is_file() else path
+    log = parse_log(target, format=format, formats_file=formats_file)
+    folder = path if path.is_dir() else None
+    hparams = _read_hparams(folder / RUN_HPARAMS) if folder and (folder / RUN_HPARAMS).is_file() else None
+    return Run(name=_name(path), source=path, log=log, hparams=hparams or dict(log.meta.get("hparams") or {}))
+
+
+def load_runs(paths: Sequence[str | os.PathLike[str]], **options: Any) -> list[Run]:
+    """``load_run`` each path, named by ``run_names``."""
+    runs = [load_run(p, **options) for p in paths]
+    for run, name in zip(runs, run_names(paths)):
+        run.name = name
+    return runs
+
+
+def run_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """A short name per path, made unique (``run``, ``run-2``) so legends and folders tell them apart."""
+    names, seen = [], {}
+    for path in paths:
+        name = _name(Path(path))
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return names
+
+
+def _name(path: Path) -> str:
+    """The folder's name for a run folder or ``.../run/train.log``; else the file name without suffixes."""
+    resolved = path.resolve()
+    if resolved.is_dir():
+        return resolved.name
+    if resolved.name == RUN_LOG:
+        return resolved.parent.name
+    return resolved.name.split(".")[0] or resolved.name
+
+
+def _read_hparams(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableLogError(f"{path}: cannot read hyperparameters: {exc}") from None
+    if not isinstance(data, dict):
+        raise UnreadableLogError(f"{path}: hyperparameters must be a JSON object")
+    return data

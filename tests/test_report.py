@@ -1,0 +1,234 @@
+"""``parse-log report``: every file it writes exists and is valid, with and without a browser,
+and the chart builders it shares with the dashboard keep what a person needs to see."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_logs import LOSS, REPO, corpus_log, numbers, reference_log, run_cli
+from PIL import Image
+
+import parsers
+from dashboard import charts
+from dashboard.images import IMAGE_HEIGHT, IMAGE_SCALE, IMAGE_WIDTH, find_browser
+from parsers.table_files import to_jsonable
+
+# What each chart draws: (table, column) -- a chart is expected when some run has a value there.
+CHART_DATA = {
+    "loss": ("steps", "loss"),
+    "epoch_time": ("epochs", "epoch_time_ms"),
+    "throughput": ("epochs", "samples_per_sec"),
+    "eval": ("evals", "value"),
+}
+HPARAMS = {"batch_size": 32, "epoch_size": 4, "lr_max": 0.1, "device_target": "CPU"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A run folder (train.log + hparams.json), a plain log, and a baseline log."""
+    root = tmp_path_factory.mktemp("runs")
+    run_dir = root / "resnet-20240506"
+    run_dir.mkdir()
+    reference_log(run_dir / "train.log")
+    (run_dir / "hparams.json").write_text(json.dumps(HPARAMS))
+    half = reference_log(root / "half_batch.log", batch=16)
+    baseline = reference_log(root / "baseline.log", steps=50)
+    return {"resnet-20240506": run_dir, "half_batch": half}, baseline
+
+
+@pytest.fixture(scope="module")
+def report(runs, tmp_path_factory):
+    if find_browser() is None:
+        pytest.skip("no Chromium/Chrome here (.ci/run installs Debian's chromium)")
+    logs, baseline = runs
+    out = tmp_path_factory.mktemp("report")
+    result = run_cli("report", *logs.values(), "--baseline", baseline, "-o", out, "--title", "Nightly")
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def log_of(path):
+    return parsers.parse_log(path / "train.log" if path.is_dir() else path)
+
+
+def expected_charts(paths) -> set[str]:
+    tables = [log_of(p) for p in paths]
+    return {
+        name
+        for name, (table, col) in CHART_DATA.items()
+        if any(getattr(t, table)[col].notna().any() for t in tables)
+    }
+
+
+def test_manifest_lists_what_was_written(report):
+    out, result = report
+    for name in ("report.md", "report.html", "summary.json"):
+        assert str(out / name) in result.stdout
+    assert "not written" not in result.stdout
+
+
+def test_images_exist_and_decode_at_the_size_asked(report, runs):
+    out, _ = report
+    logs, baseline = runs
+    written = json.loads((out / "summary.json").read_text())["images"]
+    assert set(written) == expected_charts([*logs.values(), baseline]) == set(CHART_DATA)
+    for name, files in written.items():
+        with Image.open(out / files["png"]) as png:
+            png.verify()
+        with Image.open(out / files["png"]) as png:
+            assert png.format == "PNG"
+            assert png.size == (IMAGE_WIDTH * IMAGE_SCALE, IMAGE_HEIGHT * IMAGE_SCALE)
+            assert len(png.convert("RGB").getcolors(maxcolors=1 << 20)) > 20, f"{name}.png looks blank"
+        svg = ET.parse(out / files["svg"]).getroot()
+        assert svg.tag.endswith("svg") and float(svg.get("width")) == IMAGE_WIDTH
+
+
+def test_summary_json_matches_parse_log(report, runs):
+    out, _ = report
+    logs, baseline = runs
+    data = json.loads((out / "summary.json").read_text())
+    assert data["title"] == "Nightly"
+    assert [r["name"] for r in data["runs"]] == list(logs)
+    for entry, path in zip(data["runs"], logs.values()):
+        assert entry["summary"] == to_jsonable(parsers.summarize(log_of(path)))
+    assert data["runs"][0]["hparams"] == HPARAMS  # from hparams.json in the run folder
+    assert data["baseline"]["summary"] == to_jsonable(parsers.summarize(log_of(baseline)))
+    for name, path in logs.items():
+        deltas = {row["metric"]: row for row in data["deltas"][name]}
+        assert deltas["final loss"]["candidate"] == numbers(LOSS, log_path(path))[-1]
+        assert deltas["final loss"]["baseline"] == numbers(LOSS, baseline)[-1]
+
+
+def log_path(path):
+    return path / "train.log" if path.is_dir() else path
+
+
+def test_html_is_self_contained_and_holds_the_data(report, runs):
+    out, _ = report
+    logs, _ = runs
+    page = (out / "report.html").read_text()
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.IGNORECASE)
+    markup = re.sub(r"<script\b.*?</script>", "", page, flags=re.S | re.IGNORECASE)  # plotly.js names URLs
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", markup, re.IGNORECASE)
+    assert "plotly.js v" in page  # the library is inlined, not fetched
+    assert page.count("Plotly.newPlot(") == len(CHART_DATA)
+    embedded = re.search(
+        r'<script type="application/json" id="epochscope-summary">(.*?)</script>', page, re.S
+    )
+    assert json.loads(embedded[1].replace("<\\/", "</")) == json.loads((out / "summary.json").read_text())
+    for name, path in logs.items():
+        assert name in page
+        assert json.dumps(numbers(LOSS, log_path(path))[-1]) in page  # the loss curve's last point
+
+
+def test_markdown_links_resolve_and_tables_name_the_runs(report, runs):
+    out, _ = report
+    logs, _ = runs
+    text = (out / "report.md").read_text()
+    targets = re.findall(r"\]\(([^)]+)\)", text)
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert targets and all((out / t).is_file() for t in targets)
+    assert {p.split(".")[0] for p in images} == set(CHART_DATA)
+    header = next(line for line in text.splitlines() if line.startswith("|  |"))
+    assert all(name in header for name in logs) and "(baseline)" in header
+    assert all(f"## {name} compared with baseline" in text for name in logs)
+
+
+def test_without_a_browser_the_rest_is_still_written(runs, tmp_path):
+    logs, _ = runs
+    out = tmp_path / "report"
+    result = run_cli("report", *logs.values(), "-o", out, env={"BROWSER_PATH": str(tmp_path / "no-chrome")})
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stdout.splitlines() if "no Chromium or Chrome found" in line]
+    assert len(said) == 1
+    assert all((out / f).is_file() for f in ("report.md", "report.html", "summary.json"))
+    assert not list(out.glob("*.png")) and not list(out.glob("*.svg"))
+    text = (out / "report.md").read_text()
+    assert "![" not in text and "Images not written" in text
+    data = json.loads((out / "summary.json").read_text())
+    assert data["images"] == {} and "no Chromium or Chrome found" in data["images_note"]
+    assert (out / "report.html").read_text().count("Plotly.newPlot(") == len(CHART_DATA)
+
+
+def test_report_bad_input(tmp_path):
+    missing = tmp_path / "missing-run"
+    result = run_cli("report", missing, "-o", tmp_path / "out")
+    assert result.returncode == 2 and result.stderr.startswith("Error: ") and str(missing) in result.stderr
+    no_out = run_cli("report", corpus_log("fit.log"))
+    assert no_out.returncode == 2 and "-o" in no_out.stderr
+
+
+def test_missing_plotly_says_what_to_install(tmp_path):
+    code = (
+        "import sys; sys.modules['plotly'] = None; from parsers.cli import main; "
+        f"sys.exit(main(['report', {str(corpus_log('fit.log'))!r}, '-o', {str(tmp_path)!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2
+    assert (
+        result.stderr.startswith("Error: parse-log report needs plotly")
+        and "epochscope[report]" in result.stderr
+    )
+
+
+# --- chart builders -----------------------------------------------------------------------------
+
+
+def test_charts_import_only_plotting_and_data_libraries():
+    tree = ast.parse(Path(charts.__file__).read_text(encoding="utf-8"))
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert imported <= {"__future__", "collections", "numpy", "pandas", "plotly"}, imported
+
+
+def test_a_single_spike_among_millions_of_steps_stays_visible():
+    n = 1_700_000
+    rng = np.random.default_rng(0)
+    loss = 2.0 * np.exp(-np.arange(n) / 3e5) + rng.normal(0, 0.01, n) + 0.1
+    spike, dip = 1_234_567, 345_678
+    loss[spike], loss[dip] = 50.0, 1e-6
+    steps = pd.DataFrame({"global_step": np.arange(1, n + 1), "loss": loss})
+    fig = charts.loss_figure({"long run": steps})
+    (trace,) = fig.data
+    assert len(trace.y) <= charts.DEFAULT_MAX_POINTS + 2
+    assert max(trace.y) == 50.0 and spike + 1 in trace.x
+    assert min(trace.y) == 1e-6 and dip + 1 in trace.x
+    assert trace.y[-1] == loss[-1]  # the final loss is always drawn
+
+
+def test_nan_losses_are_marked_not_dropped(tmp_path):
+    log = parsers.parse_log(corpus_log("nan.log"))
+    steps = pd.concat([log.steps, log.steps.assign(global_step=log.steps["global_step"] + 1, loss=np.nan)])
+    fig = charts.loss_figure({"nan run": steps})
+    marks = [t for t in fig.data if "NaN" in t.name]
+    assert len(marks) == 1 and len(marks[0].x) == 1
+
+
+def test_axes_have_units_and_runs_are_distinguishable():
+    logs = {name: parsers.parse_log(corpus_log(f"{name}.log")) for name in ("fit", "sink", "basic")}
+    epochs = {name: log.epochs for name, log in logs.items()}
+    figures = {
+        "loss": charts.loss_figure({n: log.steps for n, log in logs.items()}, baseline="basic"),
+        "epoch_time": charts.epoch_time_figure(epochs, baseline="basic"),
+        "throughput": charts.throughput_figure(epochs),
+    }
+    assert figures["loss"].layout.xaxis.title.text == "global step"
+    assert figures["epoch_time"].layout.yaxis.title.text in ("epoch time (ms)", "epoch time (s)")
+    assert figures["throughput"].layout.yaxis.title.text == "throughput (samples/s)"
+    for fig in figures.values():
+        styles = [(t.line.color, t.line.dash) for t in fig.data]
+        assert len(set(styles)) == len(styles)
+    assert any("(baseline)" in t.name for t in figures["loss"].data)

@@ -219,3 +219,21 @@ def test_chinese_event_lines_and_prefixes() -> None:
     assert log.epochs["epoch_time_ms"].tolist() == [100.5]
     assert log.events["kind"].tolist() == ["start", "checkpoint", "finish"]
     assert log.meta["total_epochs"] == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "epoch_ms", "step_ms", "data_ms", "eval_ms"),
+    [
+        ("epoch time: 515333.027 ms, per step time: 27.397 ms", 515333.027, 27.397, None, None),
+        ("Train epoch time: 405.299 ms, per step time: 27.020 ms", 405.299, 27.020, None, None),
+        ("Train epoch time: 405.299 ms, per step time: 27.020 ms (data time: 3.125 ms)", 405.299, 27.020, 3.125, None),
+        ("Epoch time:360760.985, per step time:288.378", 360760.985, 288.378, None, None),
+        ("epoch time: 429.470 ms", 429.470, None, None, None),
+        ("Eval epoch time: 815743.776 ms, per step time: 163.149 ms", None, None, None, 815743.776),
+    ],
+)
+def test_timemonitor_variants(line: str, epoch_ms, step_ms, data_ms, eval_ms) -> None:
+    row = parsers.parse_log("epoch: 1 step: 1, loss is 0.5\n" + line + "\n").epochs.iloc[0]
+    got = [row["epoch_time_ms"], row["step_time_ms"], row["data_time_ms"], row["eval_time_ms"]]
+    assert [None if pd.isna(v) else v for v in got] == [epoch_ms, step_ms, data_ms, eval_ms]
+    assert row["epoch"] == 1

@@ -157,6 +157,7 @@ def test_modelarts_platform_lines_are_noise_never_records() -> None:
             True,
             65536.0,
         ),
+        ("epoch: 3 step: 10, loss is (0.78, False, 65536.0)", 0.78, False, 65536.0),
         ("epoch:3 step:10, loss is 0.78", 0.78, None, None),
         ("epoch: 3 step: 10, loss is 7.8e-05", 7.8e-05, None, None),
     ],

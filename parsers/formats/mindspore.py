@@ -14,8 +14,9 @@ from __future__ import annotations
 from parsers.formats._regex import BOOL, END, LOSS, NUM, TENSOR_VALUE, WORD_START
 from parsers.registry import PRIORITY_EVENT_FIRST, LinePattern, LogFormat, register
 
-_TENSOR_BOOL = rf"Tensor\(shape=\[[^\]]*\],\s*dtype=Bool,\s*value=\s*\[?\s*(?P<overflow>{BOOL})\s*\]?\s*\)"
-_TENSOR_SCALE = rf"{TENSOR_VALUE}(?P<loss_scale>{NUM})\s*\]?\s*\)"
+# The tuple a loss-scaled TrainOneStepCell returns: (loss, overflow, loss_scale), as Tensors or plain values.
+_OVERFLOW = rf"(?:Tensor\(shape=\[[^\]]*\],\s*dtype=Bool,\s*value=\s*)?\[?\s*(?P<overflow>{BOOL})\s*\]?\s*\)?"
+_SCALE = rf"(?:{TENSOR_VALUE})?(?P<loss_scale>{NUM})\s*\]?\s*\)?\s*\)?"
 
 LOSS_MONITOR = LinePattern(
     name="LossMonitor",
@@ -23,7 +24,7 @@ LOSS_MONITOR = LinePattern(
     regex=(
         rf"{WORD_START}ep(?:och|coh):\s*(?P<epoch>\d+),?\s+step:\s*(?P<step>\d+),?\s+loss is\s+"
         rf"\(?\s*(?:{TENSOR_VALUE})?\[?\s*(?P<loss>{LOSS})\s*\]?\s*\)?"
-        rf"(?:,\s*{_TENSOR_BOOL},\s*{_TENSOR_SCALE}\s*\))?{END}"
+        rf"(?:,\s*{_OVERFLOW},\s*{_SCALE})?{END}"
     ),
     fields={"epoch": "int", "step": "int", "loss": "float", "overflow": "bool", "loss_scale": "float"},
 )

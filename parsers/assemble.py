@@ -9,6 +9,7 @@ throughput from batch size, NaN and overflow events, and which formats were seen
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -447,13 +448,17 @@ def _evals(raw: pd.DataFrame, timeline: Timeline, formats: dict[str, LogFormat])
     if not len(raw):
         return empty_table("evals")
     raw = raw.copy()
+    raw["own_epoch"] = _frame_epochs(raw, formats)
     raw["epoch"] = _own_or_context_epoch(raw, timeline, formats)
     records: list[dict[str, Any]] = []
     metric_cols = [c for c in raw.columns if c.startswith("metric_")]
     for row in raw.to_dict("records"):
         base = {"epoch": row["epoch"], "rank": row.get("rank"), "line": row["line"]}
         if isinstance(row.get("metrics"), dict):
-            for name, value in row["metrics"].items():
+            metrics = _eval_metrics(row["metrics"])
+            if "epoch" in row["metrics"] and pd.isna(row.get("own_epoch")):
+                base["epoch"] = _progress_epoch(row["metrics"]["epoch"], base["epoch"])
+            for name, value in metrics.items():
                 number = hparam_number(value)
                 if number is not None:
                     records.append({**base, "metric": name, "value": number})
@@ -463,6 +468,25 @@ def _evals(raw: pd.DataFrame, timeline: Timeline, formats: dict[str, LogFormat])
         if row.get("metric") is not None and row.get("value") is not None:
             records.append({**base, "metric": str(row["metric"]), "value": float(row["value"])})
     return pd.DataFrame(records) if records else empty_table("evals")
+
+
+_NOT_METRICS = ("epoch", "step", "total_flos")
+_NOT_METRIC_SUFFIXES = ("_runtime", "_samples_per_second", "_steps_per_second", "_samples")
+
+
+def _eval_metrics(values: dict[str, Any]) -> dict[str, Any]:
+    """The metrics of an eval dict: without its epoch/step and the evaluation's own timing."""
+    return {
+        k: v for k, v in values.items() if k not in _NOT_METRICS and not str(k).endswith(_NOT_METRIC_SUFFIXES)
+    }
+
+
+def _progress_epoch(progress: Any, fallback: Any) -> Any:
+    """The epoch an ``'epoch': 1.5`` progress figure falls in (Hugging Face prints those)."""
+    number = hparam_number(progress)
+    if number is None or not math.isfinite(number):
+        return fallback
+    return max(1, math.ceil(number))
 
 
 def _events(raw: pd.DataFrame, steps: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:

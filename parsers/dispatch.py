@@ -28,8 +28,10 @@ from parsers.values import TYPE_SCALE, UNIT_MS, to_value
 __all__ = ["Batch", "ChunkRecords", "Dispatcher", "constant_column", "extract_chunk", "is_constant"]
 
 # A rank tag in front of a record: "[rank 3]", "[1,3]<stdout>:", "rank_3:", "[Rank 3]".
+# srun --label prefixes each line with the task number: "0: ...".
 _RANK_TAG = (
-    r"(?:\[\s*rank\s*:?\s*(?P<r1>\d+)\s*\]|\[\d+,(?P<r2>\d+)\]<std(?:out|err)>|\brank[_ ](?P<r3>\d+)\b)"
+    r"(?:\[\s*rank\s*:?\s*(?P<r1>\d+)\s*\]|\[\d+,(?P<r2>\d+)\]<std(?:out|err)>|\brank[_ ](?P<r3>\d+)\b"
+    r"|^(?P<r4>\d{1,4}): )"
 )
 
 
@@ -123,13 +125,20 @@ class Dispatcher:
         plans.extend(self._rank_plan(text, match, tokens, to_byte, pat))
         return ShapePlan(fmt, pat, tuple(plans), per_line)
 
+    def rank_of(self, text: str, end: int) -> int | None:
+        """The rank a tag in front of position ``end`` names, if any."""
+        tag = self.rank_tag.search(text, 0, end)
+        if not tag:
+            return None
+        return int(next(tag.group(g) for g in ("r1", "r2", "r3", "r4") if tag.group(g) is not None))
+
     def _rank_plan(self, text, match, tokens, to_byte, pat) -> list[FieldPlan]:
         if "rank" in pat.fields:
             return []
         tag = self.rank_tag.search(text, 0, match.start())
         if not tag:
             return []
-        group = next(g for g in ("r1", "r2", "r3") if tag.group(g) is not None)
+        group = next(g for g in ("r1", "r2", "r3", "r4") if tag.group(g) is not None)
         start, end = to_byte(tag.start(group)), to_byte(tag.end(group))
         for i, (s, e, _) in enumerate(tokens):
             if (s, e) == (start, end):
@@ -239,7 +248,7 @@ def _field_values(buf, scan, plan: ShapePlan, rows: np.ndarray, column: str):
 
 def _is_numeric(plan: ShapePlan, column: str) -> bool:
     kind = plan.pattern.fields.get(column, "int" if column == "rank" else "str")
-    return kind in NUMERIC_TYPES or kind == "bool"
+    return kind in NUMERIC_TYPES or kind in ("bool", "epoch_progress")
 
 
 def constant_column(n: int, value: Any, *, numeric: bool) -> np.ndarray:
@@ -291,6 +300,8 @@ def _per_line(buf, scan, groups: list[np.ndarray], dispatcher: Dispatcher):
                 noise += 1
                 continue
             values = _match_values(pat, match, text)
+            if values["rank"] is None and "rank" not in pat.fields:
+                values["rank"] = dispatcher.rank_of(text, match.start())
             entry = records.setdefault(id(pat), (fmt, pat, [], []))
             entry[2].append(row)
             entry[3].append(values)
@@ -300,7 +311,7 @@ def _per_line(buf, scan, groups: list[np.ndarray], dispatcher: Dispatcher):
         batch = Batch(fmt, pat, np.asarray(rows, dtype=np.int64))
         for col in frame.columns:
             kind = pat.fields.get(col, "int" if col == "rank" else "str")
-            if kind in NUMERIC_TYPES or kind == "bool":
+            if kind in NUMERIC_TYPES or kind in ("bool", "epoch_progress"):
                 batch.columns[col] = np.array([_as_float(v) for v in frame[col]], dtype=np.float64)
             else:
                 batch.columns[col] = frame[col].to_numpy(dtype=object)

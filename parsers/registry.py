@@ -11,6 +11,7 @@ Field types:
     ms, s, min, h             a duration, stored in milliseconds
     duration                  a duration whose unit is the group ``<name>_unit``
     hms                       a ``[D days, ]H:MM:SS[.f]`` timedelta, stored in milliseconds
+    epoch_progress            fractional epochs done (Hugging Face's ``'epoch': 0.37``): the epoch it is in
     percent                   a percentage, stored as a fraction
     dict                      a Python-literal dict (eval metrics or hyperparameters)
     kwargs                    ``Namespace(a=1, b='x')``-style keyword arguments
@@ -37,7 +38,22 @@ __all__ = [
 ]
 
 FIELD_TYPES = frozenset(
-    {"int", "float", "str", "bool", "ms", "s", "min", "h", "duration", "hms", "percent", "dict", "kwargs"}
+    {
+        "int",
+        "float",
+        "str",
+        "bool",
+        "ms",
+        "s",
+        "min",
+        "h",
+        "duration",
+        "hms",
+        "percent",
+        "dict",
+        "kwargs",
+        "epoch_progress",
+    }
 )
 NUMERIC_TYPES = frozenset({"int", "float", "ms", "s", "min", "h", "duration", "hms", "percent"})
 

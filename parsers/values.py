@@ -69,6 +69,8 @@ def to_value(text: str | None, kind: str, unit: str | None = None) -> Any:
         return literal_dict(text) if kind == "dict" else literal_kwargs(text)
     if kind == "hms":
         return hms_ms(text)
+    if kind == "epoch_progress":
+        return max(1, math.ceil(number(text)))
     value = number(text)
     if kind == "duration":
         return value * UNIT_MS.get((unit or "ms").strip().lower(), 1.0)

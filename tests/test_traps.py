@@ -238,3 +238,26 @@ def test_timemonitor_variants(line: str, epoch_ms, step_ms, data_ms, eval_ms) ->
     got = [row["epoch_time_ms"], row["step_time_ms"], row["data_time_ms"], row["eval_time_ms"]]
     assert [None if pd.isna(v) else v for v in got] == [epoch_ms, step_ms, data_ms, eval_ms]
     assert row["epoch"] == 1
+
+
+def test_huggingface_trainer_dicts() -> None:
+    text = (
+        "{'loss': 2.345, 'learning_rate': 0.000018, 'epoch': 0.5}\n"
+        "{'eval_loss': 1.892, 'eval_accuracy': 0.876, 'eval_runtime': 4.12, 'epoch': 0.5}\n"
+        "{'loss': 1.345, 'grad_norm': 1.7, 'learning_rate': 0.000009, 'epoch': 1.5}\n"
+        "{'eval_loss': 1.5, 'eval_accuracy': 0.9, 'eval_samples_per_second': 100.0, 'epoch': 2.0}\n"
+        "{'train_runtime': 510.4751, 'train_samples_per_second': 195.896, 'train_loss': 2.65, 'epoch': 2.0}\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.meta["formats"] == ["huggingface"]
+    assert log.steps[["epoch", "global_step", "loss", "lr"]].values.tolist() == [
+        [1, 1, 2.345, 0.000018],
+        [2, 2, 1.345, 0.000009],
+    ]
+    assert log.evals[["epoch", "metric", "value"]].values.tolist() == [
+        [1, "eval_loss", 1.892],
+        [1, "eval_accuracy", 0.876],
+        [2, "eval_loss", 1.5],
+        [2, "eval_accuracy", 0.9],
+    ]
+    assert log.events["kind"].tolist() == ["finish"]

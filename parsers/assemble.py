@@ -475,10 +475,19 @@ _NOT_METRIC_SUFFIXES = ("_runtime", "_samples_per_second", "_steps_per_second", 
 
 
 def _eval_metrics(values: dict[str, Any]) -> dict[str, Any]:
-    """The metrics of an eval dict: without its epoch/step and the evaluation's own timing."""
-    return {
-        k: v for k, v in values.items() if k not in _NOT_METRICS and not str(k).endswith(_NOT_METRIC_SUFFIXES)
-    }
+    """The metrics of an eval dict: without its epoch/step and the evaluation's own timing.
+
+    A nested dict (MindFormers: ``{'PerplexityMetric': {'loss': 2.11, 'PPL': 8.28}}``) is
+    flattened; inner names are kept as they are when there is one outer key.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            for inner, v in value.items():
+                flat[str(inner) if len(values) == 1 else f"{key}.{inner}"] = v
+        else:
+            flat[str(key)] = value
+    return {k: v for k, v in flat.items() if k not in _NOT_METRICS and not k.endswith(_NOT_METRIC_SUFFIXES)}
 
 
 def _progress_epoch(progress: Any, fallback: Any) -> Any:

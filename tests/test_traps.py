@@ -261,3 +261,10 @@ def test_huggingface_trainer_dicts() -> None:
         [2, "eval_accuracy", 0.9],
     ]
     assert log.events["kind"].tolist() == ["finish"]
+
+
+def test_mindformers_nested_eval_dict() -> None:
+    # As published in the MindFormers LLaMA README (run_mode eval, wiki2048 perplexity).
+    line = "PerplexityMetric = {'PerplexityMetric': {'loss': 2.1142693907022476, 'PPL': 8.283531529594038}}\n"
+    evals = parsers.parse_log(line).evals
+    assert evals[["metric", "value"]].values.tolist() == [["loss", 2.1142693907022476], ["PPL", 8.283531529594038]]

@@ -46,11 +46,19 @@ PROGRESS = LinePattern(
     priority=PRIORITY_NOISE,
 )
 
+# run_mode eval prints its metrics as a (nested) dict: PerplexityMetric = {'PerplexityMetric': {...}}
+EVAL = LinePattern(
+    name="MindFormers eval metric",
+    table="evals",
+    regex=r"\b\w*Metric\s*=\s*(?P<metrics>\{.*\})\s*$",
+    fields={"metrics": "dict"},
+)
+
 MINDFORMERS = register(
     LogFormat(
         name="mindformers",
         description="MindFormers MFLossMonitor step lines (1.x and the 2.x trainer)",
-        patterns=(STEP, PROGRESS),
+        patterns=(STEP, PROGRESS, EVAL),
         example="{ Epoch:[  1/  2], step:[    1/ 6250], loss: 10.92, per_step_time: 1234ms, lr: 1e-05",
     )
 )

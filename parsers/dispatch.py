@@ -248,7 +248,7 @@ def _field_values(buf, scan, plan: ShapePlan, rows: np.ndarray, column: str):
 
 def _is_numeric(plan: ShapePlan, column: str) -> bool:
     kind = plan.pattern.fields.get(column, "int" if column == "rank" else "str")
-    return kind in NUMERIC_TYPES or kind in ("bool", "epoch_progress")
+    return kind in NUMERIC_TYPES or kind in ("bool", "epoch_progress", "nonzero")
 
 
 def constant_column(n: int, value: Any, *, numeric: bool) -> np.ndarray:
@@ -311,7 +311,7 @@ def _per_line(buf, scan, groups: list[np.ndarray], dispatcher: Dispatcher):
         batch = Batch(fmt, pat, np.asarray(rows, dtype=np.int64))
         for col in frame.columns:
             kind = pat.fields.get(col, "int" if col == "rank" else "str")
-            if kind in NUMERIC_TYPES or kind in ("bool", "epoch_progress"):
+            if kind in NUMERIC_TYPES or kind in ("bool", "epoch_progress", "nonzero"):
                 batch.columns[col] = np.array([_as_float(v) for v in frame[col]], dtype=np.float64)
             else:
                 batch.columns[col] = frame[col].to_numpy(dtype=object)

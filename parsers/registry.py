@@ -11,6 +11,7 @@ Field types:
     ms, s, min, h             a duration, stored in milliseconds
     duration                  a duration whose unit is the group ``<name>_unit``
     hms                       a ``[D days, ]H:MM:SS[.f]`` timedelta, stored in milliseconds
+    nonzero                   a count read as a flag: true when not 0 (skipped iterations)
     epoch_progress            fractional epochs done (Hugging Face's ``'epoch': 0.37``): the epoch it is in
     percent                   a percentage, stored as a fraction
     dict                      a Python-literal dict (eval metrics or hyperparameters)
@@ -53,6 +54,7 @@ FIELD_TYPES = frozenset(
         "dict",
         "kwargs",
         "epoch_progress",
+        "nonzero",
     }
 )
 NUMERIC_TYPES = frozenset({"int", "float", "ms", "s", "min", "h", "duration", "hms", "percent"})

@@ -63,6 +63,8 @@ def to_value(text: str | None, kind: str, unit: str | None = None) -> Any:
         return text.strip()
     if kind == "bool":
         return text.strip().lower() in {"true", "1", "yes"}
+    if kind == "nonzero":
+        return number(text) != 0
     if kind == "int":
         return int(float(text.strip().strip("[]")))
     if kind in ("dict", "kwargs"):

@@ -268,3 +268,19 @@ def test_mindformers_nested_eval_dict() -> None:
     line = "PerplexityMetric = {'PerplexityMetric': {'loss': 2.1142693907022476, 'PPL': 8.283531529594038}}\n"
     evals = parsers.parse_log(line).evals
     assert evals[["metric", "value"]].values.tolist() == [["loss", 2.1142693907022476], ["PPL", 8.283531529594038]]
+
+
+def test_megatron_skipped_iterations_flag_overflow() -> None:
+    text = (
+        "iteration      200/    1000 | elapsed time per iteration (ms): 430.0 | learning rate: 1.342E-04 | "
+        "lm loss: 7.399415E+00 | loss scale: 16384.0 | number of skipped iterations:   2 | number of nan iterations:   0 |\n"
+        "iteration      210/    1000 | elapsed time per iteration (ms): 431.0 | learning rate: 1.342E-04 | "
+        "lm loss: 7.3E+00 | loss scale: 8192.0 | number of skipped iterations:   0 | number of nan iterations:   0 |\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.steps[["global_step", "loss", "loss_scale", "step_time_ms"]].values.tolist() == [
+        [200, 7.399415, 16384.0, 430.0],
+        [210, 7.3, 8192.0, 431.0],
+    ]
+    assert log.steps["overflow"].tolist() == [True, False]
+    assert log.events[["kind", "line"]].values.tolist() == [["overflow", 1]]

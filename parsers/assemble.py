@@ -18,7 +18,7 @@ import pandas as pd
 
 from parsers.columns import ColumnParts, Columns
 from parsers.dispatch import ChunkRecords, constant_column, is_constant
-from parsers.hparams import hparam_number, merge_hparams, split_bare_dicts
+from parsers.hparams import hparam_number, in_key_value_dump, merge_hparams, split_bare_dicts
 from parsers.registry import FORMATS, LogFormat
 from parsers.schema import conform, empty_table
 
@@ -561,10 +561,17 @@ def _meta(
         "device": _first(meta_rows, "device") or hparams.get("device_target"),
         "files": [{"name": raw.name, "rank": raw.rank, "lines": raw.lines_read, "bytes": raw.bytes_read}],
         "lines_read": raw.lines_read,
-        "lines_skipped": raw.lines_skipped + dropped,
+        "lines_skipped": raw.lines_skipped + dropped + _lone_key_values(tables["hparams"]),
         "lines_noise": raw.lines_noise,
         "skipped_examples": list(raw.skipped_examples),
     }
+
+
+def _lone_key_values(rows: pd.DataFrame) -> int:
+    """``key: value`` lines outside a config dump: read, but not understood."""
+    if "key" not in rows or not len(rows):
+        return 0
+    return int(rows["key"].notna().sum()) - int(sum(in_key_value_dump(rows)))
 
 
 def _announced_total(tables: dict[str, pd.DataFrame], step_cols: Columns) -> int | None:

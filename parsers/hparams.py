@@ -7,13 +7,15 @@ numbers under metric-like names; anything else is taken as hyperparameters.
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["hparam_number", "is_metric_dict", "merge_hparams", "split_bare_dicts"]
+__all__ = ["hparam_number", "in_key_value_dump", "is_metric_dict", "merge_hparams", "split_bare_dicts"]
 
 _METRIC_NAME = re.compile(
     r"acc|top|loss|f1|map|auc|bleu|ppl|perplex|precision|recall|iou|psnr|ssim|err|dice|score"
@@ -57,12 +59,42 @@ def merge_hparams(rows: pd.DataFrame, extra: list[dict[str, Any]]) -> dict[str, 
     for values in extra:
         merged.update(values)
     if len(rows):
-        for record in rows.to_dict("records"):
+        in_dump = in_key_value_dump(rows)
+        for record, dumped in zip(rows.to_dict("records"), in_dump):
             if isinstance(record.get("hparams"), dict):
                 merged.update(record["hparams"])
-            elif record.get("key") is not None:
-                merged[str(record["key"]).strip()] = record.get("value")
+            elif record.get("key") is not None and dumped:
+                merged[str(record["key"]).strip()] = _scalar(record.get("value"))
     return {str(k): _plain(v) for k, v in merged.items()}
+
+
+KEY_VALUE_DUMP_MIN_LINES = 3
+
+
+def in_key_value_dump(rows: pd.DataFrame) -> list[bool]:
+    """``key: value`` lines count as a config dump only in runs of consecutive lines.
+
+    One ``name: thing`` line on its own is as likely a message as a setting; a block
+    of them, printed one after the other, is how scripts dump their config.
+    """
+    if "key" not in rows:
+        return [False] * len(rows)
+    is_kv = rows["key"].notna().to_numpy()
+    lines = rows["line"].to_numpy()
+    run_id = np.cumsum(np.concatenate([[True], (np.diff(lines) != 1) | ~is_kv[1:] | ~is_kv[:-1]]))
+    sizes = pd.Series(run_id).map(pd.Series(run_id).value_counts()).to_numpy()
+    return list(is_kv & (sizes >= KEY_VALUE_DUMP_MIN_LINES))
+
+
+def _scalar(text: Any) -> Any:
+    """``32`` -> 32, ``0.1`` -> 0.1, ``True`` -> True, ``'x'`` -> 'x', anything else stays text."""
+    if not isinstance(text, str):
+        return text
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text.strip()
+    return value if isinstance(value, (int, float, bool, str, type(None))) else text.strip()
 
 
 def _plain(value: Any) -> Any:

@@ -227,7 +227,13 @@ def test_chinese_event_lines_and_prefixes() -> None:
     [
         ("epoch time: 515333.027 ms, per step time: 27.397 ms", 515333.027, 27.397, None, None),
         ("Train epoch time: 405.299 ms, per step time: 27.020 ms", 405.299, 27.020, None, None),
-        ("Train epoch time: 405.299 ms, per step time: 27.020 ms (data time: 3.125 ms)", 405.299, 27.020, 3.125, None),
+        (
+            "Train epoch time: 405.299 ms, per step time: 27.020 ms (data time: 3.125 ms)",
+            405.299,
+            27.020,
+            3.125,
+            None,
+        ),
         ("Epoch time:360760.985, per step time:288.378", 360760.985, 288.378, None, None),
         ("epoch time: 429.470 ms", 429.470, None, None, None),
         ("Eval epoch time: 815743.776 ms, per step time: 163.149 ms", None, None, None, 815743.776),
@@ -267,7 +273,10 @@ def test_mindformers_nested_eval_dict() -> None:
     # As published in the MindFormers LLaMA README (run_mode eval, wiki2048 perplexity).
     line = "PerplexityMetric = {'PerplexityMetric': {'loss': 2.1142693907022476, 'PPL': 8.283531529594038}}\n"
     evals = parsers.parse_log(line).evals
-    assert evals[["metric", "value"]].values.tolist() == [["loss", 2.1142693907022476], ["PPL", 8.283531529594038]]
+    assert evals[["metric", "value"]].values.tolist() == [
+        ["loss", 2.1142693907022476],
+        ["PPL", 8.283531529594038],
+    ]
 
 
 def test_megatron_skipped_iterations_flag_overflow() -> None:
@@ -284,3 +293,20 @@ def test_megatron_skipped_iterations_flag_overflow() -> None:
     ]
     assert log.steps["overflow"].tolist() == [True, False]
     assert log.events[["kind", "line"]].values.tolist() == [["overflow", 1]]
+
+
+def test_key_value_config_dump_gives_hyperparameters() -> None:
+    text = (
+        "epoch_size: 90\nbatch_size: 32\nlr_decay_mode: cosine\nuse_label_smooth: True\ndata_path: /cache/data\n"
+        "epoch: 1 step: 1, loss is 0.5\n"
+        "note: something happened\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.meta["hparams"] == {
+        "epoch_size": 90,
+        "batch_size": 32,
+        "lr_decay_mode": "cosine",
+        "use_label_smooth": True,
+        "data_path": "/cache/data",
+    }
+    assert log.meta["lines_skipped"] == 1  # a lone "key: value" line is not a config dump

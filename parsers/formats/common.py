@@ -94,6 +94,14 @@ LONE_METRIC = LinePattern(
     fields={"metric": "str", "value": "float"},
     priority=PRIORITY_COMMON,
 )
+# "batch_size: 32" lines; they count as hyperparameters only in a block of several (parsers.hparams).
+KEY_VALUE = LinePattern(
+    name="key: value dump",
+    table="hparams",
+    regex=r"^\s*(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*:\s*(?P<value>[^\s{\[].*?)\s*$",
+    fields={"key": "str", "value": "str"},
+    priority=95,
+)
 VERSION = LinePattern(
     name="framework version",
     table="meta",
@@ -130,6 +138,7 @@ COMMON = register(
             LONE_METRIC,
             DEVICE,
             VERSION,
+            KEY_VALUE,
         ),
         example="Start run training, total epoch: 90.",
     )

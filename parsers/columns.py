@@ -52,7 +52,7 @@ class ColumnParts:
         if fmt not in self.names:
             self.names.append(fmt)
         self.codes[self.n : self.n + n] = self.names.index(fmt)
-        for key in {*self.numeric, *self.constant, *self.objects, *columns}:
+        for key in dict.fromkeys([*self.numeric, *self.constant, *self.objects, *columns]):
             self._put(key, columns.get(key), n)
         self.n += n
 

@@ -217,7 +217,7 @@ def _gather(buf: np.ndarray, scan: LineScan, plans: list[tuple[ShapePlan, np.nda
     first = plans[0][0]
     rows = np.concatenate([r for _, r in plans])
     batch = Batch(first.fmt, first.pattern, rows)
-    columns = {fp.column for plan, _ in plans for fp in plan.fields}
+    columns = dict.fromkeys(fp.column for plan, _ in plans for fp in plan.fields)
     for column in columns:
         parts = [_field_values(buf, scan, plan, rows_, column) for plan, rows_ in plans]
         batch.columns[column] = concat_columns(parts)

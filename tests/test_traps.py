@@ -310,3 +310,26 @@ def test_key_value_config_dump_gives_hyperparameters() -> None:
         "data_path": "/cache/data",
     }
     assert log.meta["lines_skipped"] == 1  # a lone "key: value" line is not a config dump
+
+
+def test_eval_row_order_does_not_depend_on_the_hash_seed() -> None:
+    """Two processes must give the same tables (the store compares them across processes)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import parsers; log = parsers.parse_log('tests/data/pytorch/torchvision_metriclogger_deepspark.log');"
+        "print(log.evals['metric'].tolist())"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=str(DATA.parent.parent),
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(seen) == 1, seen

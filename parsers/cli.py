@@ -229,6 +229,24 @@ def _verdict(checks: Any) -> str:
     )
 
 
+# --- parse-log ingest (parsers.store) -------------------------------------------------------
+
+
+def _ingest_configure(parser: argparse.ArgumentParser) -> None:
+    from parsers.store.command import configure
+
+    configure(parser)
+    _json_flag(parser, what="the result table")
+
+
+def _ingest_run(args: argparse.Namespace) -> int:
+    from parsers.store.command import ingest_result
+
+    result = ingest_result(args)
+    render(result, to=args.style)
+    return EXIT_BAD_INPUT if (result["status"] == "error").any() else EXIT_OK
+
+
 # --- dispatch -------------------------------------------------------------------------------
 
 SUMMARY = Command("summarize logs (the default when no command is named)", _summary_configure, _summary_run)
@@ -240,6 +258,11 @@ COMMANDS: dict[str, Command] = {
         "deltas of a candidate run against a baseline; exit 1 when a --fail-on rule breaks",
         _compare_configure,
         _compare_run,
+    ),
+    "ingest": Command(
+        "parse many logs (folders, globs, s3:// URLs) into a run store, in parallel on Dask",
+        _ingest_configure,
+        _ingest_run,
     ),
 }
 

@@ -1,0 +1,194 @@
+"""The runs table (``runs.parquet``, one row per run) and the DuckDB queries over the store.
+
+The runs table is rewritten whole, atomically, under ``locks/catalog.lock`` after the
+entries it summarises were committed; a row also records which commit of each log it
+was built from, so a crash between the two is repaired by the next refresh.  Questions
+across runs are SQL over Parquet: the runs table for the summary, and each log's part
+files (listed by its manifest) for ``table()``.  Nothing loads every run into pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from parsers.schema import TABLES, conform
+from parsers.store._deps import require
+from parsers.store.entry import read_manifest
+from parsers.store.files import unique_name
+from parsers.store.summary import RUN_COLUMNS, STALL_FACTOR, STALL_MIN_S, STALL_UNKNOWN_S, run_epochs
+
+__all__ = ["CATALOG", "query_runs", "query_table", "read_catalog", "write_catalog"]
+
+CATALOG = "runs.parquet"
+_FLOAT = ("first_loss", "last_loss", "min_loss", "best_value", "mean_epoch_time_ms", "samples_per_sec",
+          "wall_time_s", "eta_s", "_interval_s", "_max_eval_s")  # fmt: skip
+_INT = ("epochs_done", "total_epochs", "steps", "last_update_ns")
+_TEXT = ("run", "path", "log", "status", "best_metric", "error", "formats", "_internal")
+# Store-internal fields, kept together in one JSON column: fewer columns, faster writes.
+_PACKED = ("_logs", "_meta", "_hparams", "_hp_source", "_sig", "_root", "_log_status")
+
+
+def _schema():
+    pa = require("pyarrow")
+    fields = [(c, pa.string()) for c in _TEXT] + [(c, pa.float64()) for c in _FLOAT]
+    fields += [(c, pa.int64()) for c in _INT]
+    return pa.schema(fields)
+
+
+_CACHE: dict[str, tuple[tuple[int, int, int], dict[str, dict[str, Any]]]] = {}
+
+
+def read_catalog(store: Path) -> dict[str, dict[str, Any]]:
+    """The stored rows by run name (empty for a new store); a copy the caller may change.
+
+    The file is only re-read when it was replaced (inode, size, mtime), which a dashboard
+    polling a store of a thousand runs appreciates.
+    """
+    pq = require("pyarrow.parquet")
+    path = store / CATALOG
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return {}
+    version = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _CACHE.get(str(path))
+    if cached is None or cached[0] != version:
+        try:
+            table = pq.read_table(path)
+        except FileNotFoundError:  # replaced between stat and read: read the new one
+            return read_catalog(store)
+        if "_internal" not in table.column_names:  # written by an older epochscope: rows are built again
+            return {}
+        cached = (version, {row["run"]: _unpacked(row) for row in table.to_pylist()})
+        _CACHE[str(path)] = cached
+    return {name: dict(row) for name, row in cached[1].items()}
+
+
+def _unpacked(row: dict[str, Any]) -> dict[str, Any]:
+    internal = json.loads(row.pop("_internal") or "{}")
+    return {**row, **internal}
+
+
+def write_catalog(store: Path, rows: dict[str, dict[str, Any]]) -> None:
+    pa, pq = require("pyarrow"), require("pyarrow.parquet")
+    schema = _schema()
+    ordered = [rows[k] for k in sorted(rows)]
+    packed = [{**r, "_internal": json.dumps({k: r.get(k) for k in _PACKED})} for r in ordered]
+    table = pa.Table.from_pylist([{c: r.get(c) for c in schema.names} for r in packed], schema=schema)
+    tmp = store / unique_name(f".{CATALOG}", ".tmp")
+    try:
+        pq.write_table(table, tmp, use_dictionary=False, write_statistics=False)
+        os.replace(tmp, store / CATALOG)
+    finally:
+        tmp.unlink(missing_ok=True)
+    st = os.stat(store / CATALOG)  # what we wrote is what the next read would find
+    _CACHE[str(store / CATALOG)] = (
+        (st.st_ino, st.st_size, st.st_mtime_ns),
+        {n: dict(r) for n, r in rows.items()},
+    )
+
+
+def _connect():
+    duckdb = require("duckdb")
+    return duckdb.connect(config={"threads": 2})
+
+
+def query_runs(store: Path, *, now: float | None = None) -> pd.DataFrame:
+    """One row per run (``RUN_COLUMNS``), 'stalled' decided against the clock now."""
+    path = store / CATALOG
+    if not path.exists():
+        return _empty_runs()
+    now_ns = int((time.time() if now is None else now) * 1e9)
+    limit = (
+        f"CASE WHEN _interval_s IS NULL THEN {STALL_UNKNOWN_S} ELSE greatest({STALL_FACTOR} * _interval_s, "
+        f"{STALL_MIN_S}, 2 * coalesce(_max_eval_s, 0)) END"
+    )
+    stalled = f"status = 'running' AND ({now_ns} - last_update_ns) / 1e9 > {limit}"
+    columns = ", ".join(
+        f"CASE WHEN {stalled} THEN 'stalled' ELSE status END AS status" if c == "status"
+        else f"CASE WHEN {stalled} THEN NULL ELSE eta_s END AS eta_s" if c == "eta_s"
+        else "last_update_ns AS last_update" if c == "last_update"
+        else c
+        for c in RUN_COLUMNS
+    )  # fmt: skip
+    with _connect() as con:
+        frame = con.execute(f"SELECT {columns} FROM read_parquet(?) ORDER BY run", [str(path)]).df()
+    return _typed_runs(frame)
+
+
+def _typed_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["last_update"] = pd.to_datetime(frame["last_update"], unit="ns", utc=True)
+    for col in ("run", "path", "log", "status", "best_metric", "error", "formats"):
+        frame[col] = frame[col].astype("string")
+    for col in ("epochs_done", "total_epochs", "steps"):
+        frame[col] = frame[col].astype("Int64")
+    for col in ("first_loss", "last_loss", "min_loss", "best_value", "mean_epoch_time_ms", "samples_per_sec",
+                "wall_time_s", "eta_s"):  # fmt: skip
+        frame[col] = frame[col].astype("float64")
+    return frame.reset_index(drop=True)
+
+
+def _empty_runs() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in RUN_COLUMNS})
+    frame["last_update"] = pd.Series(dtype="int64")
+    return _typed_runs(frame)
+
+
+def query_table(store: Path, name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Table ``name`` of the given runs (catalog rows), with a leading ``run`` column."""
+    files = []
+    metas: dict[str, dict[str, Any]] = {}
+    for order, row in enumerate(rows):
+        metas[row["run"]] = json.loads(row.get("_meta") or "{}")
+        for log in json.loads(row.get("_logs") or "[]"):
+            for path in _log_files(store, log["key"], name):
+                files.append({"path": path, "run": row["run"], "ord": len(files), "run_ord": order})
+    if not files:
+        return _with_run(conform(pd.DataFrame(), name), [])
+    listing = pd.DataFrame(files)
+    with _connect() as con:
+        con.register("listing", listing)
+        frame = con.execute(
+            "SELECT l.run, t.* EXCLUDE (filename, file_row_number) FROM read_parquet(?, filename = true, "
+            "file_row_number = true, union_by_name = true) t JOIN listing l ON t.filename = l.path "
+            "ORDER BY l.ord, t.file_row_number",
+            [listing["path"].tolist()],
+        ).df()
+    runs = frame.pop("run")
+    table = conform(frame, name)
+    if name == "epochs":
+        table = _epochs_throughput(table, runs, metas)
+    return _with_run(table, runs.tolist())
+
+
+def _log_files(store: Path, key: str, name: str) -> list[str]:
+    manifest = read_manifest(store, key) or {}
+    files = manifest.get("files") or {}
+    names = [files["epochs"]] if name == "epochs" and files.get("epochs") else []
+    if name != "epochs":
+        names = [n for n, _ in files.get(name, [])]
+    return [str(store / "logs" / key / n) for n in names]
+
+
+def _epochs_throughput(table: pd.DataFrame, runs: pd.Series, metas: dict[str, dict]) -> pd.DataFrame:
+    """samples/s computed from batch size x devices per run, as ``assemble`` does for one run."""
+    parts = []
+    for run in dict.fromkeys(runs.tolist()):
+        part = table[(runs == run).to_numpy()].reset_index(drop=True)
+        parts.append(run_epochs([part], metas.get(run) or {}))
+    return pd.concat(parts, ignore_index=True) if parts else table
+
+
+def _with_run(table: pd.DataFrame, runs: list[str]) -> pd.DataFrame:
+    table.insert(0, "run", pd.array(runs, dtype="string"))
+    return table
+
+
+def table_names() -> tuple[str, ...]:
+    return tuple(TABLES)

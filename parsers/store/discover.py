@@ -1,0 +1,177 @@
+"""Finding runs: any folder holding a log is a run; its logs are its ranks.
+
+A folder's logs are the files ``parse_log`` would read from it (``*.log``, ``*.txt``,
+``*.out``, ``*.err``, ``*.gz``, ``*.log.N``; hidden files never), taken from that folder
+only -- a subfolder with logs is a run of its own.  Ranks come from the file names
+(``rank_3.log``) or, when several logs do not all name one, from their order, exactly
+as ``parse_log(folder)`` assigns them.  Hidden folders (the store itself, ``.git``)
+are skipped.  Works on a local folder or any fsspec URL (``s3://bucket/prefix``).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from parsers.source import _looks_like_log, _rank_from_name
+from parsers.store.entry import LogSpec
+from parsers.store.logfile import _mtime_ns
+
+__all__ = [
+    "CONFIG_NAMES",
+    "RunSpec",
+    "discover_local",
+    "discover_remote",
+    "file_runs",
+    "read_config",
+    "run_spec",
+]
+
+CONFIG_NAMES = ("hparams.json", "config.py")
+_CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class RunSpec:
+    """A run: its name (folder relative to the root, '.' for the root), folder, logs, config files."""
+
+    name: str
+    folder: str
+    logs: list[LogSpec]
+    configs: dict[str, tuple[int, int]] = field(default_factory=dict)  # file name -> (size, mtime_ns)
+    log_stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # as found, to skip unchanged logs
+    storage_options: dict[str, Any] = field(default_factory=dict)
+    root: str = ""  # the folder or URL the run was found under (runs gone from it are pruned)
+
+
+def _natural(text: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def run_spec(
+    name: str, folder: str, files: dict[str, tuple[int, int]], *, join, storage_options=None, root: str = ""
+) -> RunSpec | None:
+    """The run of one folder from its files (name -> (size, mtime_ns)), or None if it holds no log."""
+    logs = sorted((n for n in files if _looks_like_log(Path(n))), key=_natural)
+    if not logs:
+        return None
+    ranks = [_rank_from_name(n) for n in logs]
+    if len(logs) > 1 and any(r is None for r in ranks):
+        ranks = list(range(len(logs)))
+    options = dict(storage_options or {})
+    specs = [LogSpec(join(folder, n), name, n, rank, options) for n, rank in zip(logs, ranks)]
+    configs = {n: files[n] for n in files if n in CONFIG_NAMES or n.lower().endswith(_CONFIG_SUFFIXES)}
+    return RunSpec(name, folder, specs, configs, {n: files[n] for n in logs}, options, root)
+
+
+def discover_local(root: Path, *, skip: Path | None = None) -> list[RunSpec]:
+    """Runs under a local folder (recursively), in name order."""
+    root = Path(root)
+    runs = []
+    skip_resolved = skip.resolve() if skip is not None else None
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        files: dict[str, tuple[int, int]] = {}
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if skip_resolved is None or Path(entry.path).resolve() != skip_resolved:
+                        stack.append(Path(entry.path))
+                elif entry.is_file():
+                    st = entry.stat()
+                    files[entry.name] = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                continue
+        rel = folder.relative_to(root).as_posix()
+        spec = run_spec(rel, str(folder), files, join=os.path.join, root=str(root.resolve()))
+        if spec is not None:
+            runs.append(spec)
+    return sorted(runs, key=lambda r: _natural(r.name))
+
+
+def discover_remote(url: str, *, storage_options: dict[str, Any] | None = None) -> list[RunSpec]:
+    """Runs under an fsspec URL prefix (``s3://bucket/runs``), named relative to it."""
+    fs, base = _filesystem(url, storage_options)
+    protocol = url.split("://", 1)[0]
+    base = base.rstrip("/")
+    folders: dict[str, dict[str, tuple[int, int]]] = {}
+    for path, info in fs.find(base, detail=True).items():
+        pure = PurePosixPath(path)
+        rel = pure.relative_to(base) if path.startswith(base + "/") else PurePosixPath(pure.name)
+        if info.get("type") == "directory" or any(part.startswith(".") for part in rel.parts):
+            continue
+        folders.setdefault(str(pure.parent), {})[pure.name] = (int(info.get("size") or 0), _mtime_ns(info))
+    runs = []
+    for folder, files in folders.items():
+        rel = PurePosixPath(folder).relative_to(base).as_posix() if folder != base else "."
+        spec = run_spec(
+            rel, f"{protocol}://{folder}", files, join=_join_url, storage_options=storage_options, root=url
+        )
+        if spec is not None:
+            runs.append(spec)
+    return sorted(runs, key=lambda r: _natural(r.name))
+
+
+def file_runs(paths: list[str], *, storage_options: dict[str, Any] | None = None, root: str) -> list[RunSpec]:
+    """Runs of explicitly named log files (paths or URLs): one per folder, named relative to their
+    common parent (a single folder: its own name)."""
+    remote = bool(paths) and "://" in paths[0]
+    sep = posixpath if remote else os.path
+    by_folder: dict[str, dict[str, tuple[int, int]]] = {}
+    for path in paths:
+        by_folder.setdefault(sep.dirname(path), {})[sep.basename(path)] = _stat(path, storage_options)
+    folders = sorted(by_folder)
+    base = sep.commonpath(folders) if len(folders) > 1 else sep.dirname(folders[0]) if folders else ""
+    runs = []
+    for folder in folders:
+        name = sep.relpath(folder, base) if not remote else PurePosixPath(folder).relative_to(base).as_posix()
+        spec = run_spec(
+            name if name != "." else sep.basename(folder),
+            folder,
+            by_folder[folder],
+            join=_join_url if remote else os.path.join,
+            storage_options=storage_options,
+            root=root,
+        )
+        if spec is not None:
+            runs.append(spec)
+    return runs
+
+
+def read_config(run: RunSpec, name: str) -> bytes:
+    """A config file beside a run's logs (hparams.json, a YAML file, config.py), local or remote."""
+    if "://" not in run.folder:
+        return Path(run.folder, name).read_bytes()
+    fs, path = _filesystem(_join_url(run.folder, name), run.storage_options)
+    return fs.cat_file(path)
+
+
+def _stat(path: str, storage_options: dict[str, Any] | None) -> tuple[int, int]:
+    if "://" not in path:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns
+    fs, inner = _filesystem(path, storage_options)
+    info = fs.info(inner)
+    return int(info.get("size") or 0), _mtime_ns(info)
+
+
+def _filesystem(url: str, storage_options: dict[str, Any] | None):
+    from parsers.store._deps import require
+
+    fsspec = require("fsspec")
+    return fsspec.core.url_to_fs(url, **(storage_options or {}))
+
+
+def _join_url(folder: str, name: str) -> str:
+    return f"{folder.rstrip('/')}/{name}"

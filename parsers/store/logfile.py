@@ -1,0 +1,130 @@
+"""A log wherever it lives -- a local file or an fsspec URL -- and how to tell it changed.
+
+The store recognises a log by a fingerprint of its first bytes plus its location, the
+way log shippers such as Vector do: a renamed file keeps its fingerprint, a rotated or
+rewritten one gets a new one.  Size and modification time say cheaply whether it
+changed at all; a second fingerprint of the bytes just before the last complete line
+read proves that what was read is still there, so appending is safe.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from parsers.errors import EmptyLogError, UnreadableLogError
+
+__all__ = ["FINGERPRINT_BYTES", "LogFile", "Stat"]
+
+FINGERPRINT_BYTES = 1024
+TAIL_BYTES = 256
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class Stat:
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One log: a local path, or a URL read through fsspec with ``storage_options``."""
+
+    location: str
+    storage_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.location or self.location.startswith("file://")
+
+    @property
+    def path(self) -> Path | None:
+        return Path(self.location.removeprefix("file://")) if self.is_local else None
+
+    def filesystem(self):
+        from parsers.store._deps import require
+
+        fsspec = require("fsspec")
+        return fsspec.core.url_to_fs(self.location, **self.storage_options)[0]
+
+    def stat(self) -> Stat:
+        try:
+            if self.is_local:
+                st = os.stat(self.path)  # type: ignore[arg-type]
+                return Stat(st.st_size, st.st_mtime_ns)
+            info = self.filesystem().info(self.location)
+        except FileNotFoundError:
+            raise UnreadableLogError(f"{self.location}: no such file") from None
+        except OSError as exc:
+            raise UnreadableLogError(f"{self.location}: cannot read: {exc}") from None
+        return Stat(int(info.get("size") or 0), _mtime_ns(info))
+
+    def open_raw(self) -> BinaryIO:
+        """The file's bytes as stored (compressed, for a .gz)."""
+        try:
+            if self.is_local:
+                return open(self.path, "rb")  # type: ignore[arg-type]
+            return self.filesystem().open(self.location, "rb", block_size=4 << 20)
+        except OSError as exc:
+            raise UnreadableLogError(f"{self.location}: cannot read: {exc}") from None
+
+    def read(self, start: int, length: int) -> bytes:
+        with self.open_raw() as handle:
+            handle.seek(start)
+            return handle.read(length)
+
+    def is_gzip(self) -> bool:
+        return self.read(0, 2) == _GZIP_MAGIC
+
+    def opener(self, *, gzip_file: bool):
+        """A function opening the log's text (decompressed for a .gz)."""
+        if not gzip_file:
+            return self.open_raw
+        return lambda: gzip.open(self.open_raw(), "rb")
+
+    def fingerprint(self, length: int) -> str:
+        return _digest(self.read(0, length))
+
+    def tail_digest(self, offset: int) -> str:
+        """Fingerprint of the bytes just before ``offset`` (where the next read starts)."""
+        start = max(0, offset - TAIL_BYTES)
+        return _digest(self.read(start, offset - start))
+
+    def check_text(self, *, gzip_file: bool) -> None:
+        """Fail with a clear message for an empty, binary or broken-gzip log."""
+        try:
+            with self.opener(gzip_file=gzip_file)() as handle:
+                head = handle.read(8192)
+        except (OSError, EOFError, zlib.error) as exc:
+            what = "broken gzip file" if gzip_file else "cannot read"
+            raise UnreadableLogError(f"{self.location}: {what}: {exc}") from None
+        if not head:
+            raise EmptyLogError(
+                f"{self.location}: {'gzip file holds no text' if gzip_file else 'file is empty'}"
+            )
+        if b"\x00" in head:
+            raise UnreadableLogError(f"{self.location}: binary file, not a text log")
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def _mtime_ns(info: dict[str, Any]) -> int:
+    """Modification time from an fsspec info dict (S3: LastModified; others: mtime/created)."""
+    for key in ("mtime", "LastModified", "last_modified", "created", "ETag"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if hasattr(value, "timestamp"):
+            return int(value.timestamp() * 1e9)
+        if isinstance(value, (int, float)):
+            return int(value * 1e9)
+        return int(hashlib.blake2b(str(value).encode(), digest_size=7).hexdigest(), 16)
+    return 0

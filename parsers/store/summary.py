@@ -1,0 +1,266 @@
+"""One summary row per run, from its logs' manifests -- never from the whole steps table.
+
+runs -- ``RunStore.runs()``, one row per run, by name
+    run                 folder relative to the runs folder ('.' for the runs folder itself)
+    path                the folder (or URL prefix)
+    log                 its log file name(s), comma-separated, in rank order
+    status              running | finished | crashed | stalled | error
+    epochs_done         Int64    epochs that printed a time line, else whose steps all ran
+    total_epochs        Int64    as announced by the log
+    steps               Int64    step records
+    first_loss, last_loss, min_loss   float64 (min over finite losses)
+    best_metric         string   the eval metric reported most often (ties: the first seen)
+    best_value          float64  its best value: lowest for loss/error/WER/perplexity-like names, else highest
+    mean_epoch_time_ms  float64  without the first (compile) epoch
+    samples_per_sec     float64  mean throughput, without the first epoch
+    wall_time_s         float64  training plus evaluation time of the epochs
+    eta_s               float64  remaining epochs x mean epoch time, while running
+    last_update         datetime64[ns, UTC]  latest modification time of its logs
+    error               string   why a log of the run could not be read (the first such log)
+    formats             string   detected formats, comma-separated
+
+The figures follow ``parsers.summarize`` (same rules: the first epoch left out of time
+averages, ETA only while running), computed from the running statistics each log's
+context keeps (first/last/min loss, last epoch and step, event counts, metric values)
+plus the small epochs table.  A run is 'error' when none of its logs could be read or
+none holds a record of a known format; otherwise a bad log's reason is in ``error``.
+
+Stalled: a run whose log says it is running but has not grown for longer than
+``stall_after_s`` -- ``STALL_FACTOR`` (20) times the usual time between two step records
+(mean epoch time / step records per epoch), at least ``STALL_MIN_S`` (5 min) and at least
+twice the longest evaluation seen; ``STALL_UNKNOWN_S`` (1 h) when no epoch time is
+known.  It is decided when the runs table is read, against the clock at that moment;
+a stalled run has no ETA.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from parsers.assemble import _computed_throughput, _merge_meta
+from parsers.schema import conform, empty_table
+
+__all__ = [
+    "RUN_COLUMNS",
+    "STALL_FACTOR",
+    "STALL_MIN_S",
+    "STALL_UNKNOWN_S",
+    "epoch_figures",
+    "run_epochs",
+    "run_meta",
+    "run_row",
+    "stall_after_s",
+]
+
+RUN_COLUMNS = (
+    "run", "path", "log", "status", "epochs_done", "total_epochs", "steps", "first_loss", "last_loss",
+    "min_loss", "best_metric", "best_value", "mean_epoch_time_ms", "samples_per_sec", "wall_time_s",
+    "eta_s", "last_update", "error", "formats",
+)  # fmt: skip
+STALL_FACTOR = 20.0
+STALL_MIN_S = 300.0
+STALL_UNKNOWN_S = 3600.0
+_LOWER_IS_BETTER = re.compile(r"loss|err|wer|cer|mae|mse|rmse|ppl|perplex", re.IGNORECASE)
+
+
+class _Rank:
+    """What ``assemble._merge_meta`` reads of a log's raw records: its rank."""
+
+    def __init__(self, rank: int | None) -> None:
+        self.rank = rank
+
+
+def run_meta(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """``ParsedLog.meta`` of the run, merged from its logs as ``assemble`` merges files."""
+    usable = [m for m in manifests if m.get("meta")]
+    if not usable:
+        return {}
+    return _merge_meta([m["meta"] for m in usable], [_Rank(m.get("rank")) for m in usable], None)
+
+
+def run_epochs(frames: list[pd.DataFrame], meta: dict[str, Any]) -> pd.DataFrame:
+    """The run's epochs table: its logs' tables joined, throughput computed from the run's meta."""
+    frames = [f for f in frames if len(f)]
+    epochs = pd.concat(frames, ignore_index=True) if frames else empty_table("epochs")
+    epochs = conform(epochs, "epochs")
+    if meta:
+        _computed_throughput(epochs, meta)
+    return epochs
+
+
+def run_row(
+    manifests: list[dict[str, Any]], epochs: pd.DataFrame | dict[str, Any], meta: dict[str, Any]
+) -> dict[str, Any]:
+    """The public summary figures of one run plus the inputs of the stalled rule.
+
+    ``epochs`` is the run's epochs table, or its ``epoch_figures`` when the caller has them.
+    """
+    ok = [m for m in manifests if not m.get("fatal")]
+    errors = [m["error"] for m in manifests if m.get("error")]
+    stats = [m.get("stats") or {} for m in ok]
+    n_steps = sum(s.get("n_steps", 0) for s in stats)
+    figures = epochs if isinstance(epochs, dict) else epoch_figures(epochs)
+    has_rows = (
+        n_steps
+        or figures["max_line"] is not None
+        or any(s.get("event_counts") or s.get("metrics") for s in stats)
+    )
+    row: dict[str, Any] = dict.fromkeys(RUN_COLUMNS)
+    row.update(error=errors[0] if errors else None, steps=n_steps, formats=", ".join(meta.get("formats", [])))
+    row["total_epochs"] = meta.get("total_epochs")
+    if not ok or not has_rows:
+        row.update(status="error", epochs_done=0, _log_status="error")
+        return row
+    counts = _sum_counts(stats)
+    done = _epochs_done(figures, stats, meta, counts)
+    status = _status(figures, stats, meta, counts, done)
+    mean_ms = figures["mean_epoch_time_ms"]
+    row.update(status=status, _log_status=status, epochs_done=done, **_losses(stats), **_best(stats))
+    row.update(mean_epoch_time_ms=mean_ms, samples_per_sec=figures["samples_per_sec"])
+    row.update(wall_time_s=figures["wall_time_s"], _max_eval_s=figures["max_eval_s"])
+    total = meta.get("total_epochs")
+    remaining = max(total - done, 0) if total else None
+    row["eta_s"] = (remaining * mean_ms / 1000.0) if (remaining and mean_ms and status == "running") else None
+    row["_interval_s"] = _interval_s(mean_ms, n_steps, stats)
+    return row
+
+
+def epoch_figures(epochs: pd.DataFrame) -> dict[str, Any]:
+    """What the summary takes from the epochs table, as ``parsers.summarize`` computes it.
+
+    In numpy rather than pandas: it runs for every run that changed, a thousand of them
+    after an ingest.  The first timed epoch (in line order) is left out of the means.
+    """
+    if not len(epochs):
+        return dict(_NO_EPOCHS)
+    line = epochs["line"].to_numpy(np.float64, na_value=np.nan)
+    order = np.argsort(line, kind="stable")
+    epoch = epochs["epoch"].to_numpy(np.float64, na_value=np.nan)
+    train = epochs["epoch_time_ms"].to_numpy(np.float64, na_value=np.nan)
+    evals = epochs["eval_time_ms"].to_numpy(np.float64, na_value=np.nan)
+    known_evals = evals[~np.isnan(evals)]
+    return {
+        "timed_epochs": len(np.unique(epoch[~np.isnan(epoch)])),
+        "max_line": int(np.nanmax(line)),
+        "mean_epoch_time_ms": _mean_after_first(train[order]),
+        "samples_per_sec": _mean_after_first(
+            epochs["samples_per_sec"].to_numpy(np.float64, na_value=np.nan)[order]
+        ),
+        "wall_time_s": _wall_s(train, evals),
+        "max_eval_s": float(known_evals.max()) / 1000.0 if len(known_evals) else None,
+    }
+
+
+_NO_EPOCHS = {"timed_epochs": 0, "max_line": None, "mean_epoch_time_ms": None, "samples_per_sec": None,
+              "wall_time_s": None, "max_eval_s": None}  # fmt: skip
+
+
+def _mean_after_first(values: np.ndarray) -> float | None:
+    """Mean of the known values in line order, without the first when there are several."""
+    known = values[~np.isnan(values)]
+    if len(known) > 1:
+        known = known[1:]
+    return float(known.mean()) if len(known) else None
+
+
+def _wall_s(train: np.ndarray, evals: np.ndarray) -> float | None:
+    if np.isnan(train).all() or not np.nansum(train):
+        return None
+    eval_ms = 0.0 if np.isnan(evals).all() else float(np.nansum(evals))
+    return (float(np.nansum(train)) + eval_ms) / 1000.0
+
+
+def _sum_counts(stats: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in stats:
+        for kind, n in (s.get("event_counts") or {}).items():
+            counts[kind] = counts.get(kind, 0) + n
+    return counts
+
+
+def _epochs_done(figures: dict, stats: list[dict], meta: dict, counts: dict[str, int]) -> int:
+    """``parsers.summary.epochs_done`` from the running statistics."""
+    if figures["timed_epochs"]:
+        return figures["timed_epochs"]
+    lasts = [(s["last_epoch"], s.get("last_epoch_step")) for s in stats if s.get("last_epoch") is not None]
+    if not lasts:
+        return 0
+    last = max(e for e, _ in lasts)
+    steps = [step for e, step in lasts if e == last and step is not None]
+    last_step = max(steps) if steps else None
+    spe = meta.get("steps_per_epoch")
+    if not counts.get("finish") and spe and last_step is not None and last_step < spe:
+        return last - 1
+    return last
+
+
+def _status(figures: dict, stats: list[dict], meta: dict, counts: dict[str, int], done: int) -> str:
+    """``parsers.summary.run_status`` from the running statistics."""
+    if counts.get("finish"):
+        return "finished"
+    total = meta.get("total_epochs")
+    if total and done >= total:
+        return "finished"
+    lines = [s["max_step_line"] for s in stats if s.get("max_step_line") is not None]
+    if figures["max_line"] is not None:
+        lines.append(figures["max_line"])
+    last_record = max(lines or [0])
+    bad = [s["bad_event_line"] for s in stats if s.get("bad_event_line") is not None]
+    if bad and max(bad) >= last_record:
+        return "crashed"
+    if counts.get("nan") and counts.get("traceback"):
+        return "crashed"
+    return "running"
+
+
+def _losses(stats: list[dict]) -> dict[str, Any]:
+    with_steps = [s for s in stats if s.get("n_steps")]
+    mins = [s["min_loss"] for s in with_steps if s.get("min_loss") is not None]
+    return {
+        "first_loss": with_steps[0].get("first_loss") if with_steps else None,
+        "last_loss": with_steps[-1].get("last_loss") if with_steps else None,
+        "min_loss": min(mins) if mins else None,
+    }
+
+
+def _best(stats: list[dict]) -> dict[str, Any]:
+    metrics: dict[str, dict[str, Any]] = {}
+    for s in stats:
+        for name, entry in (s.get("metrics") or {}).items():
+            mine = metrics.setdefault(name, {"n": 0, "min": None, "max": None})
+            mine["n"] += entry["n"]
+            for key, pick in (("min", min), ("max", max)):
+                if entry.get(key) is not None:
+                    mine[key] = entry[key] if mine[key] is None else pick(mine[key], entry[key])
+    if not metrics:
+        return {"best_metric": None, "best_value": None}
+    name = max(metrics, key=lambda k: metrics[k]["n"])  # first seen wins ties
+    value = metrics[name]["min" if _LOWER_IS_BETTER.search(name) else "max"]
+    return {"best_metric": name, "best_value": value}
+
+
+def _interval_s(mean_ms: float | None, n_steps: int, stats: list[dict]) -> float | None:
+    """Usual seconds between two step records (or epoch records, for logs without steps)."""
+    if not mean_ms:
+        return None
+    epochs_with_steps = max([s.get("last_epoch") or 1 for s in stats if s.get("n_steps")] or [1])
+    per_epoch = n_steps / epochs_with_steps if n_steps else 1.0
+    return mean_ms / 1000.0 / max(per_epoch, 1.0)
+
+
+def stall_after_s(interval_s: float | None, max_eval_s: float | None) -> float:
+    """Seconds without growth after which a running run is called stalled (see module docstring)."""
+    if interval_s is None or not math.isfinite(interval_s):
+        return STALL_UNKNOWN_S
+    return max(STALL_FACTOR * interval_s, STALL_MIN_S, 2.0 * (max_eval_s or 0.0))
+
+
+def _f(value: Any) -> float | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)

@@ -1,0 +1,237 @@
+"""Bringing a store up to date with a set of runs: which logs to read, then the runs table.
+
+Used by ``RunStore.refresh`` (in-process) and ``parse-log ingest`` (on Dask): both find
+runs, ask ``plan`` which logs changed since the runs table was written (a ``stat`` per
+log, nothing read), refresh those entries however they like, and hand the results to
+``update_catalog``, which rebuilds the rows of the runs that changed under the catalog
+lock, from the manifests as they are at that moment -- so when two refreshers race,
+the last row written is built from the newest commits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from parsers.store.catalog import read_catalog, write_catalog
+from parsers.store.configs import read_hparams
+from parsers.store.discover import RunSpec, read_config
+from parsers.store.entry import MANIFEST, LogSpec, entry_key, read_manifest
+from parsers.store.files import atomic_write_json, locked, read_small_frame
+from parsers.store.logfile import LogFile
+from parsers.store.summary import epoch_figures, run_epochs, run_meta, run_row
+
+__all__ = ["REFRESH_COLUMNS", "adopt_renamed", "build_row", "plan", "stale_runs", "update_catalog"]
+
+REFRESH_COLUMNS = ("run", "log", "status", "bytes_parsed", "error")
+
+
+def plan(store: Path, runs: list[RunSpec]) -> tuple[list[LogSpec], list[dict[str, Any]]]:
+    """(logs to refresh, result rows of logs unchanged since the runs table was written)."""
+    catalog = read_catalog(store)
+    todo, unchanged = [], []
+    for run in runs:
+        known = {e["location"]: e for e in json.loads((catalog.get(run.name) or {}).get("_logs") or "[]")}
+        for spec, seen in zip(run.logs, _stats(run)):
+            entry = known.get(spec.location)
+            same = (
+                entry
+                and seen
+                and entry.get("rank") == spec.rank
+                and [entry.get("size"), entry.get("mtime_ns")] == list(seen)
+            )
+            if same:
+                status = "error" if entry.get("error") else "unchanged"
+                unchanged.append(
+                    {
+                        "run": run.name,
+                        "log": spec.log,
+                        "status": status,
+                        "bytes_parsed": 0,
+                        "error": entry.get("error"),
+                        "location": spec.location,
+                    }
+                )
+            else:
+                todo.append(spec)
+    return todo, unchanged
+
+
+def _stats(run: RunSpec) -> list[tuple[int, int] | None]:
+    return [run.log_stats.get(spec.log) for spec in run.logs]
+
+
+def adopt_renamed(store: Path, runs: list[RunSpec], *, root: str) -> None:
+    """Give a log that was renamed (same first bytes, new path) the entry of its old path.
+
+    Only entries of logs that disappeared from under ``root`` are candidates, and only
+    logs the store has never seen look for one, so this costs nothing in steady state.
+    """
+    catalog = read_catalog(store)
+    discovered = {spec.location: spec for run in runs for spec in run.logs}
+    gone = [
+        entry
+        for row in catalog.values()
+        if row.get("_root") == root
+        for entry in json.loads(row.get("_logs") or "[]")
+        if entry["location"] not in discovered and entry.get("fp_len")
+    ]
+    if not gone:
+        return
+    for location, spec in discovered.items():
+        if read_manifest(store, entry_key(location)) is not None:
+            continue
+        for entry in gone:
+            try:
+                same = LogFile(location, spec.storage_options).fingerprint(entry["fp_len"]) == entry["fp"]
+            except Exception:  # an unreadable new log simply gets a new entry
+                same = False
+            if same and _move_entry(store, entry["key"], spec):
+                gone.remove(entry)
+                break
+
+
+def _move_entry(store: Path, old_key: str, spec: LogSpec) -> bool:
+    new_key = entry_key(spec.location)
+    with locked(store / "locks" / f"{old_key}.lock"), locked(store / "locks" / f"{new_key}.lock"):
+        old_dir, new_dir = store / "logs" / old_key, store / "logs" / new_key
+        manifest = read_manifest(store, old_key)
+        if manifest is None or new_dir.exists():
+            return False
+        os.rename(old_dir, new_dir)
+        manifest.update(key=new_key, location=spec.location, run=spec.run, log=spec.log)
+        atomic_write_json(new_dir / MANIFEST, manifest)
+    return True
+
+
+def stale_runs(store: Path, runs: list[RunSpec], results: Iterable[dict[str, Any]]) -> list[RunSpec]:
+    """The runs whose row in the runs table must be built again after these refresh results."""
+    commits = _commits(results)
+    catalog = read_catalog(store)
+    return [run for run in runs if run.name not in catalog or _stale(catalog[run.name], run, commits)]
+
+
+def update_catalog(
+    store: Path,
+    runs: list[RunSpec],
+    results: Iterable[dict[str, Any]],
+    *,
+    prune_root: str | None = None,
+    built: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Rebuild the runs-table rows of runs that changed; drop runs no longer under ``prune_root``.
+
+    ``built`` holds rows already built elsewhere (by ``build_row`` on Dask workers, after
+    the entries were committed); the others are built here, under the catalog lock.
+    """
+    commits = _commits(results)
+    built = built or {}
+    with locked(store / "locks" / "catalog.lock"):
+        catalog = read_catalog(store)
+        for run in runs:
+            row = catalog.get(run.name)
+            if row is None or _stale(row, run, commits):
+                catalog[run.name] = built.get(run.name) or build_row(store, run)
+        if prune_root is not None:
+            names = {run.name for run in runs}
+            for name in [
+                n for n, row in catalog.items() if row.get("_root") == prune_root and n not in names
+            ]:
+                _drop_run(store, catalog.pop(name))
+        write_catalog(store, catalog)
+
+
+def _commits(results: Iterable[dict[str, Any]]) -> dict[str, int | None]:
+    return {r["location"]: r.get("commit") for r in results if r["status"] != "unchanged" or "commit" in r}
+
+
+def _stale(row: dict[str, Any], run: RunSpec, commits: dict[str, int | None]) -> bool:
+    """A row is rebuilt when its logs or config files changed, or a log has a newer commit."""
+    logs = json.loads(row.get("_logs") or "[]")
+    if [e["location"] for e in logs] != [s.location for s in run.logs] or row.get("_sig") != _signature(run):
+        return True
+    return any(e["location"] in commits and commits[e["location"]] != e.get("commit") for e in logs)
+
+
+def _signature(run: RunSpec) -> str:
+    return json.dumps(sorted(run.configs.items()))
+
+
+def build_row(store: Path, run: RunSpec) -> dict[str, Any]:
+    """The runs-table row of one run, from its logs' manifests as they are now."""
+    manifests = []
+    for spec in run.logs:
+        manifest = read_manifest(store, entry_key(spec.location))
+        manifests.append(manifest or {"location": spec.location, "error": "not parsed yet", "fatal": True})
+    meta = run_meta([m for m in manifests if not m.get("fatal")])
+    row = run_row(manifests, _epoch_figures(store, manifests, meta), meta)
+    hparams, source = read_hparams(
+        list(run.configs), lambda name: read_config(run, name), printed=meta.get("hparams")
+    )
+    mtimes = [m.get("mtime_ns") for m in manifests if (m.get("mtime_ns") or -1) >= 0]
+    row.update(
+        run=run.name,
+        path=run.folder,
+        log=", ".join(spec.log for spec in run.logs),
+        last_update_ns=max(mtimes) if mtimes else None,
+        _logs=json.dumps([_log_entry(spec, m) for spec, m in zip(run.logs, manifests)]),
+        _meta=json.dumps(meta, default=str),
+        _hparams=json.dumps(hparams, default=str),
+        _hp_source=source,
+        _sig=_signature(run),
+        _root=run.root,
+    )
+    return row
+
+
+def _log_entry(spec: LogSpec, manifest: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "location": spec.location,
+        "log": spec.log,
+        "rank": spec.rank,
+        "key": entry_key(spec.location),
+        "size": manifest.get("size"),
+        "mtime_ns": manifest.get("mtime_ns"),
+        "commit": manifest.get("commit"),
+        "fp": manifest.get("fp"),
+        "fp_len": manifest.get("fp_len"),
+        "error": manifest.get("error"),
+        "bytes": manifest.get("offset"),
+    }
+
+
+_FIGURES: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+
+
+def _epoch_figures(store: Path, manifests: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """The run's epoch figures, computed again only when an epochs file or the throughput inputs change."""
+    key = (
+        str(store),
+        tuple((m.get("key"), (m.get("files") or {}).get("epochs")) for m in manifests),
+        meta.get("batch_size"),
+        meta.get("device_num"),
+    )
+    if key not in _FIGURES:
+        frames = [_read_epochs(store, m) for m in manifests if (m.get("files") or {}).get("epochs")]
+        _FIGURES[key] = epoch_figures(run_epochs(frames, meta)) if frames else epoch_figures(pd.DataFrame())
+        while len(_FIGURES) > 4096:
+            _FIGURES.popitem(last=False)
+    return _FIGURES[key]
+
+
+def _read_epochs(store: Path, manifest: dict[str, Any]) -> pd.DataFrame:
+    name = (manifest.get("files") or {}).get("epochs")
+    return read_small_frame(store / "logs" / manifest["key"] / name) if name else pd.DataFrame()
+
+
+def _drop_run(store: Path, row: dict[str, Any]) -> None:
+    for entry in json.loads(row.get("_logs") or "[]"):
+        with locked(store / "locks" / f"{entry['key']}.lock"):
+            shutil.rmtree(store / "logs" / entry["key"], ignore_errors=True)

@@ -1,0 +1,91 @@
+"""A log assembled part by part -- cut anywhere, even mid-line -- gives a cold parse's tables.
+
+Library level (``parsers.incremental`` through the store's part reader), over every
+real log in tests/data, at random cut points and segment sizes; the store-level tests
+(``test_store.py``) add the files, locks and manifests on top of this.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from parsers.assemble import _computed_throughput, _merge_meta
+from parsers.context import Context
+from parsers.dispatch import Dispatcher
+from parsers.incremental import ContextChanged
+from parsers.parse import formats_for
+from parsers.registry import ordered_patterns
+from parsers.schema import conform, empty_table
+from parsers.source import open_sources
+from parsers.store.segments import read_parts
+from tests.conftest import data_logs
+from tests.store_helpers import assert_same_meta, cold, complete_prefix, cuts
+
+LOGS = data_logs()
+
+
+class _Rank:
+    def __init__(self, rank):
+        self.rank = rank
+
+
+def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[dict, dict, int]:
+    """Feed ``data`` to ``path`` up to each point and read the new part; returns tables, meta, restarts."""
+    src = open_sources(path)[0]
+    formats = formats_for([src], None)
+    dispatcher = Dispatcher(ordered_patterns(None, formats))
+    context, offset, restarts = Context(src.name, src.rank), 0, 0
+    tables: dict[str, list] = {"steps": [], "evals": [], "events": []}
+    epochs, meta = None, None
+    for end in [*points, len(data)]:
+        path.write_bytes(data[:end])
+        try:
+            parts = list(
+                read_parts(
+                    src,
+                    context,
+                    start=offset,
+                    size=end,
+                    formats=formats,
+                    dispatcher=dispatcher,
+                    segment=segment,
+                )
+            )
+        except ContextChanged as exc:
+            restarts += 1
+            context, offset, epochs = exc.context.hinted(), 0, None
+            tables = {k: [] for k in tables}
+            parts = list(read_parts(src, context, start=0, size=end, formats=formats, dispatcher=dispatcher))
+        for part in parts:
+            if part.increment is None:
+                continue
+            for name in tables:
+                tables[name].append(getattr(part.increment, name))
+            epochs = part.increment.epochs if part.increment.epochs is not None else epochs
+            meta, context, offset = part.increment.meta, part.increment.context, part.end
+    out = {k: conform(pd.concat(v, ignore_index=True), k) if v else empty_table(k) for k, v in tables.items()}
+    out["epochs"] = epochs if epochs is not None else empty_table("epochs")
+    meta = _merge_meta([meta], [_Rank(src.rank)], None) if meta else {}
+    _computed_throughput(out["epochs"], meta)
+    return out, meta, restarts
+
+
+@pytest.mark.parametrize("log", LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_parts_give_the_cold_parse(log: Path, seed: int, tmp_path: Path) -> None:
+    data = log.read_bytes()
+    if not data.endswith(b"\n"):
+        data += b"\n"  # the store never reads a last line without its newline
+    points = cuts(len(data), seed=seed, n=3 + seed * 3)
+    segment = [1 << 30, 2048][seed]
+    path = tmp_path / "grow" / log.name
+    path.parent.mkdir()
+    path.write_bytes(data[:1])
+    got, meta, _ = grow(path, data, points, segment=segment)
+    expected = cold(complete_prefix(data, len(data)), log.name, tmp_path)
+    for name in ("steps", "epochs", "evals", "events"):
+        pd.testing.assert_frame_equal(got[name], getattr(expected, name), obj=name)
+    assert_same_meta(meta, expected.meta)

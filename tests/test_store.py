@@ -1,0 +1,406 @@
+"""The run store on real files: parse once, follow growth, survive rotation, crashes and races.
+
+Everything is real: logs in a temporary runs folder, the store beside them, other
+processes started with ``subprocess`` where the test is about processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import parsers
+from parsers.schema import TABLES
+from parsers.store import RunStore
+from parsers.store.entry import MANIFEST, entry_key
+from tests.conftest import DATA, REPO
+from tests.store_helpers import assert_same_meta, assert_same_tables, cold, complete_prefix, cuts
+
+MINDSPORE = DATA / "mindspore" / "mindcv_quickstart_lossmonitor_timemonitor.log"
+GROWING = [
+    MINDSPORE,
+    DATA / "mindyolo" / "yolov8_step10_issue370.log",  # step times on the line after each step
+    DATA / "modelzoo" / "maskrcnn_gpu_iso_timestamp.log",
+    DATA / "pytorch" / "torchvision_metriclogger_deepspark.log",
+    DATA / "mindformers" / "tre_global_norm_resume.log",
+]
+
+
+def _reference_log(epochs: int, steps: int) -> bytes:
+    """The benchmark's reference log, small: LossMonitor every step, TimeMonitor per epoch."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_reference_log", REPO.parent / "shared/bench/make_reference_log.py"
+    )
+    if spec is None or not Path(spec.origin or "").exists():
+        pytest.skip("shared/bench/make_reference_log.py not found")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"es-ref-{os.getpid()}-{epochs}-{steps}.log"
+    module.write_log(str(out), epochs, steps, 32)
+    data = out.read_bytes()
+    out.unlink()
+    return data
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    return folder
+
+
+def _refresh(store: RunStore) -> dict[str, dict]:
+    table = store.refresh()
+    return {f"{r.run}/{r.log}": r._asdict() for r in table.itertuples(index=False)}
+
+
+@pytest.mark.parametrize("log", GROWING, ids=lambda p: p.name)
+def test_growing_log_equals_cold_parse_after_every_refresh(log: Path, runs: Path, tmp_path: Path) -> None:
+    data = log.read_bytes().rstrip(b"\n") + b"\n"
+    target = runs / "run1" / "train.log"
+    target.parent.mkdir()
+    store = RunStore(runs)
+    read = 0
+    for end in [*cuts(len(data), seed=7, n=5), len(data)]:
+        target.write_bytes(data[:end])
+        row = _refresh(store)["run1/train.log"]
+        prefix = complete_prefix(data, end)
+        if row["status"] == "error":  # nothing a format knows yet: a row with the reason, no tables
+            assert "no records" in row["error"]
+            continue
+        expected = cold(prefix, "train.log", tmp_path)
+        assert row["status"] in {"new", "appended", "reparsed"}
+        if row["status"] == "appended":
+            assert row["bytes_parsed"] <= len(prefix) - read  # only what was appended (a step line may wait)
+        read = len(prefix) if row["status"] != "appended" else read + row["bytes_parsed"]
+        assert_same_tables(store, "run1", expected)
+    assert_same_meta(store.meta("run1"), expected.meta)
+
+
+def test_folder_of_rank_logs_is_one_run(runs: Path) -> None:
+    job = runs / "job"
+    job.mkdir()
+    data = _reference_log(2, 50)
+    for rank in (0, 1):
+        (job / f"rank_{rank}.log").write_bytes(data)
+    (job / "hparams.json").write_text(json.dumps({"batch_size": 32, "device_num": 2}))
+    store = RunStore(runs)
+    assert set(store.refresh()["status"]) == {"new"}
+    expected = parsers.parse_log(job, strict=False)
+    assert_same_tables(store, "job", expected)
+    assert_same_meta(store.meta("job"), expected.meta)
+    assert store.runs().loc[0, "steps"] == len(expected.steps)
+
+
+def test_unchanged_log_is_not_read_again(runs: Path) -> None:
+    (runs / "a").mkdir()
+    (runs / "a" / "train.log").write_bytes(MINDSPORE.read_bytes())
+    store = RunStore(runs)
+    first = _refresh(store)["a/train.log"]
+    manifest = store.store_dir / "logs" / entry_key(str(runs / "a" / "train.log")) / MANIFEST
+    before = manifest.stat().st_mtime_ns
+    second = _refresh(store)["a/train.log"]
+    assert (first["status"], first["bytes_parsed"]) == ("new", MINDSPORE.stat().st_size)
+    assert (second["status"], second["bytes_parsed"]) == ("unchanged", 0)
+    assert manifest.stat().st_mtime_ns == before  # not even its manifest was rewritten
+    assert RunStore(runs).refresh()["bytes_parsed"].sum() == 0  # a new process-like store object: same
+
+
+def test_half_written_line_waits(runs: Path) -> None:
+    log = runs / "a" / "train.log"
+    log.parent.mkdir()
+    log.write_text("epoch: 1 step: 1, loss is 2.5\n")
+    store = RunStore(runs)
+    store.refresh()
+    with log.open("a") as handle:
+        handle.write("epoch: 1 step: 2, loss is 2.4")  # no newline yet: the writer is mid-line
+    assert _refresh(store)["a/train.log"]["bytes_parsed"] == 0
+    assert store.table("steps")["loss"].tolist() == [2.5]
+    with log.open("a") as handle:
+        handle.write("123\n")
+    row = _refresh(store)["a/train.log"]
+    assert (row["status"], row["bytes_parsed"]) == ("appended", len("epoch: 1 step: 2, loss is 2.4123\n"))
+    assert store.table("steps")["loss"].tolist() == [2.5, 2.4123]
+
+
+def test_truncated_and_rotated_logs_are_read_again(runs: Path, tmp_path: Path) -> None:
+    log = runs / "a" / "train.log"
+    log.parent.mkdir()
+    data = MINDSPORE.read_bytes()
+    log.write_bytes(data)
+    store = RunStore(runs)
+    store.refresh()
+    log.write_bytes(data[: len(data) // 2].rsplit(b"\n", 1)[0] + b"\n")  # truncated (copytruncate)
+    assert _refresh(store)["a/train.log"]["status"] == "reparsed"
+    assert_same_tables(store, "a", cold(log.read_bytes(), "train.log", tmp_path))
+    other = (DATA / "mindspore" / "fcn8s_train_epoch_time.log").read_bytes()
+    log.write_bytes(other + data)  # rotated: a new file at the same path, longer than the old one
+    assert _refresh(store)["a/train.log"]["status"] == "reparsed"
+    assert_same_tables(store, "a", cold(log.read_bytes(), "train.log", tmp_path))
+
+
+def test_renamed_run_keeps_its_parsed_log(runs: Path) -> None:
+    (runs / "old").mkdir()
+    (runs / "old" / "train.log").write_bytes(MINDSPORE.read_bytes())
+    store = RunStore(runs)
+    store.refresh()
+    (runs / "old").rename(runs / "new")
+    row = _refresh(store)["new/train.log"]
+    assert (row["status"], row["bytes_parsed"]) == ("unchanged", 0)
+    assert store.runs()["run"].tolist() == ["new"]
+    assert len(store.table("steps", ["new"]))
+
+
+def test_bad_logs_are_rows_not_exceptions(runs: Path) -> None:
+    for name, content in {
+        "good": MINDSPORE.read_bytes(),
+        "binary": b"\x00\x01\x02 not text",
+        "empty": b"",
+        "unknown": b"hello\nthis is not a training log\n",
+    }.items():
+        (runs / name).mkdir()
+        (runs / name / "train.log").write_bytes(content)
+    (runs / "broken_gz").mkdir()
+    (runs / "broken_gz" / "train.log.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    store = RunStore(runs)
+    result = store.refresh().set_index("run")
+    assert result.loc["good", "status"] == "new"
+    for run, reason in {"binary": "binary", "empty": "empty", "unknown": "no records",
+                        "broken_gz": "gzip"}.items():  # fmt: skip
+        assert result.loc[run, "status"] == "error"
+        assert reason in result.loc[run, "error"] and "\n" not in result.loc[run, "error"]
+    table = store.runs().set_index("run")
+    assert table.loc["good", "status"] in {"running", "finished", "crashed", "stalled"}
+    assert (table.drop(index="good")["status"] == "error").all()
+    assert table.loc["binary", "error"].endswith("binary file, not a text log")
+
+
+def test_runs_table_matches_summarize(runs: Path) -> None:
+    logs = sorted(DATA.glob("*/*.log"))[::3]
+    for i, log in enumerate(logs):
+        (runs / f"r{i:02d}").mkdir()
+        (runs / f"r{i:02d}" / log.name).write_bytes(log.read_bytes())
+    store = RunStore(runs)
+    store.refresh()
+    table = store.runs().set_index("run")
+    for i, log in enumerate(logs):
+        row = table.loc[f"r{i:02d}"]
+        parsed = parsers.parse_log(runs / f"r{i:02d}" / log.name, strict=False)
+        want = parsers.summarize(parsed)
+        if not any(len(t) for t in parsed.tables().values()):
+            assert row["status"] == "error"
+            continue
+        assert row["status"] in {want["status"], "stalled"}, log.name
+        for ours, theirs in [("epochs_done", "epochs_done"), ("total_epochs", "total_epochs"), ("steps", "steps"),
+                             ("first_loss", "first_loss"), ("last_loss", "last_loss"), ("min_loss", "min_loss"),
+                             ("mean_epoch_time_ms", "mean_epoch_time_ms"), ("samples_per_sec", "samples_per_sec"),
+                             ("wall_time_s", "total_time_s")]:  # fmt: skip
+            got, expected = row[ours], want[theirs]
+            assert (pd.isna(got) and expected is None) or got == pytest.approx(expected), (log.name, ours)
+        assert row["formats"] == ", ".join(want["formats"])
+
+
+def test_runs_columns_and_table_run_column(runs: Path) -> None:
+    for run in ("b", "a/deep"):
+        (runs / run).mkdir(parents=True)
+        (runs / run / "train.log").write_bytes(MINDSPORE.read_bytes())
+    store = RunStore(runs)
+    store.refresh()
+    table = store.runs()
+    assert list(table.columns) == [
+        "run", "path", "log", "status", "epochs_done", "total_epochs", "steps", "first_loss", "last_loss",
+        "min_loss", "best_metric", "best_value", "mean_epoch_time_ms", "samples_per_sec", "wall_time_s",
+        "eta_s", "last_update", "error", "formats",
+    ]  # fmt: skip
+    assert table["run"].tolist() == ["a/deep", "b"]
+    assert str(table["last_update"].dt.tz) == "UTC"
+    for name in TABLES:
+        both = store.table(name)
+        assert list(both.columns) == ["run", *TABLES[name]]
+        assert set(both["run"]) <= {"a/deep", "b"}
+    steps = store.table("steps", ["b"])
+    assert set(steps["run"]) == {"b"} and len(steps) == len(parsers.parse_log(MINDSPORE).steps)
+
+
+def test_stalled_when_the_log_stops_growing(runs: Path) -> None:
+    log = runs / "a" / "train.log"
+    log.parent.mkdir()
+    log.write_bytes(_reference_log(3, 20)[:2000])  # mid-run: no finish line
+    store = RunStore(runs)
+    store.refresh()
+    assert store.runs().loc[0, "status"] == "running"
+    old = time.time() - 7200
+    os.utime(log, (old, old))
+    store.refresh()
+    row = store.runs().loc[0]
+    assert row["status"] == "stalled" and pd.isna(row["eta_s"])
+
+
+def test_hyperparameters_from_files_never_executed(runs: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    folders = {
+        "json": ("hparams.json", json.dumps({"lr": 0.1, "optimizer": {"name": "sgd", "momentum": 0.9}})),
+        "yaml": ("config.yaml", "batch_size: 32\nmodel:\n  depth: 50\n"),
+        "zoo": (
+            "config.py",
+            "import os\nfrom easydict import EasyDict as ed\n"
+            f"os.system('touch {marker}')\n"
+            "config = ed({\n    'batch_size': 256,\n    'lr_max': 0.1,\n    'warmup': 5 * 2,\n"
+            "    'image_size': (224, 224),\n})\n",
+        ),
+        "printed": None,
+    }
+    for run, config in folders.items():
+        (runs / run).mkdir()
+        (runs / run / "train.log").write_bytes(MINDSPORE.read_bytes())
+        if config:
+            (runs / run / config[0]).write_text(config[1])
+    (runs / "printed" / "train.log").write_text(
+        "{'batch_size': 64, 'lr': 0.05, 'epochs': 3}\n" + MINDSPORE.read_text()
+    )
+    store = RunStore(runs)
+    store.refresh()
+    hp = store.hparams().set_index("run")
+    assert hp.loc["json", "lr"] == 0.1 and hp.loc["json", "optimizer.momentum"] == 0.9
+    assert hp.loc["yaml", "batch_size"] == 32 and hp.loc["yaml", "model.depth"] == 50
+    assert hp.loc["zoo", "batch_size"] == 256 and hp.loc["zoo", "image_size"] == [224, 224]
+    assert "warmup" not in hp.columns or pd.isna(hp.loc["zoo", "warmup"])  # not a literal: left out
+    assert hp.loc["printed", "batch_size"] == 64
+    assert not marker.exists()
+    assert store.meta("zoo")["hparams_source"] == "config.py"
+
+
+def test_two_refreshers_at_once_keep_the_store_whole(runs: Path, tmp_path: Path) -> None:
+    data = _reference_log(4, 300)
+    log = runs / "a" / "train.log"
+    log.parent.mkdir()
+    log.write_bytes(data[:1000])
+    code = (
+        "import sys, time\nfrom parsers.store import RunStore\n"
+        "store = RunStore(sys.argv[1])\nend = time.time() + float(sys.argv[2])\n"
+        "while time.time() < end:\n    store.refresh(); store.runs(); store.table('steps')\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(runs), "3"], cwd=REPO) for _ in range(2)]
+    step = len(data) // 40
+    for end in range(1000, len(data) + step, step):
+        log.write_bytes(data[: min(end, len(data))])
+        time.sleep(0.05)
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    store = RunStore(runs)
+    store.refresh()
+    assert_same_tables(store, "a", cold(data, "train.log", tmp_path), other_process=True)
+
+
+def test_killed_mid_write_leaves_what_was_committed(runs: Path, tmp_path: Path) -> None:
+    data = _reference_log(6, 2000)
+    for run in ("a", "b", "c"):
+        (runs / run).mkdir()
+        (runs / run / "train.log").write_bytes(data)
+    code = "import sys\nfrom parsers.store import RunStore\nRunStore(sys.argv[1], segment_bytes=20000).refresh()\n"
+    partial = 0
+    for delay in (0.0, 0.05, 0.2):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(runs)], cwd=REPO)
+        _wait_for_a_commit(runs, proc)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)  # in the middle of reading the logs, part by part
+        proc.wait()
+        partial += _check_committed(RunStore(runs), runs, tmp_path)
+    assert partial  # at least one log was caught half-read
+    store = RunStore(runs)
+    assert set(store.refresh()["status"]) <= {"appended", "unchanged", "new"}
+    for run in ("a", "b", "c"):
+        assert_same_tables(store, run, cold(data, "train.log", tmp_path), other_process=True)
+
+
+def test_killed_ingest_leaves_what_was_committed(runs: Path, tmp_path: Path) -> None:
+    data = _reference_log(4, 1500)
+    for i in range(3):
+        (runs / "abc"[i]).mkdir()
+        (runs / "abc"[i] / "train.log").write_bytes(data)
+    store_dir = runs / ".epochscope"
+    command = [
+        sys.executable,
+        "-m",
+        "parsers.cli",
+        "ingest",
+        str(runs),
+        "--store",
+        str(store_dir),
+        "--workers",
+        "1",
+    ]
+    for delay in (0.0, 0.1):
+        proc = subprocess.Popen(command, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        _wait_for_a_commit(runs, proc)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)  # the command and its Dask workers, all at once
+        proc.wait()
+        _check_committed(RunStore(runs), runs, tmp_path)
+    store = RunStore(runs)
+    store.refresh()
+    for run in ("a", "b", "c"):
+        assert_same_tables(store, run, cold(data, "train.log", tmp_path), other_process=True)
+
+
+def _wait_for_a_commit(runs: Path, proc: subprocess.Popen) -> None:
+    deadline = time.time() + 30
+    while time.time() < deadline and proc.poll() is None:
+        if any((runs / ".epochscope" / "logs").glob("*/manifest.json")):
+            return
+        time.sleep(0.005)
+
+
+def _check_committed(store: RunStore, runs: Path, tmp_path: Path) -> int:
+    """Every entry a reader can find is exactly a cold parse of the bytes it says it read.
+
+    Returns how many entries were partly read.
+    """
+    import pyarrow.parquet as pq
+
+    partial = 0
+
+    for run in ("a", "b", "c"):
+        log = runs / run / "train.log"
+        folder = store.store_dir / "logs" / entry_key(str(log))
+        manifest = json.loads((folder / MANIFEST).read_text()) if (folder / MANIFEST).exists() else None
+        if manifest is None or not manifest.get("offset"):
+            continue
+        expected = cold(log.read_bytes()[: manifest["offset"]], "train.log", tmp_path)
+        names = [n for n, _ in manifest["files"]["steps"]]
+        steps = pd.concat([pq.read_table(folder / n).to_pandas() for n in names], ignore_index=True)
+        assert len(steps) == len(expected.steps)
+        assert steps["loss"].tolist() == expected.steps["loss"].tolist()
+        partial += manifest["offset"] < log.stat().st_size
+    if (store.store_dir / "runs.parquet").exists():
+        store.runs()  # readable
+    return partial
+
+
+def test_import_stays_light() -> None:
+    code = (
+        "import sys, parsers, parsers.store, parsers.cli\n"
+        "heavy = [m for m in ('duckdb', 'dask', 'distributed', 's3fs') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_missing_duckdb_says_what_to_install(runs: Path) -> None:
+    code = (
+        "import sys\nsys.modules['duckdb'] = None  # as if not installed\n"
+        "from parsers.store import RunStore\n"
+        "try:\n    RunStore(sys.argv[1])\nexcept ImportError as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(runs)], capture_output=True, text=True, cwd=REPO)
+    assert "pip install 'epochscope[store]'" in done.stdout

@@ -1,0 +1,126 @@
+"""Every read the dashboard makes, in one place: cached loaders over the run store.
+
+The store (``parsers.store.RunStore``) parses each log once, follows growing logs
+from the last byte it read, and answers the one-row-per-run table with DuckDB, so
+a rerun costs a ``refresh()`` (a stat per log when nothing changed) and a query.
+Caches are bounded (``ttl``/``max_entries``): the runs table lives ``REFRESH_S``
+seconds, which is what makes the live fragment pick up new lines; per-run tables
+are keyed by the run's ``last_update`` and step count, so a run that did not
+change is never fetched twice and one that grew is fetched again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.files import log_context
+
+__all__ = [
+    "REFRESH_S",
+    "StoreMissingError",
+    "clear",
+    "context_lines",
+    "hparams",
+    "meta",
+    "run_tables",
+    "runs",
+    "tables_of",
+    "versions",
+]
+
+# Seconds between live refreshes, and the life of the cached runs table.
+REFRESH_S = 3.0
+TABLES = ("steps", "epochs", "evals", "events")
+
+
+class StoreMissingError(RuntimeError):
+    """``parsers.store`` is not importable: the dashboard reads nothing without it."""
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _store(runs_dir: str) -> Any:
+    try:
+        from parsers.store import RunStore
+    except ImportError as exc:  # the dashboard never parses on its own (STYLE 9)
+        raise StoreMissingError(f"the run store (parsers.store) cannot be imported: {exc}") from None
+    return RunStore(runs_dir)
+
+
+@st.cache_data(ttl=REFRESH_S, max_entries=8, show_spinner="Reading new log lines...")
+def runs(runs_dir: str) -> pd.DataFrame:
+    """One row per run, after an incremental refresh of the store (only appended bytes are parsed)."""
+    store = _store(runs_dir)
+    store.refresh()
+    return store.runs()
+
+
+def versions(table: pd.DataFrame, names: Sequence[str]) -> tuple[tuple[str, str, int], ...]:
+    """A cache key that changes when any of ``names`` got new lines; in the order of ``names``."""
+    rows = {r["run"]: r for r in table[table["run"].isin(list(names))].to_dict("records")}
+    return tuple(
+        (
+            run,
+            str(rows[run].get("last_update")),
+            int(rows[run]["steps"]) if pd.notna(rows[run].get("steps")) else -1,
+        )
+        for run in dict.fromkeys(names)
+        if run in rows
+    )
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
+def tables_of(runs_dir: str, version: tuple[tuple[str, str, int], ...]) -> dict[str, dict[str, pd.DataFrame]]:
+    """Every table of the runs in ``version`` (see ``versions``): ``{table: {run: frame}}``, one
+    store query per table for all of them, cached until one of them changes."""
+    names = [v[0] for v in version]
+    store = _store(runs_dir)
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for name in TABLES:
+        table = store.table(name, runs=names) if names else pd.DataFrame({"run": []})
+        parts = dict(tuple(table.groupby("run", sort=False))) if len(table) else {}
+        empty = table.iloc[:0]
+        out[name] = {run: parts.get(run, empty).drop(columns=["run"]).reset_index(drop=True) for run in names}
+    return out
+
+
+def run_tables(
+    runs_dir: str, table: pd.DataFrame, names: Sequence[str], name: str
+) -> dict[str, pd.DataFrame]:
+    """Table ``name`` (steps/epochs/evals/events) of each run in ``names`` that the runs table has."""
+    return tables_of(runs_dir, versions(table, names))[name]
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+def _hparams(runs_dir: str, version: tuple[tuple[str, str, int], ...]) -> pd.DataFrame:
+    return _store(runs_dir).hparams()
+
+
+def hparams(runs_dir: str, table: pd.DataFrame) -> pd.DataFrame:
+    """``run`` plus one column per hyperparameter, for every run of the folder."""
+    return _hparams(runs_dir, versions(table, table["run"].tolist()))
+
+
+@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
+def meta(runs_dir: str, run: str) -> dict[str, Any]:
+    """What the store knows about one run beyond its row: formats, files, printed settings."""
+    return dict(_store(runs_dir).meta(run))
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def context_lines(
+    path: str, lines: tuple[int, ...], before: int, after: int
+) -> dict[int, list[tuple[int, str]]]:
+    """The log lines around each of ``lines`` (read, never parsed or rendered)."""
+    return log_context(Path(path), lines, before=before, after=after)
+
+
+def clear() -> None:
+    """Forget cached reads (after an upload or on "Refresh now"); the store keeps its Parquet."""
+    runs.clear()
+    _hparams.clear()
+    meta.clear()

@@ -1,0 +1,288 @@
+"""Streamlit pieces the pages are laid out from: the runs table, the curves panel, live refresh.
+
+Each piece reads through ``dashboard.data`` and draws with the pure builders of
+``dashboard.curves``; a page only decides where they go.  Widget keys are given
+a prefix per page so the same panel can appear on two pages without clashing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import data, series
+from dashboard.analysis import DEFAULT_SMOOTHING, half_life_share
+from dashboard.cost import DEFAULT_PRICES, Price, PriceError, load_prices, run_costs
+from dashboard.curves import curve_figure
+from dashboard.state import Context
+
+__all__ = [
+    "COST_COLUMNS",
+    "RUNS_COLUMNS",
+    "cost_totals",
+    "costs",
+    "curves_panel",
+    "live",
+    "outliers_toggle",
+    "prices",
+    "runs_table",
+    "smoothing_slider",
+    "status_line",
+]
+
+# Raw points per run on the overlay chart (half as many smoothed): about one per pixel of a wide
+# chart, min/max per bucket so every spike stays, and light enough for the browser to draw five
+# runs at once without a wait (charts.DEFAULT_MAX_POINTS, for report images, is 4000).
+CHART_POINTS = 1000
+
+RUNS_COLUMNS = {
+    "compare": st.column_config.CheckboxColumn(
+        "compared", help="Shown on the charts (choose in the sidebar)."
+    ),
+    "run": st.column_config.TextColumn("run", pinned=True),
+    "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+    "last loss": st.column_config.NumberColumn(format="%.4g"),
+    "min loss": st.column_config.NumberColumn(format="%.4g"),
+    "epoch time": st.column_config.NumberColumn(
+        format="compact", help="Mean, first (compile) epoch left out."
+    ),
+    "samples/s": st.column_config.NumberColumn(format="%.1f"),
+    "wall time": st.column_config.NumberColumn(format="compact"),
+    "ETA": st.column_config.NumberColumn(
+        format="compact", help="Running runs: remaining epochs x mean epoch time."
+    ),
+    "cost so far": st.column_config.NumberColumn(format="%.2f"),
+    "cost projected": st.column_config.NumberColumn(
+        format="%.2f", help="At the current pace, to the last epoch."
+    ),
+    "Δ last loss": st.column_config.NumberColumn(format="%+.4g"),
+    "Δ min loss": st.column_config.NumberColumn(format="%+.4g"),
+    "Δ best eval": st.column_config.NumberColumn(format="%+.4g"),
+    "Δ% epoch time": st.column_config.NumberColumn(format="%+.1f%%"),
+    "Δ% samples/s": st.column_config.NumberColumn(format="%+.1f%%"),
+    "last update": st.column_config.DatetimeColumn(format="distance"),
+    "error": st.column_config.TextColumn("error", width="medium", help="Why the log could not be read."),
+}
+
+COST_COLUMNS = {
+    "run": st.column_config.TextColumn("run", pinned=True),
+    "wall time": st.column_config.NumberColumn(format="compact"),
+    "ETA": st.column_config.NumberColumn(format="compact"),
+    "cost so far": st.column_config.NumberColumn(format="%.2f"),
+    "cost projected": st.column_config.NumberColumn(format="%.2f"),
+    "cost per epoch": st.column_config.NumberColumn(format="%.3f"),
+    "value then": st.column_config.NumberColumn(format="%.4g"),
+    "best": st.column_config.NumberColumn(format="%.4g"),
+    "time after": st.column_config.NumberColumn(format="compact"),
+    "still to run": st.column_config.NumberColumn(format="compact"),
+    "would have saved": st.column_config.NumberColumn(format="%.2f"),
+}
+
+
+def runs_table(view: pd.DataFrame, *, key: str) -> None:
+    """The runs table; sorting is the grid's own (click a header)."""
+    if not len(view):
+        st.info("No runs in this folder yet: any folder holding a training log is a run.")
+        return
+    st.dataframe(
+        view,
+        hide_index=True,
+        column_config=RUNS_COLUMNS,
+        key=key,
+        height=min(38 + 35 * len(view), 460),
+        placeholder="–",
+    )
+
+
+def live(ctx: Context, body: Callable[[], None]) -> None:
+    """Run ``body`` in a fragment that reruns itself every few seconds while a run is running."""
+    every = ctx.settings.refresh_s if ctx.running else None
+    st.fragment(body, run_every=every)()
+
+
+def smoothing_slider(container, *, key: str) -> float:
+    """W&B's smoothing parameter; the raw series stays drawn, faint, behind the smoothed one."""
+    return container.slider(
+        "Smoothing (time-weighted EMA)",
+        0.0,
+        0.99,
+        DEFAULT_SMOOTHING,
+        0.01,
+        key=key,
+        help=(
+            "Each point becomes an average of the earlier ones, weighted by their distance along x, so runs "
+            f"that log at different rates are smoothed alike. {DEFAULT_SMOOTHING}: a point's weight halves "
+            f"over {half_life_share(DEFAULT_SMOOTHING):.1%} of the x range; 0.99: over "
+            f"{half_life_share(0.99):.0%}. 0 draws the raw values only."
+        ),
+    )
+
+
+def outliers_toggle(container, *, key: str) -> bool:
+    """Fit the y axis to the bulk of the values; spikes stay in the data, marked at the edge."""
+    return container.toggle(
+        "Ignore outliers in y range",
+        value=True,
+        key=key,
+        help="The y axis leaves out each run's top and bottom 0.1% of values; points outside are drawn as "
+        "triangles at the edge (hover for the value): a single spike is seen without flattening the rest.",
+    )
+
+
+def _controls(metrics: dict[str, series.Metric], key: str, *, baseline: str | None) -> dict:
+    metric_col, x_col, more_col = st.columns([3, 2, 2], vertical_alignment="bottom")
+    names = list(metrics)
+    metric = metric_col.selectbox(
+        "Metric", names, key=f"{key}.metric", format_func=lambda m: metrics[m].title
+    )
+    x = x_col.segmented_control("x axis", list(series.AXES), default="step", key=f"{key}.x") or "step"
+    more = more_col.popover("Scale, smoothing, markers", icon=":material/tune:")
+    scale = more.segmented_control(
+        "y scale",
+        ["auto", "linear", "log"],
+        default="auto",
+        key=f"{key}.scale",
+        help="auto: log when all values are positive and span more than a factor of 100.",
+    )
+    smoothing = smoothing_slider(more, key=f"{key}.smooth")
+    outliers = outliers_toggle(more, key=f"{key}.outliers")
+    events = more.toggle("Event markers", value=True, key=f"{key}.events")
+    delta = more.toggle(
+        "Minus baseline",
+        key=f"{key}.delta",
+        disabled=baseline is None,
+        help="Each run's value minus the baseline's at the same x (pin a baseline in the sidebar).",
+    )
+    return {
+        "metric": metric,
+        "x": x,
+        "smoothing": smoothing,
+        "log_y": {"linear": False, "log": True}.get(scale or "auto"),
+        "events": events,
+        "delta": delta,
+        "outliers": outliers,
+    }
+
+
+def curves_panel(ctx: Context, runs: pd.DataFrame, names: Sequence[str], *, key: str) -> None:
+    """Metric, x axis, smoothing, scale and event controls, and the overlaid chart of ``names``."""
+    names = list(names)
+    if ctx.baseline and ctx.baseline not in names:
+        names = [ctx.baseline, *names]
+    if not names:
+        st.info("Select runs to compare in the sidebar.")
+        return
+    versions = data.versions(runs, names)
+    metrics = _available(ctx.runs_dir, versions)
+    if not metrics:
+        st.info("The selected runs have no loss, time or eval values yet.")
+        return
+    opts = _controls(metrics, key, baseline=ctx.baseline)
+    chart = _figure(ctx.runs_dir, versions, tuple(sorted(opts.items())), ctx.baseline)
+    st.plotly_chart(chart, key=f"{key}.chart")
+    st.caption(_settings_line(opts, chart))
+
+
+def _settings_line(opts: dict, chart: go.Figure) -> str:
+    """What the hidden options are set to, so a smoothed or clipped chart never passes for raw."""
+    smoothing = (
+        f"smoothing {opts['smoothing']:.2f}, raw values faint behind" if opts["smoothing"] else "no smoothing"
+    )
+    scale = "log" if chart.layout.yaxis.type == "log" else "linear"
+    chosen = {None: f"auto ({scale})", True: "log", False: "linear"}[opts["log_y"]]
+    clipped = sum(len(t.x) for t in chart.data if (t.meta or {}).get("role") == "offscale")
+    outliers = (
+        f"{clipped} point(s) outside the y range, marked at its edge"
+        if clipped
+        else "no point off the y range"
+    )
+    return f"{smoothing} · y scale {chosen} · {outliers}"
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def _available(runs_dir: str, versions: tuple) -> dict[str, series.Metric]:
+    tables = data.tables_of(runs_dir, versions)
+    found: dict[str, series.Metric] = {}
+    for run in tables["steps"]:
+        found.update(series.metrics_of(tables["steps"][run], tables["epochs"][run], tables["evals"][run]))
+    order = list(series.METRICS)
+    return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def _figure(runs_dir: str, versions: tuple, options: tuple, baseline: str | None) -> go.Figure:
+    """The chart, built once per selection, data version and set of options (reopening is free)."""
+    opts = dict(options)
+    tables = data.tables_of(runs_dir, versions)
+    key, metric = opts["metric"], series.metric_of(opts["metric"])
+    curves, events, firsts = {}, {}, {}
+    for run in tables["steps"]:
+        steps, epochs, evals = (tables[t][run] for t in ("steps", "epochs", "evals"))
+        axes = series.step_axes(steps, epochs)
+        curves[run] = series.curve(steps, epochs, evals, metric=key, x=opts["x"], axes=axes)
+        if opts["events"]:
+            events[run] = series.event_points(tables["events"][run], curves[run])
+        ended = series.first_epoch_end(steps, epochs, x=opts["x"], axes=axes) if len(curves[run]) else None
+        firsts[run] = ended
+    delta = bool(opts["delta"] and baseline in curves)
+    if delta:
+        curves = series.minus_baseline(
+            curves, baseline, smoothing=opts["smoothing"] if metric.per_step else 0.0
+        )
+    return curve_figure(
+        curves,
+        title=metric.title + (" minus baseline" if delta else ""),
+        x_title=series.AXES[opts["x"]],
+        y_title=f"Δ {metric.title}" if delta else metric.title,
+        smoothing=opts["smoothing"],
+        per_step=metric.per_step,
+        log_y=False if delta else opts["log_y"],
+        events=events,
+        first_epoch=firsts,
+        baseline=None if delta else baseline,
+        ignore_outliers=opts["outliers"],
+        reference=0.0 if delta else None,
+        max_points=CHART_POINTS,
+    )
+
+
+def prices(ctx: Context) -> list[Price]:
+    """The price table from its TOML file; the default row (with a warning) if the file is bad."""
+    try:
+        return load_prices(ctx.settings.prices)
+    except PriceError as exc:
+        st.warning(f"{exc}. Using the default price ({DEFAULT_PRICES[0].label}).")
+        return list(DEFAULT_PRICES)
+
+
+def costs(ctx: Context, runs: pd.DataFrame, hparams: pd.DataFrame | None) -> pd.DataFrame:
+    """Cost so far, projected and per epoch of every run, priced by the price table."""
+    if not len(runs):
+        return pd.DataFrame()
+    return run_costs(runs, hparams if hparams is not None else runs[["run"]], prices(ctx))
+
+
+def cost_totals(costs: pd.DataFrame, runs: pd.DataFrame) -> None:
+    """What all runs cost so far and what the running ones will add, per currency."""
+    running = runs["status"].isin(["running"]).to_numpy()
+    for currency, part in costs.groupby("currency"):
+        mask = running[part.index]
+        left, mid, right = st.columns(3)
+        left.metric(f"Spent so far ({currency})", f"{part['cost_so_far'].sum():,.2f}")
+        still = (part["cost_projected"] - part["cost_so_far"])[mask].clip(lower=0).sum()
+        mid.metric(f"Still to come for running runs ({currency})", f"{still:,.2f}")
+        right.metric("Runs priced", f"{part['cost_so_far'].notna().sum()} of {len(part)}")
+
+
+def status_line(runs: pd.DataFrame, shown: pd.DataFrame, ctx: Context) -> None:
+    """One caption: how many runs, which are live, how many could not be read, what is filtered."""
+    counts = runs["status"].value_counts().to_dict() if len(runs) else {}
+    parts = [f"{len(runs)} runs"] + [f"{n} {s}" for s, n in sorted(counts.items())]
+    if len(shown) != len(runs):
+        parts.append(f"{len(shown)} shown (filtered)")
+    if counts.get("running"):
+        parts.append(f"live: refreshing every {ctx.settings.refresh_s:g} s")
+    st.caption(" · ".join(parts))

@@ -1,0 +1,56 @@
+"""Hyperparameters page: what differs between the compared runs, and hyperparameters against results."""
+
+import streamlit as st
+
+from dashboard import data, state
+from dashboard.figures import parallel_figure
+from dashboard.tables import differing_keys, highlight_differences, parallel_table, reference_run
+
+ctx = state.context()
+if ctx is None:
+    st.stop()
+
+st.header("Hyperparameters")
+if not len(ctx.runs):
+    st.info("No runs yet.")
+    st.stop()
+hparams = data.hparams(ctx.runs_dir, ctx.runs)
+names = [r for r in [ctx.baseline, *ctx.compared] if r] or ctx.runs["run"].head(5).tolist()
+chosen = hparams[hparams["run"].isin(names)]
+bare = chosen["run"][chosen.drop(columns="run").isna().all(axis=1)].tolist()
+chosen = chosen[~chosen["run"].isin(bare)]
+keys = differing_keys(chosen)
+show_all = st.toggle("Show keys that are the same in every run", key="hparams.all")
+present = [c for c in chosen.columns if c != "run" and chosen[c].notna().any()]
+columns = ["run", *present] if show_all else ["run", *keys]
+if len(chosen) < 2:
+    st.info("Compare at least two runs (sidebar) to see what differs between them.")
+elif not keys:
+    st.success("The compared runs have the same hyperparameters.")
+reference = reference_run(chosen, ctx.baseline)
+why = "the baseline" if reference == ctx.baseline else "the run with most keys"
+missing = f" No hyperparameters found for: {', '.join(bare)}." if bare else ""
+st.caption(
+    f"{len(keys)} of {len(hparams.columns) - 1} keys differ between the {len(chosen)} runs compared; "
+    f"cells that differ from {reference} ({why}) are highlighted.{missing}"
+)
+st.dataframe(
+    highlight_differences(chosen[columns], reference=ctx.baseline), hide_index=True, key="hparams.table"
+)
+
+left, right = st.columns([3, 2])
+run = left.selectbox(
+    "Open a run", hparams["run"].tolist(), index=None, key="hparams.open", placeholder="choose a run"
+)
+if run:
+    right.page_link(
+        "views/run.py", label=f"Open {run}", icon=":material/arrow_forward:", query_params={"run": run}
+    )
+
+st.subheader("Hyperparameters against results")
+scope = st.segmented_control("Runs", ["compared", "all"], default="all", key="hparams.scope") or "all"
+table, color = parallel_table(ctx.runs, hparams, runs_shown=names if scope == "compared" else None)
+st.plotly_chart(parallel_figure(table, color=color), key="hparams.parallel")
+st.caption(
+    "Drag along an axis to select a range; text values are spread over their axis in alphabetical order."
+)

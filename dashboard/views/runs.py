@@ -1,0 +1,59 @@
+"""Runs page: filter the runs table, and the compared runs' curves, refreshed while runs run."""
+
+import re
+
+import streamlit as st
+
+from dashboard import data, panels, state
+from dashboard.tables import filter_runs, hparam_choices, runs_view
+
+ctx = state.context()
+if ctx is None:
+    st.stop()
+
+st.header("Runs")
+hparams = data.hparams(ctx.runs_dir, ctx.runs) if len(ctx.runs) else ctx.runs[["run"]]
+left, right = st.columns(2)
+pattern = left.text_input(
+    "Filter by name (regular expression)", key="runs.pattern", placeholder="e.g. resnet|vit"
+)
+choices = right.multiselect(
+    "Filter by hyperparameter",
+    hparam_choices(hparams),
+    key="runs.hparams",
+    help="Keys that differ between runs. Several values of one key: any of them; several keys: all of them.",
+)
+
+
+try:
+    re.compile(pattern)
+except re.error as exc:
+    st.error(f"Not a regular expression: {exc}")
+    pattern = ""
+
+
+def _filtered(runs):
+    return filter_runs(runs, hparams, pattern=pattern, choices=choices)
+
+
+filtered = _filtered(ctx.runs)["run"].tolist()
+if (pattern or choices) and filtered:
+    st.button(
+        "Compare the filtered runs",
+        key="runs.compare_filtered",
+        on_click=lambda names: st.session_state.update(compare=names),
+        args=(filtered[:10],),
+        help="Up to 10, replacing the sidebar selection.",
+    )
+
+
+def body() -> None:
+    runs = ctx.fresh_runs()
+    shown = _filtered(runs)
+    view = runs_view(shown, panels.costs(ctx, runs, hparams), compared=ctx.compared, baseline=ctx.baseline)
+    panels.runs_table(view, key="runs.table")
+    panels.status_line(runs, shown, ctx)
+    panels.curves_panel(ctx, runs, ctx.compared, key="runs.curves")
+
+
+panels.live(ctx, body)

@@ -241,6 +241,11 @@ def _epoch_timeline(
         frame = small[name]
         if len(frame) and "epoch" in frame:
             sources.append((frame["line"].to_numpy(np.int64), _frame_epochs(frame, formats)))
+    return _known_epochs(sources)
+
+
+def _known_epochs(sources: Timeline) -> Timeline:
+    """Each (lines, epochs) source without the lines that state no epoch; empty sources dropped."""
     timeline = []
     for lines, epochs in sources:
         known = ~np.isnan(epochs)

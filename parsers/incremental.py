@@ -41,6 +41,7 @@ from parsers.assemble import (
     _first,
     _frame_epochs,
     _int_array,
+    _known_epochs,
     _meta,
     _shifted_epochs,
     _step_base,
@@ -280,14 +281,7 @@ def _timeline(ctx, step_lines, step_epochs, small, forced) -> Timeline:
         frame = small[name]
         if len(frame) and "epoch" in frame:
             sources.append((frame["line"].to_numpy(np.int64), _frame_epochs(frame, forced[name])))
-    timeline = []
-    for lines, epochs in sources:
-        known = ~np.isnan(epochs)
-        if not known.all():
-            lines, epochs = lines[known], epochs[known]
-        if len(lines):
-            timeline.append((lines, epochs))
-    return timeline
+    return _known_epochs(sources)
 
 
 def _last_statement(timeline: Timeline) -> list[float] | None:

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Speed and memory of ``parsers.parse_log`` on the reference log, against the baseline.
 
-The reference log is the origin story's job (90 epochs x 18810 steps, 90 MB, 1.7 M
-lines) written by ``shared/bench/make_reference_log.py``; the baseline is the
-hand-written loop of ``shared/bench/seed_baseline.py``, which extracts two numbers a
-line.  Both run in this one process, alternately, and the best of ``--rounds`` is
+The reference log is the origin story's job (90 epochs x 18810 steps, 83 MB, 1.7 M
+lines) written by ``benchmarks/make_reference_log.py``; the baseline is the
+hand-written loop epochscope replaces (``baseline.py`` here: the seed project's loop,
+``shared/bench/seed_baseline.py``, restated so a clone needs nothing beside it), which
+extracts two numbers a line.  Both run in this one process, alternately, and the best of ``--rounds`` is
 kept for each, so a busy neighbour on the machine hurts both alike.  Peak memory is
 that of a whole ``parse-log ref.log --to parquet -o DIR`` process.
 
-    python benchmarks/bench_parse.py [--rounds 5] [--shared ../shared]
+    python benchmarks/bench_parse.py [--rounds 5]
 
 Prints one JSON object; exits 1 when a target (6x, 400 MB) is missed.
 """
@@ -25,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 OUT = REPO / "benchmarks" / "out"
 TARGET_RATIO = 6.0
 TARGET_PEAK_MB = 400.0
@@ -38,13 +40,13 @@ def _load(path: Path, name: str):
     return module
 
 
-def reference_log(shared: Path) -> Path:
+def reference_log() -> Path:
     """The reference log, written once into benchmarks/out (same bytes every time)."""
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "reference.log"
+    maker = _load(HERE / "make_reference_log.py", "make_reference_log")
     if not path.exists() or path.stat().st_size < 80_000_000:
-        maker = _load(shared / "bench" / "make_reference_log.py", "make_reference_log")
-        maker.write_log(str(path), 90, 18810, 32)
+        maker.write_log(path)
     return path
 
 
@@ -84,13 +86,12 @@ def cli_peak_mb(path: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     args = parser.parse_args()
-    path = reference_log(args.shared)
+    path = reference_log()
     # First, while this process is small: Linux carries a forked child's peak RSS
     # over from the parent, so measuring after the timing rounds would count ours.
     peak = cli_peak_mb(path)
-    baseline = _load(args.shared / "bench" / "seed_baseline.py", "seed_baseline")
+    baseline = _load(HERE / "baseline.py", "baseline")
     ours, theirs, counts = best_times(path, baseline, args.rounds)
     result = {
         "log_mb": round(path.stat().st_size / 1e6, 1),

@@ -8,7 +8,7 @@
     python benchmarks/bench_store.py all
 
 Everything is generated under --out (default /tmp/epochscope-bench), never in the repo:
-the reference log (``shared/bench/make_reference_log.py``: 90 epochs x 18810 steps, 90 MB)
+the reference log (``benchmarks/make_reference_log.py``: 90 epochs x 18810 steps, 83 MB)
 and, for ingest, 1,000 logs of mixed sizes and formats (prefixes of the reference log cut
 at a line end, from 20 KB to 90 MB, plus copies of the real logs in tests/data), about
 3 GB.  Each benchmark prints one JSON object.  Targets: a refresh after 100 KB costs
@@ -37,28 +37,28 @@ TARGET_RATIO = 0.05
 TARGET_RUNS_S = 1.0
 
 
-def reference_log(out: Path, shared: Path) -> Path:
-    """The 90 MB reference log, written once (same bytes every time)."""
+def reference_log(out: Path) -> Path:
+    """The reference log, written once (same bytes every time)."""
     path = out / "reference.log"
     if not path.exists() or path.stat().st_size < 80_000_000:
         out.mkdir(parents=True, exist_ok=True)
         spec = importlib.util.spec_from_file_location(
-            "make_reference_log", shared / "bench" / "make_reference_log.py"
+            "make_reference_log", REPO / "benchmarks" / "make_reference_log.py"
         )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        module.write_log(str(path), 90, 18810, 32)
+        module.write_log(path)
     return path
 
 
 # --- refresh ------------------------------------------------------------------------------
 
 
-def bench_refresh(out: Path, shared: Path, appends: int) -> dict:
+def bench_refresh(out: Path, appends: int) -> dict:
     import parsers
     from parsers.store import RunStore
 
-    data = reference_log(out, shared).read_bytes()
+    data = reference_log(out).read_bytes()
     runs = out / "refresh-runs"
     shutil.rmtree(runs, ignore_errors=True)
     (runs / "ref").mkdir(parents=True)
@@ -101,14 +101,14 @@ def bench_refresh(out: Path, shared: Path, appends: int) -> dict:
 # --- ingest -------------------------------------------------------------------------------
 
 
-def make_logs(out: Path, shared: Path, count: int) -> tuple[Path, int]:
+def make_logs(out: Path, count: int) -> tuple[Path, int]:
     """``count`` run folders of mixed sizes and formats under out/logs (kept between runs)."""
     folder = out / f"logs-{count}"
     done = folder / ".complete"
     if done.exists():
         return folder, int(done.read_text())
     shutil.rmtree(folder, ignore_errors=True)
-    data = reference_log(out, shared).read_bytes()
+    data = reference_log(out).read_bytes()
     real = sorted((REPO / "tests" / "data").glob("*/*.log"))
     rng = random.Random(20240506)
     total = 0
@@ -135,13 +135,13 @@ def _size(rng: random.Random, kind: float) -> int:
     return rng.randint(20_000, 1_000_000)  # 70%: short or early runs
 
 
-def bench_ingest(out: Path, shared: Path, count: int) -> dict:
+def bench_ingest(out: Path, count: int) -> dict:
     import dask
     from dask.distributed import LocalCluster
 
     from parsers.store.ingest import ingest
 
-    logs, total = make_logs(out, shared, count)
+    logs, total = make_logs(out, count)
     timings = {}
     for workers in (2, 1):
         store = out / f"store-{workers}w"
@@ -226,14 +226,14 @@ _PEAK = (
 )
 
 
-def bench_memory(out: Path, shared: Path) -> dict:
+def bench_memory(out: Path) -> dict:
     """Peak memory of a whole process putting one log into a store, by log and segment size.
 
     A log is read and committed a segment at a time: with 16 MB segments the peak stays
     the same for a log three times the reference log's size.  'baseline' is the same
     process on a one-line log (imports: pandas, pyarrow, DuckDB).
     """
-    data = reference_log(out, shared).read_bytes()
+    data = reference_log(out).read_bytes()
     code = (
         "import shutil, sys\nfrom pathlib import Path\nfrom parsers.store import RunStore\n"
         "runs = Path(sys.argv[1]); shutil.rmtree(runs / '.epochscope', ignore_errors=True)\n"
@@ -265,19 +265,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("which", choices=("refresh", "ingest", "runs", "memory", "all"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/epochscope-bench"))
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--appends", type=int, default=20)
     parser.add_argument("--logs", type=int, default=1000)
     args = parser.parse_args()
     results = []
     if args.which in ("refresh", "all"):
-        results.append(bench_refresh(args.out, args.shared, args.appends))
+        results.append(bench_refresh(args.out, args.appends))
     if args.which in ("ingest", "all"):
-        results.append(bench_ingest(args.out, args.shared, args.logs))
+        results.append(bench_ingest(args.out, args.logs))
     if args.which in ("runs", "all"):
         results.append(bench_runs(args.out, args.logs))
     if args.which in ("memory", "all"):
-        results.append(bench_memory(args.out, args.shared))
+        results.append(bench_memory(args.out))
     for result in results:
         print(json.dumps(result, indent=2))
     return 0 if all(r.get("ok", True) for r in results) else 1

@@ -1,15 +1,14 @@
 """Helpers of the CLI, report and compare tests: real logs, variants of them, and running parse-log.
 
-Logs come from ``../shared``: the MindSpore 2.10 CPU corpus (real runs) and the
-reference-log generator of the benchmark (the ResNet-50 job's shape: LossMonitor,
-throughput and TimeMonitor lines, an eval result), written small.  Variants are
+Logs come from ``tests/data/mindspore-2.10-cpu`` (real MindSpore 2.10 CPU runs) and the
+project's reference-log generator (``benchmarks/make_reference_log.py``: the ResNet-50
+job's shape, LossMonitor, throughput and TimeMonitor lines, an eval result), written small.  Variants are
 that text with one kind of line edited, so every expected figure is read back
 from the text the test wrote, never typed in.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import statistics
@@ -18,12 +17,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
+from tests.conftest import DATA, reference_generator
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus" / "mindspore-2.10-cpu"
-MAKE_REFERENCE = SHARED / "bench" / "make_reference_log.py"
+CORPUS = DATA / "mindspore-2.10-cpu"
 
 LOSS = re.compile(r"loss is (\S+)$", re.MULTILINE)
 EPOCH_MS = re.compile(r"^epoch time: ([\d.]+) ms", re.MULTILINE)
@@ -33,21 +30,15 @@ EVAL_DICT = re.compile(r"result: (\{.*\})")
 
 
 def corpus_log(name: str) -> Path:
+    """A real MindSpore 2.10 CPU log of tests/data (basic, fit, nan, sink)."""
     path = CORPUS / name
-    if not path.is_file():
-        pytest.skip(f"{path} not present (../shared is beside the repository in CI)")
+    assert path.is_file(), f"{path} is part of the repository"
     return path
 
 
 def reference_log(path: Path, *, epochs: int = 4, steps: int = 60, batch: int = 32) -> Path:
     """A small log of the benchmark's shape, by the benchmark's own generator."""
-    if not MAKE_REFERENCE.is_file():
-        pytest.skip(f"{MAKE_REFERENCE} not present")
-    spec = importlib.util.spec_from_file_location("make_reference_log", MAKE_REFERENCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.write_log(str(path), epochs, steps, batch)
-    return path
+    return reference_generator().write_log(path, epochs, steps, batch)
 
 
 def edited(

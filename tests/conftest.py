@@ -8,6 +8,17 @@ import pytest
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
+MAKE_REFERENCE = REPO / "benchmarks" / "make_reference_log.py"
+
+
+def reference_generator():
+    """The project's reference-log generator (``benchmarks/make_reference_log.py``), as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_reference_log", MAKE_REFERENCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import parsers
 from parsers.schema import TABLES
 from parsers.store import RunStore
 from parsers.store.entry import MANIFEST, entry_key
-from tests.conftest import DATA, REPO
+from tests.conftest import DATA, REPO, reference_generator
 from tests.store_helpers import assert_same_meta, assert_same_tables, cold, complete_prefix, cuts
 
 MINDSPORE = DATA / "mindspore" / "mindcv_quickstart_lossmonitor_timemonitor.log"
@@ -36,20 +36,7 @@ GROWING = [
 
 def _reference_log(epochs: int, steps: int) -> bytes:
     """The benchmark's reference log, small: LossMonitor every step, TimeMonitor per epoch."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "make_reference_log", REPO.parent / "shared/bench/make_reference_log.py"
-    )
-    if spec is None or not Path(spec.origin or "").exists():
-        pytest.skip("shared/bench/make_reference_log.py not found")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"es-ref-{os.getpid()}-{epochs}-{steps}.log"
-    module.write_log(str(out), epochs, steps, 32)
-    data = out.read_bytes()
-    out.unlink()
-    return data
+    return "".join(reference_generator().reference_lines(epochs, steps, 32)).encode()
 
 
 @pytest.fixture

@@ -51,14 +51,50 @@ def test_every_valid_record_is_recovered_among_garbage(items) -> None:
         assert (math.isnan(loss) and math.isnan(g_loss)) or g_loss == loss
 
 
+# Arbitrary bytes, even invalid UTF-8, NULs and lone carriage returns, but never a loss line.
+junk = st.binary(max_size=400).filter(lambda b: b"loss" not in b.lower())
+
+
+def _blank(line: bytes) -> bool:
+    """A line a reader sees as empty: only whitespace once its line ending is gone."""
+    return not line.removesuffix(b"\r").decode("utf-8", "surrogateescape").strip()
+
+
+def _table_lines(log) -> set[int]:
+    return {int(n) for table in log.tables().values() if "line" in table for n in table["line"].dropna()}
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=2000))
-def test_arbitrary_bytes_never_raise_anything_but_log_errors(data: bytes) -> None:
+@given(st.lists(st.tuples(junk, st.one_of(st.none(), records)), min_size=1, max_size=8))
+def test_arbitrary_bytes_hide_no_record_and_every_line_is_counted(items) -> None:
+    """Junk bytes between records: bytes alone may be refused (a LogError, nothing else), but
+    every record among them comes back at its line, and every line is read, and each
+    non-blank one is either in a table or counted as skipped, never silently dropped."""
+    data, expected, junk_lines = b"", [], []
+    for i, (chunk, record) in enumerate(items):
+        first = data.count(b"\n") + 1
+        last = i == len(items) - 1 and record is None
+        data += chunk if last else chunk + b"\n"  # the log may end without a newline
+        junk_lines += [(first + k, line) for k, line in enumerate(chunk.split(b"\n"))]
+        if record is not None:
+            data += _render(*record).encode() + b"\n"
+            expected.append((data.count(b"\n"), *record[:3]))
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     try:
         log = parsers.parse_log(data)
     except parsers.LogError:
+        assert not expected, "a valid record was there, yet the log was refused"
         return
-    assert log.meta["lines_read"] >= 1
+    assert log.meta["lines_read"] == lines
+    got = {int(r.line): (r.epoch, r.step, r.loss) for r in log.steps.itertuples()}
+    for line, epoch, step, loss in expected:
+        g_epoch, g_step, g_loss = got[line]
+        assert (g_epoch, g_step) == (epoch, step)
+        assert (math.isnan(loss) and math.isnan(g_loss)) or g_loss == loss
+    understood = _table_lines(log)
+    counted = {n for n, line in junk_lines if not _blank(line) and n not in understood}
+    assert log.meta["lines_skipped"] + log.meta["lines_noise"] == len(counted)
+    assert set(log.meta["skipped_examples"]) <= counted
 
 
 @settings(max_examples=100, deadline=None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from dashboard.analysis import (
     time_weighted_ema,
 )
 from dashboard.curves import bulk_range, curve_figure
+from training.log_lines import EPOCH_TIME, EVAL_RESULT, RUN_FINISHED, RUN_START, STEP_LOSS
 
 
 def loop_ema(x, y, weight, x_range):
@@ -76,12 +79,22 @@ def test_ema_smooths_runs_alike_whatever_their_logging_rate():
 
 
 def test_ema_skips_nan_and_inf_without_poisoning_the_rest():
+    """A run that went NaN, then more steps: the NaN/Inf points get no smoothed value, and every
+    other point is W&B's average of the finite points alone, as if the bad ones were never logged."""
+    keras = (DATA / "pytorch" / "keras_nan_loss.log").read_text()
+    basic = (DATA / "mindspore-2.10-cpu" / "basic.log").read_text()
+    went_nan = [float(v) for v in re.findall(r"step - loss: (\S+) -", keras)]
+    assert np.isnan(went_nan).sum() == 2  # 0.2445, nan, nan as printed
+    later = [float(v) for v in re.findall(r"loss is (\S+)$", basic, re.MULTILINE)][:20]
+    y = np.r_[later[:10], went_nan, math.inf, later[10:], -math.inf]
+    x = np.arange(1, len(y) + 1, dtype=float) * 10.0
     log = parsers.parse_log(DATA / "pytorch" / "keras_nan_loss.log")
-    y = np.r_[log.steps["loss"].to_numpy(dtype=float), 1.0, 2.0]
-    x = np.arange(1, len(y) + 1, dtype=float)
+    assert np.isnan(log.steps["loss"].to_numpy(dtype=float)).sum() == 2  # the parser keeps them as NaN
     got = time_weighted_ema(x, y, weight=0.6)
-    assert np.isnan(got[~np.isfinite(y)]).all()
-    assert np.isfinite(got[np.isfinite(y)]).all()
+    bad = ~np.isfinite(y)
+    assert np.isnan(got[bad]).all()
+    span = x[~bad].max() - x[~bad].min()
+    np.testing.assert_allclose(got[~bad], loop_ema(x[~bad], y[~bad], 0.6, span), rtol=1e-12)
 
 
 def test_half_life_grows_with_the_weight():
@@ -114,11 +127,56 @@ def test_advice_counts_the_time_of_the_epochs_after_convergence(fit):
     assert advice.remaining_s == 0
 
 
-def test_advice_by_eval_metric_and_none_without_two_epochs():
+# Eval loss per epoch of a run that plateaus after epoch 4, and each epoch's printed time.
+PLATEAU_EVAL_LOSS = [2.1, 1.2, 0.71, 0.52, 0.515, 0.5138, 0.5131, 0.5127]
+PLATEAU_EPOCH_MS = [91_250.5, 60_410.25, 60_388.0, 61_002.75, 59_870.5, 60_120.0, 60_777.25, 60_095.5]
+
+
+def plateau_log(path) -> str:
+    """A finished 8-epoch run as the training emitter prints it, evaluated after every epoch."""
+    lines = [RUN_START.format(epochs=len(PLATEAU_EVAL_LOSS))]
+    for epoch, (value, ms) in enumerate(zip(PLATEAU_EVAL_LOSS, PLATEAU_EPOCH_MS), start=1):
+        lines += [STEP_LOSS.format(epoch=epoch, step=s, loss=value + 0.3 / s) for s in (1, 2, 3)]
+        lines.append(EPOCH_TIME.format(mode="Train", epoch_ms=ms, step_ms=ms / 3))
+        lines.append(EVAL_RESULT.format(epoch=epoch, metrics={"acc": 1 - value / 3, "loss": value}))
+    lines.append(RUN_FINISHED.format(seconds=sum(PLATEAU_EPOCH_MS) / 1000))
+    path.write_text("\n".join(lines) + "\n")
+    return path.read_text()
+
+
+def test_advice_names_the_epoch_a_plateauing_eval_loss_stopped_improving(tmp_path):
+    text = plateau_log(tmp_path / "train.log")
+    evals = [
+        ast.literal_eval(m) for m in re.findall(r"^Eval result: epoch \d+, metrics: (\{.*\})$", text, re.M)
+    ]
+    loss = [e["loss"] for e in evals]
+    times_s = [float(v) / 1000 for v in re.findall(r"^Train epoch time: ([\d.]+) ms", text, re.M)]
+    best, scale = min(loss), max(loss) - min(loss)
+    # the first epoch already within 1% of the whole range of the best the run ever reached
+    stopped = next(e for e, v in enumerate(loss, start=1) if v <= best + 0.01 * scale)
+    assert stopped == 4 < len(loss)  # the log was written to plateau there
+    log = parsers.parse_log(tmp_path / "train.log")
+    advice = advise(log.steps, log.epochs, log.evals, metric="loss", tolerance=0.01)
+    assert advice is not None and advice.basis == "eval loss"
+    assert (advice.epoch, advice.last_epoch) == (stopped, len(loss)) and advice.converged
+    assert (advice.value, advice.best) == (loss[stopped - 1], best)  # lower is better for a loss
+    assert advice.saved_s == pytest.approx(sum(times_s[stopped:]), rel=1e-9)
+    assert advice.remaining_s == 0  # finished: nothing left to run
+    assert advice.saved_cost(18.2) == pytest.approx(sum(times_s[stopped:]) / 3600 * 18.2, rel=1e-9)
+    # a running run that has plateaued also saves the time it still has to go
+    running = advise(log.steps, log.epochs, log.evals, metric="loss", tolerance=0.01, eta_s=7200.0)
+    assert running.saved_cost(18.2) == pytest.approx((sum(times_s[stopped:]) + 7200.0) / 3600 * 18.2)
+
+
+def test_advice_for_a_run_still_improving_and_none_without_two_epochs():
+    text = (DATA / "mindspore-2.10-cpu" / "fit.log").read_text()
+    acc = [float(v) for v in re.findall(r"'acc': np\.float64\(([\d.]+)\)", text)]
+    assert acc == sorted(acc) and len(set(acc)) == len(acc) == 3  # better every epoch
     log = parsers.parse_log(DATA / "mindspore-2.10-cpu" / "fit.log")
-    metric = log.evals["metric"].iloc[0]
-    advice = advise(log.steps, log.epochs, log.evals, metric=metric)
-    assert advice is None or advice.basis == f"eval {metric}"
+    advice = advise(log.steps, log.epochs, log.evals, metric="acc")
+    assert advice is not None and advice.basis == "eval acc"
+    assert (advice.epoch, advice.best) == (len(acc), max(acc)) and not advice.converged
+    assert advice.saved_s == 0 and advice.saved_cost(18.2) == 0
     nan = parsers.parse_log(DATA / "mindspore-2.10-cpu" / "nan.log")
     assert advise(nan.steps, nan.epochs, nan.evals) is None
 

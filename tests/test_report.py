@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_logs import LOSS, REPO, corpus_log, numbers, reference_log, run_cli
+from cli_logs import LOSS, REPO, corpus_log, edited, numbers, reference_log, run_cli
 from PIL import Image
 
 import parsers
@@ -209,12 +209,30 @@ def test_a_single_spike_among_millions_of_steps_stays_visible():
     assert trace.y[-1] == loss[-1]  # the final loss is always drawn
 
 
-def test_nan_losses_are_marked_not_dropped(tmp_path):
-    log = parsers.parse_log(corpus_log("nan.log"))
-    steps = pd.concat([log.steps, log.steps.assign(global_step=log.steps["global_step"] + 1, loss=np.nan)])
-    fig = charts.loss_figure({"nan run": steps})
-    marks = [t for t in fig.data if "NaN" in t.name]
-    assert len(marks) == 1 and len(marks[0].x) == 1
+def test_nan_losses_are_marked_at_their_step_not_dropped(tmp_path):
+    """A run whose loss went NaN at one step and Inf at another: one mark each, at those steps."""
+    bad = {100: "nan", 150: "inf"}  # the 100th and 150th loss lines: epoch 2 step 40, epoch 3 step 30
+    seen = iter(range(1, 10**6))
+    path = edited(
+        reference_log(tmp_path / "clean.log"),
+        tmp_path / "nan.log",
+        r"loss is (\S+)$",
+        lambda m: f"loss is {bad.get(next(seen), m[1])}",
+    )
+    text = path.read_text()
+    losses = LOSS.findall(text)  # LossMonitor prints every step: a loss line's rank is its global step
+    bad_steps = [i for i, v in enumerate(losses, start=1) if v in ("nan", "inf")]
+    assert bad_steps == sorted(bad)
+    finite = [float(v) for v in losses if v not in ("nan", "inf")]
+    steps_line = re.search(r"^epoch: (\d+) step: (\d+), loss is nan$", text, re.M)
+    assert (int(steps_line[1]) - 1) * 60 + int(steps_line[2]) == bad_steps[0]  # 60 steps per epoch
+    log = parsers.parse_log(path)
+    fig = charts.loss_figure({"nan run": log.steps})
+    (mark,) = [t for t in fig.data if "NaN" in t.name]
+    assert list(mark.x) == bad_steps and mark.name == "nan run: NaN/Inf loss (2)"
+    assert list(mark.y) == [max(finite)] * 2  # at the top of the plot, where the curve cannot hide them
+    (line,) = [t for t in fig.data if t.mode == "lines"]
+    assert not set(bad_steps) & set(line.x) and len(line.x) == len(finite)
 
 
 def test_axes_have_units_and_runs_are_distinguishable():

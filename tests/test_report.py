@@ -159,6 +159,34 @@ def test_without_a_browser_the_rest_is_still_written(runs, tmp_path):
     assert (out / "report.html").read_text().count("Plotly.newPlot(") == len(CHART_DATA)
 
 
+def test_json_output_names_the_runs_and_files_written(runs, tmp_path):
+    """``report --json``: one JSON object a CI step can read, naming each run as given and the
+    files written, whose summary.json holds each run's own figures."""
+    logs, _ = runs
+    run_dir = logs["resnet-20240506"]
+    out = tmp_path / "report"
+    no_browser = {"BROWSER_PATH": str(tmp_path / "no-chrome")}
+    result = run_cli(
+        "report", *logs.values(), "-o", out, "--baseline", run_dir / "train.log", "--json", env=no_browser
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads(result.stdout)
+    assert manifest["runs"] == ", ".join(logs)  # the run folder's name, the log's name
+    assert manifest["baseline"] == "resnet-20240506-baseline"  # told apart from the run of that name
+    assert "no Chromium or Chrome found" in manifest["images"]
+    files = {kind: Path(manifest[kind]) for kind in ("markdown", "html", "json")}
+    assert files == {"markdown": out / "report.md", "html": out / "report.html", "json": out / "summary.json"}
+    assert all(path.is_file() for path in files.values())
+    data = json.loads(files["json"].read_text())
+    assert [r["name"] for r in data["runs"]] == list(logs)
+    for entry, path in zip(data["runs"], logs.values()):
+        text = log_path(path).read_text()
+        assert entry["summary"]["last_loss"] == numbers(LOSS, log_path(path))[-1]
+        assert entry["summary"]["epochs_done"] == len(re.findall(r"^epoch time: ", text, re.M))
+    assert data["runs"][0]["hparams"] == HPARAMS
+    assert data["baseline"]["source"] == str(run_dir / "train.log")
+
+
 def test_report_bad_input(tmp_path):
     missing = tmp_path / "missing-run"
     result = run_cli("report", missing, "-o", tmp_path / "out")

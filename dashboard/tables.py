@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analysis import advise, baseline_deltas
+from dashboard.name_filter import compile_name_filter
 
 __all__ = [
     "STATUS_LABELS",
@@ -172,9 +172,10 @@ def within(runs: pd.DataFrame, folder: str) -> pd.DataFrame:
 def filter_runs(
     runs: pd.DataFrame, hparams: pd.DataFrame, *, pattern: str = "", choices: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Rows whose name matches ``pattern`` (a regex; ``re.error`` if bad) and, for every key picked
-    in ``choices`` (``key=value``), have one of the values picked for it."""
-    regex = re.compile(pattern)
+    """Rows whose name matches ``pattern`` (a regex run by RE2, linear time: see ``name_filter``;
+    ``re.error`` if bad) and, for every key picked in ``choices`` (``key=value``), have one of
+    the values picked for it."""
+    regex = compile_name_filter(pattern)
     keep = runs["run"].astype(str).map(lambda name: bool(regex.search(name))).astype(bool)
     wanted: dict[str, set[str]] = {}
     for choice in choices:

@@ -5,6 +5,7 @@ import re
 import streamlit as st
 
 from dashboard import data, panels, state
+from dashboard.name_filter import MAX_PATTERN_CHARS, compile_name_filter
 from dashboard.tables import filter_runs, hparam_choices, runs_view
 
 ctx = state.context()
@@ -15,7 +16,11 @@ st.header("Runs")
 hparams = data.hparams(ctx.runs_dir, ctx.runs) if len(ctx.runs) else ctx.runs[["run"]]
 left, right = st.columns(2)
 pattern = left.text_input(
-    "Filter by name (regular expression)", key="runs.pattern", placeholder="e.g. resnet|vit"
+    "Filter by name (regular expression, RE2 syntax)",
+    key="runs.pattern",
+    placeholder="e.g. resnet|vit",
+    max_chars=MAX_PATTERN_CHARS,
+    help="Matched anywhere in the run's name, in time linear in the name: no backreferences or lookaround.",
 )
 choices = right.multiselect(
     "Filter by hyperparameter",
@@ -26,7 +31,7 @@ choices = right.multiselect(
 
 
 try:
-    re.compile(pattern)
+    compile_name_filter(pattern)
 except re.error as exc:
     st.error(f"Not a regular expression: {exc}")
     pattern = ""

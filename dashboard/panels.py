@@ -15,9 +15,9 @@ import streamlit as st
 
 from dashboard import data, series
 from dashboard.analysis import DEFAULT_SMOOTHING, half_life_share
-from dashboard.cost import DEFAULT_PRICES, Price, PriceError, load_prices, run_costs
 from dashboard.curves import curve_figure
 from dashboard.state import Context
+from parsers.insights.cost import DEFAULT_PRICES, Price, PriceError, load_prices, run_costs
 
 __all__ = [
     "COST_COLUMNS",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dashboard.cost import PRICES_FILE
+from parsers.insights.cost import PRICES_FILE
 
 __all__ = ["Settings", "parse_settings"]
 

@@ -21,7 +21,7 @@ from dashboard_runs import BROKEN, REAL_RUNS, append_epoch, copy_real_runs, writ
 from streamlit.testing.v1 import AppTest
 
 import parsers
-from dashboard.cost import PRICES_FILE
+from parsers.insights.cost import PRICES_FILE
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py"
 HOSTILE = "RuntimeError: bad <script>alert(1)</script> **bold** [link](http://example.invalid)"

@@ -10,17 +10,6 @@ import pandas as pd
 import pytest
 from dashboard_runs import BROKEN, REAL_RUNS, copy_real_runs
 
-from dashboard.cost import (
-    DEFAULT_PRICES,
-    Price,
-    PriceError,
-    load_prices,
-    price_for,
-    prices_frame,
-    prices_from_frame,
-    run_costs,
-    save_prices,
-)
 from dashboard.curves import wide_range
 from dashboard.files import MAX_UPLOAD_MB, FolderError, log_context, resolve_within, save_upload
 from dashboard.settings import parse_settings
@@ -32,6 +21,17 @@ from dashboard.tables import (
     hparam_text,
     parallel_table,
     runs_view,
+)
+from parsers.insights.cost import (
+    DEFAULT_PRICES,
+    Price,
+    PriceError,
+    load_prices,
+    price_for,
+    prices_frame,
+    prices_from_frame,
+    run_costs,
+    save_prices,
 )
 from parsers.store import RunStore
 

@@ -4,9 +4,9 @@ import streamlit as st
 
 from dashboard import data, panels, state
 from dashboard.analysis import DEFAULT_TOLERANCE
-from dashboard.cost import PriceError, prices_frame, prices_from_frame, save_prices
 from dashboard.figures import cost_figure
 from dashboard.tables import advice_table, cost_view
+from parsers.insights.cost import PriceError, prices_frame, prices_from_frame, save_prices
 
 ctx = state.context()
 if ctx is None:

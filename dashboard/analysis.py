@@ -9,12 +9,13 @@ ETA and wall time per run; nothing here re-derives those, it builds on them.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from parsers.insights.direction import higher_is_better
 
 __all__ = [
     "DEFAULT_SMOOTHING",
@@ -38,7 +39,6 @@ DEFAULT_TOLERANCE = 0.01
 VIEWPORT_SCALE = 1000.0
 # exp(CHUNK_SPAN) must stay far from float overflow; see time_weighted_ema.
 CHUNK_SPAN = 50.0
-_LOWER_IS_BETTER = re.compile(r"loss|err|ppl|perplex|wer|cer|mae|mse|rmse|time|latency", re.IGNORECASE)
 
 
 def time_weighted_ema(
@@ -94,11 +94,6 @@ def half_life_share(weight: float) -> float:
     """The share of the x range over which a point's weight halves, for the slider's help text."""
     w = min(math.sqrt(max(weight, 0.0)), 0.999)
     return 0.0 if w <= 0.0 else math.log(0.5) / math.log(w) / VIEWPORT_SCALE
-
-
-def higher_is_better(metric: str) -> bool:
-    """Accuracy-like metrics rise, loss/error-like ones fall; decided from the name."""
-    return not _LOWER_IS_BETTER.search(metric)
 
 
 def convergence_epoch(

@@ -14,7 +14,6 @@ would hide exactly the change it is there to catch.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from parsers.errors import LogError
+from parsers.insights.direction import lower_is_better
 from parsers.parse import ParsedLog
 from parsers.summary import summarize
 
@@ -67,7 +67,6 @@ METRICS: dict[str, tuple[str, str]] = {
     "total_time_s": ("wall time (s)", "lower"),
 }
 EVAL_PREFIX = "eval "
-_LOWER_IS_BETTER = re.compile(r"loss|err|mae|mse|rmse|wer|cer|perplexity|ppl", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -119,11 +118,6 @@ def parse_rule(text: str) -> Rule:
     if not math.isfinite(limit) or limit < 0:
         raise RuleError(f"--fail-on {text!r}: the limit must be a number >= 0")
     return Rule(name, limit / 100.0 if relative else limit, relative, text)
-
-
-def lower_is_better(metric: str) -> bool:
-    """Eval metrics named like a loss or an error improve downwards; accuracy-like ones upwards."""
-    return bool(_LOWER_IS_BETTER.search(metric))
 
 
 def run_metrics(log: ParsedLog, summary: dict[str, Any] | None = None) -> dict[str, float | None]:

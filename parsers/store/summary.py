@@ -36,13 +36,13 @@ a stalled run has no ETA.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from parsers.assemble import _computed_throughput, _merge_meta
+from parsers.insights.direction import lower_is_better
 from parsers.schema import conform, empty_table
 
 __all__ = [
@@ -65,7 +65,6 @@ RUN_COLUMNS = (
 STALL_FACTOR = 20.0
 STALL_MIN_S = 300.0
 STALL_UNKNOWN_S = 3600.0
-_LOWER_IS_BETTER = re.compile(r"loss|err|wer|cer|mae|mse|rmse|ppl|perplex", re.IGNORECASE)
 
 
 class _Rank:
@@ -240,7 +239,7 @@ def _best(stats: list[dict]) -> dict[str, Any]:
     if not metrics:
         return {"best_metric": None, "best_value": None}
     name = max(metrics, key=lambda k: metrics[k]["n"])  # first seen wins ties
-    value = metrics[name]["min" if _LOWER_IS_BETTER.search(name) else "max"]
+    value = metrics[name]["min" if lower_is_better(name) else "max"]
     return {"best_metric": name, "best_value": value}
 
 

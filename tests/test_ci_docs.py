@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import shutil
+from pathlib import Path
 
 import pytest
 from cli_logs import REPO
+from dashboard_runs import write_run
 
-from parsers.cli import build_parser
+from parsers.cli import main
 from parsers.compare import RULES, parse_rule
 
 DOC = REPO / "docs" / "ci.md"
@@ -30,11 +34,38 @@ def doc_commands() -> list[list[str]]:
     return [shlex.split(call.replace("${{ github.sha }}", "sha")) for call in calls]
 
 
+@pytest.fixture
+def ci_checkout(tmp_path, monkeypatch):
+    """The CI job's working folder when the doc's commands run: the 2-epoch run folder the
+    training step wrote (here in the training emitter's own lines) and the baseline kept in the
+    repository, a copy of a green build's log. Without a browser, so no images are exported."""
+    write_run(tmp_path / "runs" / "ci", epochs=2, steps=20)
+    (tmp_path / "ci" / "baseline").mkdir(parents=True)
+    shutil.copyfile(tmp_path / "runs" / "ci" / "train.log", tmp_path / "ci" / "baseline" / "train.log")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-chrome"))
+    return tmp_path
+
+
 @pytest.mark.parametrize("argv", doc_commands(), ids=lambda argv: " ".join(argv[:2]))
-def test_doc_commands_parse(argv):
-    args = build_parser(argv[1]).parse_args(argv[2:])
-    for rule in getattr(args, "rules", []):
-        parse_rule(rule)
+def test_doc_commands_run_as_printed_on_a_ci_checkout(argv, ci_checkout, capsys):
+    """Each command of the doc, as printed, on the files it names: a gate against an unchanged
+    run holds every rule the doc lists; a report is written where the doc says."""
+    code = main([*argv[1:], "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result
+    if argv[1] == "compare":
+        listed = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--fail-on"]
+        assert [parse_rule(r).name for r in listed] == [r.split("=")[0] for r in listed]
+        assert sorted(c["rule"] for c in result["checks"]) == sorted(listed)
+        assert all(c["passed"] for c in result["checks"]), result["checks"]
+        assert result["verdict"] == f"passed: all {len(listed)} checks held"
+    else:
+        out = ci_checkout / argv[argv.index("-o") + 1]
+        assert result["runs"] == "ci" and result["baseline"] == "baseline"  # the folders holding train.log
+        assert Path(result["markdown"]) == Path(out.name) / "report.md"
+        title = argv[argv.index("--title") + 1]
+        assert (out / "report.md").read_text().startswith(f"# {title}")
 
 
 def test_doc_shows_both_commands_and_every_rule():

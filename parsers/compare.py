@@ -21,16 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from parsers.errors import LogError
 from parsers.insights.direction import lower_is_better
+from parsers.insights.rules import Rule, RuleError
+from parsers.insights.rules import parse_rule as read_rule
 from parsers.parse import ParsedLog
 from parsers.summary import summarize
 
 __all__ = ["RULES", "Comparison", "Rule", "RuleError", "compare", "parse_rule", "run_metrics"]
-
-
-class RuleError(LogError):
-    """A ``--fail-on`` rule that cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +37,11 @@ class RuleKind:
     metric: str | None  # None: every eval metric
     worse: str  # "rise", "drop" or "any" (a flag: any occurrence in the candidate)
     help: str
+
+    @property
+    def takes(self) -> str:
+        """What ``parsers.insights.rules.parse_rule`` reads after ``=``: nothing, or a limit."""
+        return "flag" if self.worse == "any" else "limit"
 
 
 RULES: dict[str, RuleKind] = {
@@ -69,16 +71,6 @@ METRICS: dict[str, tuple[str, str]] = {
 EVAL_PREFIX = "eval "
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A parsed ``--fail-on``: ``limit`` is a fraction when ``relative``, else in the metric's unit."""
-
-    name: str
-    limit: float = 0.0
-    relative: bool = False
-    text: str = ""
-
-
 @dataclass
 class Comparison:
     """What ``compare`` found.
@@ -99,25 +91,8 @@ class Comparison:
 
 
 def parse_rule(text: str) -> Rule:
-    """``throughput-drop=5%`` -> Rule; a typo names the rules there are."""
-    name, has_value, value = (part.strip() for part in text.partition("="))
-    if name not in RULES:
-        known = ", ".join(f"{n}=LIMIT" if k.worse != "any" else n for n, k in RULES.items())
-        raise RuleError(f"--fail-on {text!r}: unknown rule (known: {known})")
-    if RULES[name].worse == "any":
-        if has_value:
-            raise RuleError(f"--fail-on {text!r}: {name} takes no value")
-        return Rule(name, text=text)
-    if not value:
-        raise RuleError(f"--fail-on {text!r}: needs a limit, e.g. {name}=5%")
-    relative = value.endswith("%")
-    try:
-        limit = float(value.removesuffix("%"))
-    except ValueError:
-        raise RuleError(f"--fail-on {text!r}: {value!r} is not a number or a percentage") from None
-    if not math.isfinite(limit) or limit < 0:
-        raise RuleError(f"--fail-on {text!r}: the limit must be a number >= 0")
-    return Rule(name, limit / 100.0 if relative else limit, relative, text)
+    """``throughput-drop=5%`` -> Rule; a typo names the rules there are (the reader ``watch`` uses too)."""
+    return read_rule(text, RULES, option="--fail-on")
 
 
 def run_metrics(log: ParsedLog, summary: dict[str, Any] | None = None) -> dict[str, float | None]:

@@ -1,8 +1,6 @@
-"""``parse-log ingest`` on a real Dask cluster (127.0.0.1) and from a real S3-compatible server.
+"""``parse-log ingest`` on a real Dask cluster (127.0.0.1); from S3, see ``test_store_s3.py``.
 
-One local cluster of two worker processes and one moto server (``moto[server]``) serve
-the whole module.  Credentials travel with each log (storage options), since the
-workers were started before any test set an environment variable.
+One local cluster of two worker processes serves the whole module.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ LOGS = {
     "exp/b": DATA / "mindyolo" / "yolov5_gpu_issue441.log",
     "c": DATA / "pytorch" / "torchvision_metriclogger_deepspark.log",
 }
-S3 = {"key": "testing", "secret": "testing"}
 
 
 @pytest.fixture(scope="module")
@@ -36,17 +33,6 @@ def cluster():
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as local:
         yield local
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    pytest.importorskip("s3fs")
-    server_module = pytest.importorskip("moto.server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _runs_folder(root: Path) -> Path:
@@ -99,31 +85,3 @@ def test_ingest_command_with_a_scheduler_and_a_glob(cluster, tmp_path: Path) -> 
     rows = pd.DataFrame(json.loads(done.stdout))
     assert sorted(rows["run"]) == ["a", "b"] and set(rows["status"]) == {"new"}
     assert "2/2 logs" in done.stderr  # the progress line
-
-
-def test_ingest_from_s3(cluster, s3_server: str, tmp_path: Path) -> None:
-    import s3fs
-
-    fs = s3fs.S3FileSystem(**S3, client_kwargs={"endpoint_url": s3_server})
-    fs.mkdir("jobs")
-    for run, log in LOGS.items():
-        fs.pipe(f"jobs/modelarts/{run}/train.log", log.read_bytes())
-    fs.pipe("jobs/modelarts/broken/train.log", b"\x00\x00 binary")
-    fs.pipe("jobs/elsewhere/x/train.log", LOGS["c"].read_bytes())  # outside the prefix
-    store_dir = tmp_path / "store"
-    result = ingest(["s3://jobs/modelarts"], store_dir, scheduler=cluster.scheduler_address,
-                    endpoint_url=s3_server, storage_options=S3, progress=False).set_index("run")  # fmt: skip
-    assert set(result.index) == {*LOGS, "broken"}
-    assert result.loc["broken", "status"] == "error"
-    store = RunStore(tmp_path, store_dir)
-    for run, log in LOGS.items():
-        assert result.loc[run, "status"] == "new"
-        assert_same_tables(store, run, cold(log.read_bytes(), "train.log", tmp_path), other_process=True)
-
-    grown = LOGS["c"].read_bytes() + b"Epoch: [65]  [   0/1251]  eta: 0:10:00  lr: 0.1  loss: 1.5 (1.5)\n"
-    fs.pipe("jobs/modelarts/c/train.log", grown)
-    again = ingest(["s3://jobs/modelarts"], store_dir, scheduler=cluster.scheduler_address,
-                   endpoint_url=s3_server, storage_options=S3, progress=False).set_index("run")  # fmt: skip
-    assert again.loc["c", "status"] == "appended"
-    assert again.loc["c", "bytes_parsed"] == len(grown) - LOGS["c"].stat().st_size
-    assert (again.loc[["exp/a", "exp/b"], "status"] == "unchanged").all()

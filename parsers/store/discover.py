@@ -5,7 +5,7 @@ A folder's logs are the files ``parse_log`` would read from it (``*.log``, ``*.t
 only -- a subfolder with logs is a run of its own.  Ranks come from the file names
 (``rank_3.log``) or, when several logs do not all name one, from their order, exactly
 as ``parse_log(folder)`` assigns them.  Hidden folders (the store itself, ``.git``)
-are skipped.  Works on a local folder or any fsspec URL (``s3://bucket/prefix``).
+are skipped.  Works on a local folder or a URL (``s3://bucket/prefix``, see ``remote``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from parsers.source import _looks_like_log, _rank_from_name
+from parsers.store import remote
 from parsers.store.entry import LogSpec
 from parsers.store.logfile import _mtime_ns
 
@@ -44,7 +45,7 @@ class RunSpec:
     logs: list[LogSpec]
     configs: dict[str, tuple[int, int]] = field(default_factory=dict)  # file name -> (size, mtime_ns)
     log_stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # as found, to skip unchanged logs
-    storage_options: dict[str, Any] = field(default_factory=dict)
+    storage_options: dict[str, Any] = field(default_factory=dict, repr=False)  # may hold credentials
     root: str = ""  # the folder or URL the run was found under (runs gone from it are pruned)
 
 
@@ -62,7 +63,7 @@ def run_spec(
     ranks = [_rank_from_name(n) for n in logs]
     if len(logs) > 1 and any(r is None for r in ranks):
         ranks = list(range(len(logs)))
-    options = dict(storage_options or {})
+    options = remote.StorageOptions(storage_options or {})  # one copy per run, its secrets out of repr
     specs = [LogSpec(join(folder, n), name, n, rank, options) for n, rank in zip(logs, ranks)]
     configs = {n: files[n] for n in files if n in CONFIG_NAMES or n.lower().endswith(_CONFIG_SUFFIXES)}
     return RunSpec(name, folder, specs, configs, {n: files[n] for n in logs}, options, root)
@@ -102,7 +103,7 @@ def discover_local(root: Path, *, skip: Path | None = None) -> list[RunSpec]:
 
 def discover_remote(url: str, *, storage_options: dict[str, Any] | None = None) -> list[RunSpec]:
     """Runs under an fsspec URL prefix (``s3://bucket/runs``), named relative to it."""
-    fs, base = _filesystem(url, storage_options)
+    fs, base = remote.filesystem(url, storage_options)
     protocol = url.split("://", 1)[0]
     base = base.rstrip("/")
     folders: dict[str, dict[str, tuple[int, int]]] = {}
@@ -153,7 +154,7 @@ def read_config(run: RunSpec, name: str) -> bytes:
     """A config file beside a run's logs (hparams.json, a YAML file, config.py), local or remote."""
     if "://" not in run.folder:
         return Path(run.folder, name).read_bytes()
-    fs, path = _filesystem(_join_url(run.folder, name), run.storage_options)
+    fs, path = remote.filesystem(_join_url(run.folder, name), run.storage_options)
     return fs.cat_file(path)
 
 
@@ -161,16 +162,9 @@ def _stat(path: str, storage_options: dict[str, Any] | None) -> tuple[int, int]:
     if "://" not in path:
         st = os.stat(path)
         return st.st_size, st.st_mtime_ns
-    fs, inner = _filesystem(path, storage_options)
+    fs, inner = remote.filesystem(path, storage_options)
     info = fs.info(inner)
     return int(info.get("size") or 0), _mtime_ns(info)
-
-
-def _filesystem(url: str, storage_options: dict[str, Any] | None):
-    from parsers.store._deps import require
-
-    fsspec = require("fsspec")
-    return fsspec.core.url_to_fs(url, **(storage_options or {}))
 
 
 def _join_url(folder: str, name: str) -> str:

@@ -1,14 +1,14 @@
 """``ingest``: bring many logs into a run store in parallel on Dask.
 
-Sources are local folders (every run under them), files, globs, or fsspec URLs
+Sources are local folders (every run under them), files, globs, or URLs
 (``s3://bucket/prefix``: every run under the prefix; ModelArts' OBS is S3-compatible and
-is reached with ``endpoint_url``).  Logs are tasks on the cluster -- a local one with a
-worker per core by default, or the scheduler at ``scheduler`` -- each updating its entry
-in the store (shared by the workers: a local folder, or a network folder for a remote
-cluster); a big log is a task of its own, small ones share one, since a task costs
-milliseconds.  A bad log is a row with status 'error'; the others go on.  The rows of
-the runs table are built on the workers too, and written once at the end by the
-caller's process.
+is reached with ``endpoint_url``; read through pyarrow's S3 client, see ``remote``).
+Logs are tasks on the cluster -- a local one with a worker per core by default, or the
+scheduler at ``scheduler`` -- each updating its entry in the store (shared by the
+workers: a local folder, or a network folder for a remote cluster); a big log is a task
+of its own, small ones share one, since a task costs milliseconds.  A bad log is a row
+with status 'error'; the others go on.  The rows of the runs table are built on the
+workers too, and written once at the end by the caller's process.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from parsers.store._deps import require
 from parsers.store.discover import RunSpec, discover_local, discover_remote, file_runs
 from parsers.store.entry import LogSpec, refresh_entry
 from parsers.store.progress import Progress
+from parsers.store.remote import StorageOptions, filesystem, reaching
 from parsers.store.sync import build_row, plan, stale_runs, update_catalog
 
 __all__ = ["INGEST_COLUMNS", "ingest", "refresh_entries", "resolve_sources"]
@@ -44,13 +45,19 @@ def ingest(
     storage_options: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Parse what is new in ``sources`` into ``store_dir``; one row per log (``INGEST_COLUMNS``)."""
+    """Parse what is new in ``sources`` into ``store_dir``; one row per log (``INGEST_COLUMNS``).
+
+    ``endpoint_url`` is the S3-compatible endpoint of s3:// sources (OBS, MinIO);
+    ``storage_options`` the rest (``key``, ``secret``, ``region``, timeouts: see
+    ``parsers.store.remote``).  A remote source that cannot be listed (unreachable endpoint,
+    bad credential) raises ``RemoteError`` before anything is parsed: it would fail every log.
+    """
     distributed = require("dask.distributed")
     store = Path(store_dir)
     store.mkdir(parents=True, exist_ok=True)
-    options = dict(storage_options or {})
+    options = StorageOptions(storage_options or {})
     if endpoint_url:
-        options.setdefault("client_kwargs", {})["endpoint_url"] = endpoint_url
+        options["endpoint_url"] = endpoint_url
     runs, problems = resolve_sources(sources, storage_options=options, skip=store)
     todo, results = plan(store, runs)
     sizes = {spec.location: _size(runs, spec) for spec in todo}
@@ -179,21 +186,26 @@ def resolve_sources(
 
 def _resolve(source: str, options: dict[str, Any], skip: Path | None) -> list[RunSpec]:
     if "://" in source and not source.startswith("file://"):
-        fs, path = require("fsspec").core.url_to_fs(source, **options)
-        protocol = source.split("://", 1)[0]
-        if glob.has_magic(path):
-            return file_runs(
-                [f"{protocol}://{p}" for p in sorted(fs.glob(path))], storage_options=options, root=source
-            )
-        if fs.isdir(path):
-            return discover_remote(source, storage_options=options)
-        return file_runs([source], storage_options=options, root=source) if fs.exists(path) else []
+        with reaching(source, options):
+            return _resolve_remote(source, options)
     path = source.removeprefix("file://")
     if glob.has_magic(path):
         return file_runs(sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p)), root=source)
     if os.path.isdir(path):
         return discover_local(Path(path), skip=skip)
     return file_runs([path], root=source) if os.path.isfile(path) else []
+
+
+def _resolve_remote(source: str, options: dict[str, Any]) -> list[RunSpec]:
+    """The runs a URL names: a glob's files, every run under a prefix, or one object."""
+    fs, path = filesystem(source, options)
+    protocol = source.split("://", 1)[0]
+    if glob.has_magic(path):
+        found = sorted(p for p, info in fs.glob(path, detail=True).items() if info.get("type") == "file")
+        return file_runs([f"{protocol}://{p}" for p in found], storage_options=options, root=source)
+    if fs.isdir(path):
+        return discover_remote(source, storage_options=options)
+    return file_runs([source], storage_options=options, root=source) if fs.exists(path) else []
 
 
 def _unique(runs: list[RunSpec]) -> list[RunSpec]:

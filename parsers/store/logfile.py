@@ -1,4 +1,4 @@
-"""A log wherever it lives -- a local file or an fsspec URL -- and how to tell it changed.
+"""A log wherever it lives -- a local file or a URL (see ``remote``) -- and how to tell it changed.
 
 The store recognises a log by a fingerprint of its first bytes plus its location, the
 way log shippers such as Vector do: a renamed file keeps its fingerprint, a rotated or
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from parsers.errors import EmptyLogError, UnreadableLogError
+from parsers.store import remote
 
 __all__ = ["FINGERPRINT_BYTES", "LogFile", "Stat"]
 
@@ -34,10 +35,11 @@ class Stat:
 
 @dataclass(frozen=True)
 class LogFile:
-    """One log: a local path, or a URL read through fsspec with ``storage_options``."""
+    """One log: a local path, or a URL read through fsspec with ``storage_options`` (credentials:
+    kept out of ``repr``)."""
 
     location: str
-    storage_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    storage_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -48,10 +50,8 @@ class LogFile:
         return Path(self.location.removeprefix("file://")) if self.is_local else None
 
     def filesystem(self):
-        from parsers.store._deps import require
-
-        fsspec = require("fsspec")
-        return fsspec.core.url_to_fs(self.location, **self.storage_options)[0]
+        """The fsspec filesystem of a remote log (pyarrow's S3 for s3://, see ``remote``)."""
+        return remote.filesystem(self.location, self.storage_options)[0]
 
     def stat(self) -> Stat:
         try:
@@ -62,22 +62,26 @@ class LogFile:
         except FileNotFoundError:
             raise UnreadableLogError(f"{self.location}: no such file") from None
         except OSError as exc:
-            raise UnreadableLogError(f"{self.location}: cannot read: {exc}") from None
+            raise self._unreadable(exc) from None
         return Stat(int(info.get("size") or 0), _mtime_ns(info))
 
     def open_raw(self) -> BinaryIO:
-        """The file's bytes as stored (compressed, for a .gz)."""
+        """The file's bytes as stored (compressed, for a .gz); a remote one is read in ranged
+        requests, each ``read`` fetching only the bytes asked for (an append reads only itself)."""
         try:
             if self.is_local:
                 return open(self.path, "rb")  # type: ignore[arg-type]
-            return self.filesystem().open(self.location, "rb", block_size=4 << 20)
+            return self.filesystem().open(self.location, "rb")
         except OSError as exc:
-            raise UnreadableLogError(f"{self.location}: cannot read: {exc}") from None
+            raise self._unreadable(exc) from None
 
     def read(self, start: int, length: int) -> bytes:
-        with self.open_raw() as handle:
-            handle.seek(start)
-            return handle.read(length)
+        try:
+            with self.open_raw() as handle:
+                handle.seek(start)
+                return handle.read(length)
+        except OSError as exc:
+            raise self._unreadable(exc) from None
 
     def is_gzip(self) -> bool:
         return self.read(0, 2) == _GZIP_MAGIC
@@ -86,7 +90,15 @@ class LogFile:
         """A function opening the log's text (decompressed for a .gz)."""
         if not gzip_file:
             return self.open_raw
-        return lambda: gzip.open(self.open_raw(), "rb")
+        if self.is_local:
+            return lambda: gzip.open(self.open_raw(), "rb")
+        return lambda: gzip.open(remote.buffered(self.open_raw()), "rb")
+
+    def _unreadable(self, exc: OSError) -> UnreadableLogError:
+        """The error of a log that cannot be read, its message free of credentials."""
+        return UnreadableLogError(
+            f"{self.location}: cannot read: {remote.redact(str(exc), self.storage_options)}"
+        )
 
     def fingerprint(self, length: int) -> str:
         return _digest(self.read(0, length))

@@ -5,7 +5,8 @@
     store.refresh()
     store.runs()
 
-DuckDB, Dask and s3fs are imported only when used (``pip install 'epochscope[store]'``).
+DuckDB, Dask and fsspec are imported only when used (``pip install 'epochscope[store]'``);
+s3:// logs are read with pyarrow's S3 client (``parsers.store.remote``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The store's optional weight (DuckDB, Dask, s3fs) is imported only when used.
+"""The store's optional weight (DuckDB, Dask, fsspec) is imported only when used.
 
 ``import parsers`` stays light; a missing package is an error that says what to install.
 """

@@ -41,7 +41,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "One row per log: its run, status (new, unchanged, appended, reparsed, error) and the bytes\n"
         "parsed by this call -- an unchanged log reads 0, a grown one only what was appended.\n"
-        "Credentials for s3:// come from the usual AWS variables (AWS_ACCESS_KEY_ID, ...).\n\n"
+        "s3:// is read with pyarrow's S3 client: credentials and region come from the usual AWS\n"
+        "variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION)\n"
+        "or ~/.aws, and are never printed. An endpoint that cannot be reached or a credential it\n"
+        "refuses is one Error: line and exit code 2, before any log is read.\n\n"
         "exit codes: 0 every log ingested, 2 some log could not be (the others were)"
     )
 

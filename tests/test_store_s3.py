@@ -120,10 +120,12 @@ def test_every_run_under_a_prefix(cluster, s3_server: str, bucket, tmp_path: Pat
     _assert_no_credentials(result.to_json(), repr(store.runs().to_dict()), store=store_dir)
 
 
-def test_a_glob_names_logs(cluster, s3_server: str, bucket, tmp_path: Path) -> None:
+def test_a_glob_or_one_object_names_logs(cluster, s3_server: str, bucket, tmp_path: Path) -> None:
     _put_runs(bucket, "modelarts")
     result = _ingest([f"{bucket.url}/modelarts/exp/*/train.log"], tmp_path / "store", s3_server, cluster)
     assert sorted(result.index) == ["a", "b"] and set(result["status"]) == {"new"}
+    one = _ingest([f"{bucket.url}/modelarts/c/train.log"], tmp_path / "one", s3_server, cluster)
+    assert (one.loc["c", "status"], one.loc["c", "bytes_parsed"]) == ("new", LOGS["c"].stat().st_size)
 
 
 def test_a_grown_object_is_read_from_its_last_offset(cluster, s3_server: str, bucket, tmp_path: Path) -> None:

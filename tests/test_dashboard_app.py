@@ -8,19 +8,26 @@ one log in no known format, and one whose error line carries HTML and Markdown.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
+import streamlit.testing.v1.app_test
 from dashboard_runs import BROKEN, REAL_RUNS, append_epoch, copy_real_runs, write_run
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import parsers
+from dashboard.data import TABLES
 from parsers.insights.cost import PRICES_FILE
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "streamlit_app.py"
@@ -196,8 +203,67 @@ def test_run_page_shows_events_with_their_log_lines_as_text(monkeypatch, runs_di
     assert HOSTILE in shown and "Traceback (most recent call last):" in shown
     rendered = [m.value for m in [*at.markdown, *at.caption, *at.error, *at.info]]
     assert not any("<script>" in text or "**bold**" in text for text in rendered)
-    assert len(at.get("download_button")) == 8
+    assert [b.proto.label for b in at.get("download_button")] == ["CSV", "Parquet"] * len(TABLES)
     assert len(at.get("plotly_chart")) >= 3  # loss, epoch time, throughput, eval
+
+
+class RecordingMediaFileManager(MediaFileManager):
+    """Streamlit's own media file manager, kept so a test can serve a download as the server
+    does on a click (AppTest builds a new one, out of reach, for every run)."""
+
+    made: ClassVar[list[MediaFileManager]] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        RecordingMediaFileManager.made.append(self)
+
+
+def downloads(at: AppTest) -> dict[str, tuple[str, bytes]]:
+    """What each download button of the last run would save: file name -> (MIME type, bytes)."""
+    manager = RecordingMediaFileManager.made[-1]
+    files = {}
+    for button in at.get("download_button"):
+        url = manager.execute_deferred(button.proto.deferred_file_id)  # the click: the file is built
+        stored = manager._storage.get_file(url.rsplit("/", 1)[-1])
+        files[stored.filename] = (stored.mimetype, stored.content)
+    return files
+
+
+def numbered(text: str, pattern: str) -> list[tuple[int, re.Match[str]]]:
+    return [(n, m) for n, line in enumerate(text.splitlines(), start=1) if (m := re.search(pattern, line))]
+
+
+def test_run_page_downloads_are_the_runs_tables(monkeypatch, runs_dir):
+    """The CSV and Parquet a user downloads hold the run's tables: the values its log prints,
+    at their lines; Parquet with the documented dtypes."""
+    monkeypatch.setattr(streamlit.testing.v1.app_test, "MediaFileManager", RecordingMediaFileManager)
+    at = open_app(monkeypatch, runs_dir, page="views/run.py", run="html")
+    files = downloads(at)
+    assert set(files) == {f"html-{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")}
+    log_path = runs_dir / "html" / "train.log"
+    log, text = parsers.parse_log(log_path), log_path.read_text()
+    tables = {}
+    for name in TABLES:
+        (csv_type, csv), (_, parquet) = files[f"html-{name}.csv"], files[f"html-{name}.parquet"]
+        assert csv_type == "text/csv"
+        tables[name] = pd.read_parquet(io.BytesIO(parquet))
+        pd.testing.assert_frame_equal(tables[name], getattr(log, name))  # dtypes kept
+        from_csv = pd.read_csv(io.BytesIO(csv))
+        pd.testing.assert_frame_equal(from_csv, pd.read_csv(io.StringIO(tables[name].to_csv(index=False))))
+    steps = numbered(text, r"^epoch: (\d+) step: (\d+), loss is (\S+)$")
+    assert tables["steps"][["epoch", "step", "loss", "line"]].values.tolist() == [
+        [int(m[1]), int(m[2]), float(m[3]), n] for n, m in steps
+    ]
+    train_ms = [float(m[1]) for _, m in numbered(text, r"^Train epoch time: ([\d.]+) ms")]
+    assert tables["epochs"]["epoch_time_ms"].tolist() == train_ms
+    evals = numbered(text, r"^Eval result: epoch (\d+), metrics: \{'(\w+)': np\.float64\(([\d.]+)\)\}")
+    assert tables["evals"][["epoch", "metric", "value", "line"]].values.tolist() == [
+        [int(m[1]), m[2], float(m[3]), n] for n, m in evals
+    ]
+    ((hostile_line, _),) = numbered(text, re.escape(HOSTILE))
+    events = tables["events"].set_index("line")
+    assert events.loc[hostile_line, "message"] == HOSTILE  # whole, unescaped: it is data, not markup
+    assert "traceback" in set(events["kind"])
 
 
 def test_run_page_of_a_broken_log_shows_the_reason(monkeypatch, runs_dir):

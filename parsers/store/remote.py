@@ -88,7 +88,10 @@ def filesystem(url: str, options: Mapping[str, Any] | None = None) -> tuple[Any,
         from parsers.store._deps import require
 
         return require("fsspec").core.url_to_fs(url, **dict(options or {}))
-    return _s3(dict(options or {})), path.rstrip("/")
+    try:
+        return _s3(dict(options or {})), path.rstrip("/")
+    except RemoteError as exc:  # options it cannot use: say which URL they were for
+        raise RemoteError(f"{redact(url, options)}: {exc}") from None
 
 
 def s3_arguments(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import pandas as pd
 from parsers.columns import ColumnParts, Columns
 from parsers.dispatch import ChunkRecords, constant_column, is_constant
 from parsers.hparams import hparam_number, in_key_value_dump, merge_hparams, split_bare_dicts
-from parsers.registry import FORMATS, LogFormat
+from parsers.registry import FORMATS, LogFormat, hparam_keys, named_formats
 from parsers.schema import conform, empty_table
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def assemble(
         else per_file[0][0][name]
         for name in ("steps", "epochs", "evals", "events")
     }
-    meta = _merge_meta([m for _, m in per_file], raws, forced)
+    meta = _merge_meta([m for _, m in per_file], raws, forced, formats)
     _computed_throughput(tables["epochs"], meta)
     return ParsedLog(**{k: conform(v, k) for k, v in tables.items()}, meta=meta)
 
@@ -134,7 +134,7 @@ def _assemble_one(
     cols, codes, names = raw.columns("steps", consume=True)
     cols, codes, small, dropped = _drop_generic(cols, codes, names, small, formats)
     small["evals"], bare_hparams = split_bare_dicts(small["evals"])
-    meta = _meta(small, raw, bare_hparams, dropped, _code_counts(codes, names), cols)
+    meta = _meta(small, raw, bare_hparams, dropped, _code_counts(codes, names), cols, formats)
     epoch = _shifted_epochs(cols.get("epoch"), codes, names, len(cols["line"]), formats)
     timeline = _epoch_timeline(cols["line"], epoch, small, formats)
     if np.isnan(epoch).any():
@@ -460,9 +460,11 @@ def _evals(raw: pd.DataFrame, timeline: Timeline, formats: dict[str, LogFormat])
     for row in raw.to_dict("records"):
         base = {"epoch": row["epoch"], "rank": row.get("rank"), "line": row["line"]}
         if isinstance(row.get("metrics"), dict):
-            metrics = _eval_metrics(row["metrics"])
-            if "epoch" in row["metrics"] and pd.isna(row.get("own_epoch")):
-                base["epoch"] = _progress_epoch(row["metrics"]["epoch"], base["epoch"])
+            fmt = formats[row["format"]]
+            metrics = _eval_metrics(row["metrics"], fmt.eval_not_metrics)
+            key = fmt.eval_epoch_key
+            if key is not None and key in row["metrics"] and pd.isna(row.get("own_epoch")):
+                base["epoch"] = _progress_epoch(row["metrics"][key], base["epoch"])
             for name, value in metrics.items():
                 number = hparam_number(value)
                 if number is not None:
@@ -475,12 +477,8 @@ def _evals(raw: pd.DataFrame, timeline: Timeline, formats: dict[str, LogFormat])
     return pd.DataFrame(records) if records else empty_table("evals")
 
 
-_NOT_METRICS = ("epoch", "step", "total_flos")
-_NOT_METRIC_SUFFIXES = ("_runtime", "_samples_per_second", "_steps_per_second", "_samples")
-
-
-def _eval_metrics(values: dict[str, Any]) -> dict[str, Any]:
-    """The metrics of an eval dict: without its epoch/step and the evaluation's own timing.
+def _eval_metrics(values: dict[str, Any], not_metrics: tuple[str, ...]) -> dict[str, Any]:
+    """The metrics of an eval dict: without the keys its format says are not metrics.
 
     A nested dict (MindFormers: ``{'PerplexityMetric': {'loss': 2.11, 'PPL': 8.28}}``) is
     flattened; inner names are kept as they are when there is one outer key.
@@ -492,11 +490,13 @@ def _eval_metrics(values: dict[str, Any]) -> dict[str, Any]:
                 flat[str(inner) if len(values) == 1 else f"{key}.{inner}"] = v
         else:
             flat[str(key)] = value
-    return {k: v for k, v in flat.items() if k not in _NOT_METRICS and not k.endswith(_NOT_METRIC_SUFFIXES)}
+    names = {k for k in not_metrics if not k.startswith("*")}
+    suffixes = tuple(k[1:] for k in not_metrics if k.startswith("*"))
+    return {k: v for k, v in flat.items() if k not in names and not (suffixes and k.endswith(suffixes))}
 
 
 def _progress_epoch(progress: Any, fallback: Any) -> Any:
-    """The epoch an ``'epoch': 1.5`` progress figure falls in (Hugging Face prints those)."""
+    """The epoch an ``'epoch': 1.5`` progress figure falls in (an integer stays itself)."""
     number = hparam_number(progress)
     if number is None or not math.isfinite(number):
         return fallback
@@ -548,12 +548,13 @@ def _meta(
     dropped: int,
     step_counts: dict[str, int],
     step_cols: Columns,
+    registry: dict[str, LogFormat],
 ) -> dict[str, Any]:
     counts = dict(step_counts)
     for name in ("epochs", "evals"):
         for fmt, n in tables[name]["format"].value_counts().items():
             counts[fmt] = counts.get(fmt, 0) + int(n)
-    formats = [f for f, _ in sorted(counts.items(), key=lambda kv: -kv[1]) if f != "common"]
+    formats = named_formats([f for f, _ in sorted(counts.items(), key=lambda kv: -kv[1])], registry)
     hparams = merge_hparams(tables["hparams"], bare_hparams)
     meta_rows = tables["meta"]
     total = _announced_total(tables, step_cols)
@@ -563,7 +564,7 @@ def _meta(
         "total_epochs": total,
         "hparams": hparams,
         "framework_version": _first(meta_rows, "framework_version"),
-        "device": _first(meta_rows, "device") or hparams.get("device_target"),
+        "device": _first(meta_rows, "device") or hparam_for(hparams, "device", registry),
         "files": [{"name": raw.name, "rank": raw.rank, "lines": raw.lines_read, "bytes": raw.bytes_read}],
         "lines_read": raw.lines_read,
         "lines_skipped": raw.lines_skipped + dropped + _lone_key_values(tables["hparams"]),
@@ -598,7 +599,13 @@ def _first(frame: pd.DataFrame, col: str) -> Any:
     return values.iloc[0] if len(values) else None
 
 
-def _merge_meta(metas: list[dict[str, Any]], raws: list[RawRecords], forced: str | None) -> dict[str, Any]:
+def _merge_meta(
+    metas: list[dict[str, Any]],
+    raws: list[RawRecords],
+    forced: str | None,
+    formats: dict[str, LogFormat] | None = None,
+) -> dict[str, Any]:
+    registry = FORMATS if formats is None else formats
     meta = dict(metas[0])
     if len(metas) > 1:
         meta["files"] = [f for m in metas for f in m["files"]]
@@ -610,10 +617,15 @@ def _merge_meta(metas: list[dict[str, Any]], raws: list[RawRecords], forced: str
     meta["forced_format"] = forced
     meta["ranks"] = sorted({r.rank for r in raws if r.rank is not None})
     hp = meta["hparams"]
-    meta["batch_size"] = hparam_number(hp.get("batch_size"))
-    devices = next((hp[k] for k in ("device_num", "group_size", "rank_size", "world_size") if k in hp), None)
+    meta["batch_size"] = hparam_number(hparam_for(hp, "batch_size", registry))
+    devices = hparam_for(hp, "device_num", registry)
     meta["device_num"] = hparam_number(devices) or (len(raws) if len(raws) > 1 else None)
     return meta
+
+
+def hparam_for(hparams: dict[str, Any], meta_field: str, formats: dict[str, LogFormat]) -> Any:
+    """The printed hyperparameter that states ``meta_field`` (formats' ``hparam_meta``), or None."""
+    return next((hparams[k] for k in hparam_keys(meta_field, formats) if k in hparams), None)
 
 
 def _computed_throughput(epochs: pd.DataFrame, meta: dict[str, Any]) -> None:

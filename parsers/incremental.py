@@ -47,13 +47,14 @@ from parsers.assemble import (
     _step_base,
     _steps,
     _steps_per_epoch,
+    hparam_for,
 )
 from parsers.columns import ColumnParts
 from parsers.context import Context, ContextChanged, Stream, columns_from_json, columns_to_json, merge_facts
 from parsers.hparams import merge_hparams, split_bare_dicts
 from parsers.incremental_stats import update_stats
 from parsers.incremental_times import join_times, json_value
-from parsers.registry import LogFormat
+from parsers.registry import LogFormat, named_formats
 from parsers.schema import TABLES, conform, empty_table
 
 __all__ = ["ContextChanged", "Increment", "assemble_increment", "current_meta"]
@@ -518,7 +519,7 @@ def _hparams(ctx: Context, raw: RawRecords, bare: list[dict]) -> None:
         "context": _NO_ROWS,
     }
     holder = RawRecords(name=ctx.name, rank=ctx.rank)
-    meta = _meta(tables, holder, [ctx.hp_extra] if ctx.hp_extra else [], 0, {}, {})
+    meta = _meta(tables, holder, [ctx.hp_extra] if ctx.hp_extra else [], 0, {}, {}, {})
     ctx.stats["hparams"] = meta["hparams"]
     ctx.stats["kv_skipped"] = meta["lines_skipped"]
 
@@ -544,12 +545,12 @@ def current_meta(ctx: Context, formats: dict[str, LogFormat]) -> dict[str, Any]:
             counts[fmt] = counts.get(fmt, 0) + n
     hparams = dict(ctx.stats.get("hparams", {}))
     meta = {
-        "formats": [f for f, _ in sorted(counts.items(), key=lambda kv: -kv[1]) if f != "common"],
+        "formats": named_formats([f for f, _ in sorted(counts.items(), key=lambda kv: -kv[1])], formats),
         "format_records": counts,
         "total_epochs": None if math.isnan(ctx.total) else int(ctx.total),
         "hparams": hparams,
         "framework_version": ctx.framework_version,
-        "device": ctx.device or hparams.get("device_target"),
+        "device": ctx.device or hparam_for(hparams, "device", formats),
         "files": [{"name": ctx.name, "rank": ctx.rank, "lines": ctx.lines_read, "bytes": ctx.bytes_read}],
         "lines_read": ctx.lines_read,
         "lines_skipped": ctx.lines_skipped

@@ -16,7 +16,7 @@ import parsers.formats  # noqa: F401 - registers the built-in formats
 from parsers.assemble import RawRecords, assemble
 from parsers.dispatch import Dispatcher, extract_chunk
 from parsers.errors import NoRecordsError
-from parsers.registry import FORMATS, LogFormat, get_format, ordered_patterns
+from parsers.registry import FORMATS, LogFormat, forced_names, named_formats, ordered_patterns
 from parsers.source import BLOCK_SIZE, LogSource, iter_blocks, open_sources
 from parsers.user_formats import load_user_formats
 
@@ -57,12 +57,12 @@ def parse_log(
     """
     sources = open_sources(source)
     formats = formats_for(sources, formats_file)
-    names = _forced_names(format, formats)
+    names = forced_names(format, formats) if format is not None else None
     dispatcher = Dispatcher(ordered_patterns(names, formats))
     raws = [parse_source(src, dispatcher) for src in sources]
     parsed = assemble(raws, forced=format, formats=formats)
     if strict and not any(len(t) for t in parsed.tables().values()):
-        tried = ", ".join(n for n in (names or sorted(formats)) if n != "common")
+        tried = ", ".join(named_formats(names or sorted(formats), formats))
         where = sources[0].name if len(sources) == 1 else str(source)
         raise NoRecordsError(
             f"{where}: no records of any known format (tried: {tried}); "
@@ -80,13 +80,6 @@ def formats_for(
     for path in user_files:
         load_user_formats(path, formats)
     return formats
-
-
-def _forced_names(forced: str | None, formats: dict[str, LogFormat]) -> list[str] | None:
-    if forced is None:
-        return None
-    get_format(forced, formats)
-    return [forced, "common"] if forced != "common" else ["common"]
 
 
 def _formats_beside(sources: list[LogSource]) -> list[Path]:

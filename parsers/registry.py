@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from parsers.errors import DuplicateFormatError, FormatDefinitionError, UnknownFormatError
@@ -33,7 +33,10 @@ __all__ = [
     "FORMATS",
     "LinePattern",
     "LogFormat",
+    "forced_names",
     "get_format",
+    "hparam_keys",
+    "named_formats",
     "ordered_patterns",
     "register",
 ]
@@ -121,7 +124,18 @@ def _compile(regex: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class LogFormat:
-    """A named log layout.  ``generic`` formats only count when no other format matched."""
+    """A named log layout, and everything assembly needs to know about it, as data.
+
+    ``generic`` formats only count when no other format matched.  A ``shared`` format
+    holds lines any log may carry (events, hyperparameter dumps): it is read even when
+    ``--format`` forces another one, and is never named as what a log was detected as.
+    ``eval_not_metrics`` are keys of this format's eval dicts that say where the dict
+    stands or how long the evaluation took, not what it measured (``*_runtime``: by
+    suffix); ``eval_epoch_key`` is the key giving such a dict's epoch when its line
+    names none (a fractional progress figure counts as the epoch it falls in).
+    ``hparam_meta`` names the printed hyperparameters that state a ``meta`` field
+    (``device``, ``device_num``, ``batch_size``), first found wins.
+    """
 
     name: str
     description: str
@@ -129,6 +143,10 @@ class LogFormat:
     epoch_base: int | None = 1  # None: 0-based if any record says epoch 0
     step_base: int = 1
     generic: bool = False
+    shared: bool = False
+    eval_not_metrics: tuple[str, ...] = ("epoch", "step")
+    eval_epoch_key: str | None = "epoch"
+    hparam_meta: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     origin: str = ""
     example: str = ""
 
@@ -174,6 +192,23 @@ def ordered_patterns(
     chosen = [get_format(n, registry) for n in names] if names else list(registry.values())
     pairs = [(fmt, pat) for fmt in chosen for pat in fmt.patterns]
     return sorted(pairs, key=lambda pair: pair[1].priority)
+
+
+def forced_names(forced: str, formats: dict[str, LogFormat]) -> list[str]:
+    """The formats read when ``--format`` names one: it, plus the shared ones."""
+    get_format(forced, formats)
+    return [forced, *(name for name, fmt in formats.items() if fmt.shared and name != forced)]
+
+
+def named_formats(names: Iterable[str], formats: Mapping[str, LogFormat]) -> list[str]:
+    """``names`` without the shared formats: those a user is told were detected or tried."""
+    return [name for name in names if not (name in formats and formats[name].shared)]
+
+
+def hparam_keys(meta_field: str, formats: Mapping[str, LogFormat]) -> tuple[str, ...]:
+    """The hyperparameter names that state ``meta_field``, over all formats, in registry order."""
+    keys = (key for fmt in formats.values() for key in fmt.hparam_meta.get(meta_field, ()))
+    return tuple(dict.fromkeys(keys))
 
 
 def _caller_origin() -> str:

@@ -140,6 +140,8 @@ COMMON = register(
             VERSION,
             KEY_VALUE,
         ),
+        shared=True,
+        hparam_meta={"batch_size": ("batch_size",)},
         example="Start run training, total epoch: 90.",
     )
 )

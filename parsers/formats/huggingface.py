@@ -46,6 +46,16 @@ HUGGINGFACE = register(
                 priority=45,
             ),
         ),
+        # Its eval dicts also carry the position and the evaluation's own cost.
+        eval_not_metrics=(
+            "epoch",
+            "step",
+            "total_flos",
+            "*_runtime",
+            "*_samples_per_second",
+            "*_steps_per_second",
+            "*_samples",
+        ),
         example="{'loss': 2.8485, 'grad_norm': 3.3857, 'learning_rate': 4.859e-05, 'epoch': 0.03}",
     )
 )

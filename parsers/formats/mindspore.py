@@ -95,6 +95,9 @@ MINDSPORE = register(
         patterns=(LOSS_MONITOR, NAN_ABORT, TIME_MONITOR, MODELZOO_THROUGHPUT, EVAL_RESULT, RESULT_DICT),
         # LossMonitor counts from 1, but model-zoo scripts that imitate it print epoch 0.
         epoch_base=None,
+        # MindSpore scripts' argparse / config names: context.set_context(device_target=...),
+        # get_group_size() as device_num / group_size / rank_size.
+        hparam_meta={"device": ("device_target",), "device_num": ("device_num", "group_size", "rank_size")},
         example="epoch: 1 step: 18810, loss is 0.7837822437286377",
     )
 )

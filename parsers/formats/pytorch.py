@@ -22,6 +22,7 @@ PYTORCH = register(
     LogFormat(
         name="pytorch",
         description="PyTorch tutorial, torchvision reference and timm training lines",
+        hparam_meta={"device_num": ("world_size",)},  # torch.distributed's name for the device count
         patterns=(
             LinePattern(
                 name="tutorial step",

@@ -37,7 +37,7 @@ from parsers.dispatch import Dispatcher
 from parsers.errors import LogError
 from parsers.incremental import ContextChanged
 from parsers.parse import formats_for
-from parsers.registry import LogFormat, ordered_patterns
+from parsers.registry import LogFormat, named_formats, ordered_patterns
 from parsers.source import LogSource
 from parsers.store.files import (
     atomic_write_json,
@@ -365,7 +365,7 @@ def _no_records(manifest: dict[str, Any], formats: dict[str, LogFormat]) -> str 
     files = manifest["files"]
     if any(files.get(t) for t in _PART_TABLES) or files.get("epochs"):
         return None
-    tried = ", ".join(sorted(n for n in formats if n != "common"))
+    tried = ", ".join(named_formats(sorted(formats), formats))
     return (
         f"{manifest['location']}: no records of any known format (tried: {tried}); "
         "describe the layout in a TOML file and pass it with --formats"

@@ -13,6 +13,7 @@ __all__ = [
     "FormatDefinitionError",
     "LogError",
     "NoRecordsError",
+    "NotEventFileError",
     "UnknownFormatError",
     "UnreadableLogError",
 ]
@@ -24,6 +25,10 @@ class LogError(Exception):
 
 class UnreadableLogError(LogError):
     """Missing path, a directory without logs, a binary file, a broken gzip."""
+
+
+class NotEventFileError(UnreadableLogError):
+    """Named or placed like a summary / event file, but no record in it has a valid checksum."""
 
 
 class EmptyLogError(LogError):

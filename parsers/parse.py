@@ -17,6 +17,7 @@ from parsers.assemble import RawRecords, assemble
 from parsers.dispatch import Dispatcher, extract_chunk
 from parsers.errors import NoRecordsError
 from parsers.registry import FORMATS, LogFormat, forced_names, named_formats, ordered_patterns
+from parsers.schema import empty_table
 from parsers.source import BLOCK_SIZE, LogSource, iter_blocks, open_sources
 from parsers.user_formats import load_user_formats
 
@@ -28,16 +29,20 @@ _WORKERS = min(2, os.cpu_count() or 1)
 
 @dataclass
 class ParsedLog:
-    """The four tables of a log plus what was learned about it (``meta``)."""
+    """The four tables of a log plus what was learned about it (``meta``), and the long table
+    of every recorded scalar when the run has summary or event files (``parsers.events``)."""
 
     steps: pd.DataFrame
     epochs: pd.DataFrame
     evals: pd.DataFrame
     events: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    scalars: pd.DataFrame = field(default_factory=lambda: empty_table("scalars"))
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {name: getattr(self, name) for name in TABLE_NAMES}
+        """The four tables, plus ``scalars`` when the run has summary/event files."""
+        names = (*TABLE_NAMES, "scalars") if self.meta.get("event_files") else TABLE_NAMES
+        return {name: getattr(self, name) for name in names}
 
 
 def parse_log(

@@ -1,10 +1,13 @@
 """A run as ``report`` and ``compare`` take it: a log file, or a run folder holding one.
 
 A run folder (what ``python -m training`` writes) holds ``train.log`` and, written
-before the first step, ``hparams.json``.  Any other folder is read the way
-``parse_log`` reads folders: every log in it, one per rank.  The hyperparameters
-come from ``hparams.json`` when there is one (it is complete), else from what the
-log printed.
+before the first step, ``hparams.json``; with ``--summary``, a ``summary/`` folder of
+MindSpore summary files too.  Any other folder is read the way ``parse_log`` reads
+folders: every log in it, one per rank.  Summary and TensorBoard event files anywhere
+under the folder (or named directly) are read by ``parsers.events``; with a text log
+beside them, their rows are joined to the log's on step (``parsers.events.join``).
+The hyperparameters come from ``hparams.json`` when there is one (it is complete),
+else from what the log printed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from parsers.errors import UnreadableLogError
 from parsers.parse import ParsedLog, parse_log
+from parsers.source import _looks_like_log
 from parsers.summary import summarize
 
 __all__ = ["RUN_HPARAMS", "RUN_LOG", "Run", "load_run", "load_runs", "run_names"]
@@ -50,11 +54,26 @@ def load_run(
 ) -> Run:
     """Parse the log of ``path`` (a log, a run folder, or a folder of per-rank logs)."""
     path = Path(path)
-    target = path / RUN_LOG if (path / RUN_LOG).is_file() else path
-    log = parse_log(target, format=format, formats_file=formats_file)
+    log = _parse(path, format=format, formats_file=formats_file)
     folder = path if path.is_dir() else None
     hparams = _read_hparams(folder / RUN_HPARAMS) if folder and (folder / RUN_HPARAMS).is_file() else None
     return Run(name=_name(path), source=path, log=log, hparams=hparams or dict(log.meta.get("hparams") or {}))
+
+
+def _parse(path: Path, **options: Any) -> ParsedLog:
+    """A log, an event file, or a folder of either or both (joined on step)."""
+    from parsers.events import event_files, is_event_file, parse_events
+
+    if path.is_file() and is_event_file(path.name):
+        return parse_events(path)
+    target = path / RUN_LOG if (path / RUN_LOG).is_file() else path
+    if not path.is_dir() or not event_files(path):
+        return parse_log(target, **options)
+    if target == path and not any(_looks_like_log(p) for p in path.rglob("*") if p.is_file()):
+        return parse_events(path)
+    from parsers.events.join import join_logs
+
+    return join_logs(parse_log(target, **options), parse_events(path))
 
 
 def load_runs(paths: Sequence[str | os.PathLike[str]], **options: Any) -> list[Run]:

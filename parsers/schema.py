@@ -14,7 +14,10 @@ steps -- one row per loss record
     overflow       boolean  loss-scale overflow flag, where printed
     step_time_ms   float64  time of this step, where printed
     rank           Int64    device rank: from a rank tag in the line or the file name
-    line           Int64    1-based line number in the source file
+    line           Int64    1-based line number in the source file (missing for event files)
+    source         string   where the row came from: 'log' (a text log), 'summary' (a MindSpore
+                            summary file), 'tfevents' (a TensorBoard event file); also in the
+                            three tables below
 
 epochs -- one row per epoch that printed a time or throughput line
     epoch          Int64
@@ -42,9 +45,19 @@ events -- things a person wants to know happened
     line           Int64
     message        string   the log line, stripped
 
+scalars -- every scalar of a run's summary / event files, by tag (none for a text log)
+    tag            string   as recorded ('loss', 'loss/auto', 'train/lr', 'eval/acc', ...)
+    step           Int64    the record's step
+    wall_time      float64  seconds since 1970-01-01 UTC, when the value was recorded
+    value          float64  the value (float32 in the file for most writers)
+    source         string   'summary' or 'tfevents'
+The tags that mean a column of the tables above (loss spellings -> steps.loss, lr,
+loss_scale, eval metrics -> evals) are listed in ``parsers.events.tags``.
+
 Event kinds: start (with the announced total epochs), finish, nan, overflow,
 warning, error, traceback, checkpoint (saved), interrupt, resume, pretrained
-(weights loaded from a checkpoint).
+(weights loaded from a checkpoint), conflict (a text log and a summary of the same run
+hold different losses for one step).
 """
 
 from __future__ import annotations
@@ -52,7 +65,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["EVENT_KINDS", "TABLES", "conform", "empty_table", "missing_column"]
+__all__ = ["DEFAULTS", "EVENT_KINDS", "TABLES", "conform", "empty_table", "missing_column"]
 
 TABLES: dict[str, dict[str, str]] = {
     "steps": {
@@ -66,6 +79,7 @@ TABLES: dict[str, dict[str, str]] = {
         "step_time_ms": "float64",
         "rank": "Int64",
         "line": "Int64",
+        "source": "string",
     },
     "epochs": {
         "epoch": "Int64",
@@ -78,6 +92,7 @@ TABLES: dict[str, dict[str, str]] = {
         "samples_per_sec_source": "string",
         "rank": "Int64",
         "line": "Int64",
+        "source": "string",
     },
     "evals": {
         "epoch": "Int64",
@@ -85,6 +100,7 @@ TABLES: dict[str, dict[str, str]] = {
         "value": "float64",
         "rank": "Int64",
         "line": "Int64",
+        "source": "string",
     },
     "events": {
         "kind": "string",
@@ -92,8 +108,20 @@ TABLES: dict[str, dict[str, str]] = {
         "rank": "Int64",
         "line": "Int64",
         "message": "string",
+        "source": "string",
+    },
+    "scalars": {
+        "tag": "string",
+        "step": "Int64",
+        "wall_time": "float64",
+        "value": "float64",
+        "source": "string",
     },
 }
+
+# What a missing value of a column means, where it means something: rows that do not say
+# where they came from came from a text log (the parser of text never spells it out).
+DEFAULTS: dict[str, str] = {"source": "log"}
 
 EVENT_KINDS: tuple[str, ...] = (
     "start",
@@ -107,6 +135,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "interrupt",
     "resume",
     "pretrained",
+    "conflict",
 )
 
 
@@ -130,11 +159,23 @@ def conform(frame: pd.DataFrame, name: str) -> pd.DataFrame:
             columns[col] = (
                 series.astype(dtype) if str(series.dtype) != dtype else series.reset_index(drop=True)
             )
+            if col in DEFAULTS and columns[col].hasnans:
+                columns[col] = columns[col].fillna(DEFAULTS[col])
+        elif col in DEFAULTS and name != "scalars":
+            columns[col] = constant_column(n, DEFAULTS[col])
         else:
             columns[col] = missing_column(n, dtype)
     out = pd.DataFrame(columns, copy=False)
     out.index = pd.RangeIndex(n)
     return out
+
+
+def constant_column(n: int, text: str) -> pd.Series:
+    """``n`` copies of ``text`` as a string column, built as Arrow dictionary codes (no Python loop)."""
+    import pyarrow as pa
+
+    codes = pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int8), pa.array([text]))
+    return pd.Series(pd.arrays.ArrowStringArray(codes.cast(pa.string())))
 
 
 def missing_column(n: int, dtype: str) -> pd.Series:

@@ -26,7 +26,7 @@ from parsers.events.wire import PAD
 
 __all__ = ["BLOCK", "EventChunk", "EventCursor", "read_event_file"]
 
-BLOCK = 64 << 20
+BLOCK = 4 << 20  # measured: 4 MB blocks read a 1M-scalar file fastest (temporaries stay small)
 _MALFORMED = "valid checksums but not an Event message"
 
 

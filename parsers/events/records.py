@@ -84,22 +84,55 @@ def frame(buf: np.ndarray, start: int = 0, *, final: bool = False) -> Framing:
 def _walk(buf: np.ndarray, pos: int, size: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Follow lengths from ``pos`` while whole records fit; returns offsets, lengths, stop.
 
-    The loop only reads a length and appends an offset (about 0.2 us a record); which of
-    the offsets it reached are whole records is worked out afterwards, in numpy."""
-    raw = buf.data
-    unpack = _LENGTH
+    Writers repeat themselves: a training loop records the same tags every step, so the
+    record sizes repeat with a short period.  After a few records read one by one, the
+    walk guesses the next ``_GUESS`` offsets by repeating the last period, reads all
+    their lengths at once, and keeps the guesses up to the first one that is wrong; then
+    it goes on one by one.  Which offsets are whole records is settled at the end."""
+    raw, unpack, limit = buf.data, _LENGTH, size - HEADER
+    pieces: list[np.ndarray] = []
     reached = [pos]
-    append = reached.append
-    limit = size - HEADER
     while pos <= limit:
-        pos += unpack(raw, pos)[0] + HEADER + FOOTER
-        append(pos)
+        for _ in range(_PATIENCE):
+            pos += unpack(raw, pos)[0] + HEADER + FOOTER
+            reached.append(pos)
+            if pos > limit:
+                break
+        else:
+            guessed = _guess(buf, reached, size)
+            if len(guessed):
+                pieces.append(np.array(reached[:-1], dtype=np.int64))
+                pieces.append(guessed[:-1])
+                pos = int(guessed[-1])
+                reached = [pos]
     reached[-1] = min(reached[-1], size + 1)  # only the last can be past the end (a corrupt length)
-    ends = np.array(reached, dtype=np.int64)
+    ends = np.concatenate([*pieces, np.array(reached, dtype=np.int64)])
     whole = int(np.searchsorted(ends, size, side="right"))  # offsets are increasing: a prefix fits
     offsets = ends[: whole - 1] if whole else ends[:0]
     lens = ends[1:whole] - offsets - HEADER - FOOTER
     return offsets, lens, int(ends[whole - 1])
+
+
+_PATIENCE = 64  # records read one by one before guessing (and after a wrong guess)
+_GUESS = 1 << 14
+_PERIODS = 32
+
+
+def _guess(buf: np.ndarray, reached: list[int], size: int) -> np.ndarray:
+    """Offsets after ``reached[-1]`` that repeating the last period of record sizes predicts and
+    the file confirms, ending with the offset after the last confirmed record; empty if none."""
+    sizes = np.diff(np.array(reached[-(2 * _PERIODS + 1) :], dtype=np.int64))
+    period = next((p for p in range(1, _PERIODS + 1) if (sizes[-p:] == sizes[-2 * p : -p]).all()), 0)
+    if not period:
+        return sizes[:0]
+    predicted = np.resize(sizes[-period:], _GUESS)
+    starts = reached[-1] + np.concatenate(([0], np.cumsum(predicted)))
+    inside = starts[:-1] + HEADER <= size
+    ok = inside & (starts[1:] <= size)
+    at = np.where(inside, starts[:-1], 0)
+    ok &= buf[at[:, None] + np.arange(8)].view("<u8").ravel() + HEADER + FOOTER == predicted
+    confirmed = int(np.argmin(ok)) if not ok.all() else len(ok)
+    return starts[: confirmed + 1] if confirmed else sizes[:0]
 
 
 def _u32(buf: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -40,11 +40,52 @@ def test_every_template_has_a_sample() -> None:
     assert set(SAMPLES) == set(log_lines.TEMPLATES)
 
 
+def _read_back(kind: str) -> tuple[str, list[dict]]:
+    """The table each sample line must land in and the row(s) it must give, from SAMPLES."""
+    step, throughput = SAMPLES["step"], SAMPLES["throughput"]
+    epoch_time, evals = SAMPLES["epoch_time"], SAMPLES["eval"]
+    rows = {
+        "step": ("steps", [{key: step[key] for key in ("epoch", "step", "loss")}]),
+        "throughput": (
+            "epochs",
+            [
+                {
+                    "epoch": throughput["epoch"],
+                    "epoch_time_ms": throughput["seconds"] * 1000,
+                    "steps": throughput["steps"],
+                    "step_time_ms": throughput["step_ms"],
+                    "samples_per_sec": throughput["samples_per_sec"],
+                }
+            ],
+        ),
+        "epoch_time": (
+            "epochs",
+            [{"epoch_time_ms": epoch_time["epoch_ms"], "step_time_ms": epoch_time["step_ms"]}],
+        ),
+        "eval": (
+            "evals",
+            [{"epoch": evals["epoch"], "metric": k, "value": v} for k, v in evals["metrics"].items()],
+        ),
+    }
+    return rows.get(kind, ("events", [{"kind": kind}]))
+
+
 @pytest.mark.parametrize("kind", sorted(log_lines.TEMPLATES))
-def test_template_regex_reads_back_the_fields(kind: str) -> None:
-    match = log_lines.template_regex(log_lines.TEMPLATES[kind]).match(_render(kind))
-    assert match is not None
-    assert set(match.groupdict()) == set(SAMPLES[kind])
+def test_parser_reads_back_the_values_of_every_emitted_line(kind: str, parsers_lib) -> None:
+    """Each template rendered with known values, read by the real parser: the values come back
+    in the table and columns they belong to, and an event keeps the whole line as its message."""
+    line = _render(kind)
+    log = parsers_lib.parse_log(line + "\n")
+    table, expected = _read_back(kind)
+    got = getattr(log, table)
+    assert len(got) == len(expected), got
+    for row, want in zip(got.to_dict("records"), expected):
+        assert {key: row[key] for key in want} == want, (line, row)  # each value printed exactly
+        assert row["line"] == 1
+    if table == "events":
+        assert got["message"].tolist() == [line]
+    if kind == "start":
+        assert log.meta["total_epochs"] == SAMPLES["start"]["epochs"]
 
 
 @pytest.mark.parametrize("kind", sorted(log_lines.TEMPLATES))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from pathlib import Path
 
@@ -31,7 +32,12 @@ def test_run_folder_holds_log_hparams_checkpoints_metrics(tiny_run: Path, tiny) 
     assert checkpoints == ["resnet18-1_3.ckpt", "resnet18-2_3.ckpt"]
     metrics = json.loads((tiny_run / METRICS_FILE).read_text(encoding="utf-8"))
     assert metrics["epoch"] == tiny.epochs
-    assert 0.0 <= metrics["acc"] <= 1.0
+    # an accuracy is a count of right answers over the validation images hparams.json records
+    hparams = json.loads((tiny_run / HPARAMS_FILE).read_text(encoding="utf-8"))
+    assert hparams["val_size"] == 18  # 72 images of 3 digits, val_ratio 0.25
+    right = metrics["acc"] * hparams["val_size"]
+    assert right == pytest.approx(round(right), abs=1e-6) and 0 <= round(right) <= hparams["val_size"]
+    assert math.isfinite(metrics["loss"]) and metrics["loss"] > 0
 
 
 def test_log_has_start_steps_epochs_evals_and_closing_line(tiny_run: Path, tiny) -> None:
@@ -77,9 +83,17 @@ def test_parser_reads_epochs_steps_and_eval(tiny_run: Path, tiny, parsers_lib) -
     assert log.steps["step"].tolist() == [1, 2, 3] * tiny.epochs
     assert log.steps["loss"].notna().all()
     assert log.epochs["epoch"].tolist() == [1, 2]
-    accuracy = log.evals[log.evals["metric"] == "acc"]
-    assert accuracy["epoch"].tolist() == [1, 2]
-    assert accuracy["value"].between(0, 1).all()
+    printed = [
+        (int(m["epoch"]), name, value)
+        for m in _matching(_lines(tiny_run), log_lines.EVAL_RESULT)
+        for name, value in ast.literal_eval(m["metrics"]).items()
+    ]
+    assert [(e, name) for e, name, _ in printed] == [(e, k) for e in (1, 2) for k in ("acc", "loss")]
+    assert list(zip(log.evals["epoch"], log.evals["metric"], log.evals["value"])) == printed
+    final = json.loads((tiny_run / METRICS_FILE).read_text(encoding="utf-8"))
+    assert {name: value for epoch, name, value in printed if epoch == tiny.epochs} == {
+        k: v for k, v in final.items() if k != "epoch"
+    }
     assert log.meta["total_epochs"] == tiny.epochs
     kinds = set(log.events["kind"])
     assert {"start", "checkpoint", "finish"} <= kinds

@@ -173,7 +173,7 @@ def build_row(store: Path, run: RunSpec) -> dict[str, Any]:
     meta = run_meta([m for m in manifests if not m.get("fatal")])
     row = run_row(manifests, _epoch_figures(store, manifests, meta), meta)
     hparams, source = read_hparams(
-        list(run.configs), lambda name: read_config(run, name), printed=meta.get("hparams")
+        run.configs, lambda name: read_config(run, name), printed=meta.get("hparams")
     )
     mtimes = [m.get("mtime_ns") for m in manifests if (m.get("mtime_ns") or -1) >= 0]
     row.update(

@@ -23,7 +23,7 @@ from parsers.errors import LogError
 from parsers.schema import TABLES
 from parsers.store._deps import require
 from parsers.store.catalog import query_runs, query_table, read_catalog
-from parsers.store.discover import discover_local
+from parsers.store.discover import RunSpec, discover_local
 from parsers.store.entry import refresh_entry
 from parsers.store.segments import SEGMENT_BYTES
 from parsers.store.sync import REFRESH_COLUMNS, adopt_renamed, plan, update_catalog
@@ -55,10 +55,18 @@ class RunStore:
         """
         if not self.runs_dir.is_dir():
             raise LogError(f"{self.runs_dir}: no such folder of runs")
-        self.store_dir.mkdir(parents=True, exist_ok=True)
         runs = discover_local(self.runs_dir, skip=self.store_dir)
-        root = str(self.runs_dir.resolve())
-        adopt_renamed(self.store_dir, runs, root=root)
+        return self.refresh_runs(runs, root=str(self.runs_dir.resolve()))
+
+    def refresh_runs(self, runs: list[RunSpec], *, root: str | None = None) -> pd.DataFrame:
+        """``refresh`` of runs found by the caller (``parse-log watch`` follows named log files).
+
+        ``root``: the folder the runs were found under -- a renamed log there keeps its entry,
+        and runs no longer under it leave the runs table; None for runs named one by one.
+        """
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        if root is not None:
+            adopt_renamed(self.store_dir, runs, root=root)
         todo, results = plan(self.store_dir, runs)
         results += [refresh_entry(self.store_dir, spec, segment=self.segment_bytes) for spec in todo]
         update_catalog(self.store_dir, runs, results, prune_root=root)

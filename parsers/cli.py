@@ -3,6 +3,7 @@
     parse-log FILE|DIR... [--json] [--to csv|parquet|json -o DIR] [--format NAME] [--formats FILE]
     parse-log report LOG|RUN_DIR... -o DIR [--baseline LOG|RUN_DIR] [--title TEXT]
     parse-log compare BASELINE CANDIDATE [--fail-on RULE ...]
+    parse-log watch RUNS_DIR|LOG... --on RULE... [--every 30s] [--webhook URL] [--exec CMD] [--once]
 
 Every command is thin: one library call returns a mapping or DataFrame and
 ``parsers.render.render`` shows or writes it.  The first word picks the command
@@ -10,7 +11,8 @@ when it names one (``report``, ``compare``); otherwise the arguments are logs to
 summarize (a log literally called ``report`` is ``./report``).  Adding a command
 is one function pair and one ``COMMANDS`` entry.
 
-Exit codes: 0 ok, 1 a ``compare`` rule was broken, 2 bad input (one line ``Error: ...``).
+Exit codes: 0 ok, 1 a ``compare`` rule was broken or a ``watch --once`` rule holds, 2 bad input
+(one line ``Error: ...``).
 """
 
 from __future__ import annotations
@@ -247,6 +249,22 @@ def _ingest_run(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if (result["status"] == "error").any() else EXIT_OK
 
 
+# --- parse-log watch (parsers.watch) --------------------------------------------------------
+
+
+def _watch_configure(parser: argparse.ArgumentParser) -> None:
+    from parsers.watch.command import configure
+
+    configure(parser)
+    _json_flag(parser, what="each alert (one object per line)")
+
+
+def _watch_run(args: argparse.Namespace) -> int:
+    from parsers.watch.command import watch
+
+    return watch(args)
+
+
 # --- dispatch -------------------------------------------------------------------------------
 
 SUMMARY = Command("summarize logs (the default when no command is named)", _summary_configure, _summary_run)
@@ -264,6 +282,11 @@ COMMANDS: dict[str, Command] = {
         _ingest_configure,
         _ingest_run,
     ),
+    "watch": Command(
+        "follow logs; alert on stdout, --exec or a chat webhook when a rule (nan, overflow=3, ...) fires",
+        _watch_configure,
+        _watch_run,
+    ),
 }
 
 
@@ -275,7 +298,7 @@ def build_parser(name: str | None = None) -> argparse.ArgumentParser:
         listed = "\n".join(f"  {n:<9} {c.help}" for n, c in COMMANDS.items())
         epilog = (
             f"commands (see {PROG} COMMAND --help):\n{listed}\n\n"
-            "exit codes: 0 ok, 1 compare rule broken, 2 bad input"
+            "exit codes: 0 ok, 1 compare rule broken (or watch --once: a rule holds), 2 bad input"
         )
     parser = _Parser(
         prog=f"{PROG} {name}" if name else PROG,

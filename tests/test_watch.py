@@ -8,6 +8,7 @@ runs a real script.  Expected lines, texts and figures are read off the logs.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from watch_helpers import (
     BASIC_LOG,
     NAN_LOG,
+    REPO,
     Receiver,
     Watcher,
     alerts,
@@ -30,7 +32,9 @@ from watch_helpers import (
     run_watch,
 )
 
-from parsers.cli import main
+from parsers.cli import build_parser, main
+from parsers.insights.alerts import ALERT_RULES, parse_alert_rule
+from parsers.watch.command import parse_every
 from tests.conftest import DATA
 
 KERAS_NAN = DATA / "pytorch" / "keras_nan_loss.log"
@@ -336,3 +340,29 @@ def test_a_missing_log_is_bad_input(tmp_path):
         result.returncode == 2
         and result.stderr == f"Error: {tmp_path / 'nowhere.log'}: no such file or folder\n"
     )
+
+
+# --- the README's commands are commands the CLI takes -------------------------------------------
+
+
+def readme_watch_calls() -> list[list[str]]:
+    """Every ``parse-log watch`` call in the README's indented code lines (cron lines included)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    calls = re.findall(r"^ {4}.*?(parse-log watch .*)$", text, re.MULTILINE)
+    return [shlex.split(call, comments=True) for call in calls]
+
+
+def test_readme_shows_watch_with_webhook_presets_and_every_rule():
+    calls = readme_watch_calls()
+    assert len(calls) >= 5
+    formats = {argv[argv.index("--webhook-format") + 1] for argv in calls if "--webhook-format" in argv}
+    assert {"feishu", "dingtalk"} <= formats
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{name}" in text for name in ALERT_RULES)
+
+
+@pytest.mark.parametrize("argv", readme_watch_calls(), ids=lambda argv: " ".join(argv[2:4]))
+def test_readme_watch_commands_parse(argv):
+    args = build_parser("watch").parse_args(argv[2:])
+    assert [parse_alert_rule(rule).text for rule in args.rules] == args.rules
+    assert parse_every(args.every) > 0

@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 
 import parsers.formats  # noqa: F401 - registers the built-in formats
-from parsers.assemble import RawRecords, assemble
 from parsers.dispatch import Dispatcher, extract_chunk
+from parsers.engine import RawRecords, assemble
 from parsers.errors import NoRecordsError
 from parsers.registry import FORMATS, LogFormat, forced_names, named_formats, ordered_patterns
-from parsers.schema import empty_table
+from parsers.schema import LOG_TABLES, empty_table
 from parsers.source import BLOCK_SIZE, LogSource, iter_blocks, open_sources
 from parsers.user_formats import load_user_formats
 
 __all__ = ["TABLE_NAMES", "ParsedLog", "parse_log", "parse_source"]
 
-TABLE_NAMES = ("steps", "epochs", "evals", "events")
+TABLE_NAMES = LOG_TABLES
 _WORKERS = min(2, os.cpu_count() or 1)
 
 

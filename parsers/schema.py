@@ -65,7 +65,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULTS", "EVENT_KINDS", "TABLES", "conform", "empty_table", "missing_column"]
+__all__ = ["DEFAULTS", "EVENT_KINDS", "LOG_TABLES", "TABLES", "conform", "empty_table", "missing_column"]
 
 TABLES: dict[str, dict[str, str]] = {
     "steps": {
@@ -122,6 +122,9 @@ TABLES: dict[str, dict[str, str]] = {
 # What a missing value of a column means, where it means something: rows that do not say
 # where they came from came from a text log (the parser of text never spells it out).
 DEFAULTS: dict[str, str] = {"source": "log"}
+
+# The tables a text log fills (``ParsedLog``'s), in their order.
+LOG_TABLES: tuple[str, ...] = ("steps", "epochs", "evals", "events")
 
 EVENT_KINDS: tuple[str, ...] = (
     "start",

@@ -1,6 +1,6 @@
 """A log assembled part by part -- cut anywhere, even mid-line -- gives a cold parse's tables.
 
-Library level (``parsers.incremental`` through the store's part reader), over every
+Library level (``parsers.engine`` through the store's part reader), over every
 real log in tests/data, at random cut points and segment sizes; the store-level tests
 (``test_store.py``) add the files, locks and manifests on top of this.
 """
@@ -12,10 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from parsers.assemble import _computed_throughput, _merge_meta
-from parsers.context import Context
 from parsers.dispatch import Dispatcher
-from parsers.incremental import ContextChanged
+from parsers.engine import Context, ContextChanged, computed_throughput, merge_meta
 from parsers.parse import formats_for
 from parsers.registry import ordered_patterns
 from parsers.schema import conform, empty_table
@@ -25,11 +23,6 @@ from tests.conftest import data_logs
 from tests.store_helpers import assert_same_meta, cold, complete_prefix, cuts
 
 LOGS = data_logs()
-
-
-class _Rank:
-    def __init__(self, rank):
-        self.rank = rank
 
 
 def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[dict, dict, int]:
@@ -68,8 +61,8 @@ def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[d
             meta, context, offset = part.increment.meta, part.increment.context, part.end
     out = {k: conform(pd.concat(v, ignore_index=True), k) if v else empty_table(k) for k, v in tables.items()}
     out["epochs"] = epochs if epochs is not None else empty_table("epochs")
-    meta = _merge_meta([meta], [_Rank(src.rank)], None) if meta else {}
-    _computed_throughput(out["epochs"], meta)
+    meta = merge_meta([meta], [src.rank], None) if meta else {}
+    computed_throughput(out["epochs"], meta)
     return out, meta, restarts
 
 

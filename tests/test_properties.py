@@ -100,8 +100,8 @@ def test_arbitrary_bytes_hide_no_record_and_every_line_is_counted(items) -> None
 @settings(max_examples=100, deadline=None)
 @given(st.lists(records, min_size=1, max_size=20), st.integers(1, 60))
 def test_block_boundaries_do_not_change_the_result(items, block) -> None:
-    from parsers.assemble import assemble
     from parsers.dispatch import Dispatcher
+    from parsers.engine import assemble
     from parsers.parse import parse_source
     from parsers.registry import ordered_patterns
     from parsers.source import open_sources

@@ -63,7 +63,7 @@ def test_small_blocks_give_the_same_tables(tmp_path: Path) -> None:
     src = open_sources(BASIC)[0]
     whole = parse_source(src, Dispatcher(ordered_patterns(None)))
     tiny = parse_source(src, Dispatcher(ordered_patterns(None)), block_size=37)
-    from parsers.assemble import assemble
+    from parsers.engine import assemble
 
     a, b = assemble([whole]), assemble([tiny])
     for name in a.tables():

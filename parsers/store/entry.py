@@ -4,7 +4,7 @@
     logs/<key>/steps-*.parquet   rows of the steps table, one file per committed part
     logs/<key>/evals-*, events-* the same for evals and events
     logs/<key>/epochs-*.parquet  the whole epochs table (small; rewritten when it changes)
-    logs/<key>/context-*.json    what the next part needs to know (``parsers.context``)
+    logs/<key>/context-*.json    what the next part needs to know (``parsers.engine.context``)
     locks/<key>.lock             held by the one process updating this entry
 
 A refresh writes new files under fresh names, then replaces the manifest in one step,
@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parsers.context import Context
 from parsers.dispatch import Dispatcher
+from parsers.engine import APPENDED_TABLES, Context, ContextChanged
 from parsers.errors import LogError
-from parsers.incremental import ContextChanged
 from parsers.parse import formats_for
 from parsers.registry import LogFormat, named_formats, ordered_patterns
 from parsers.source import LogSource
@@ -59,7 +58,7 @@ MAX_PART_ROWS = 4_000_000
 MAX_RESTARTS = 4
 FANOUT = 8
 MAX_PARTS = 48
-_PART_TABLES = ("steps", "evals", "events")
+_PART_TABLES = APPENDED_TABLES
 _DISPATCHERS: dict[tuple, tuple[dict[str, LogFormat], Dispatcher]] = {}
 
 

@@ -2,7 +2,7 @@
 
 A refresh reads only the bytes appended since the last one; a log bigger than memory
 is read in segments of ``SEGMENT_BYTES``.  Either way each part is assembled with the
-context of what came before (``parsers.incremental``), and the caller commits each
+context of what came before (``parsers.engine``), and the caller commits each
 part's rows before the next is read, so memory holds one segment's tables at a time.
 """
 
@@ -15,10 +15,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from parsers.assemble import RawRecords
-from parsers.context import Context
 from parsers.dispatch import Dispatcher, extract_chunk
-from parsers.incremental import Increment, assemble_increment
+from parsers.engine import Context, Increment, RawRecords, assemble_increment
 from parsers.parse import parse_source
 from parsers.registry import LogFormat
 from parsers.source import BLOCK_SIZE, LogSource, iter_blocks
@@ -95,7 +93,7 @@ def read_parts(
     """Parts of the log from byte ``start`` to ``size`` (None: a compressed stream, read whole).
 
     Only complete lines are read: a half-written last line waits for the next refresh.
-    May raise ``ContextChanged`` (see ``parsers.incremental``) before yielding a part.
+    May raise ``ContextChanged`` (see ``parsers.engine.assembly``) before yielding a part.
     """
     while size is None or start < size:
         stop = None if size is None else min(size, start + segment)

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from parsers.assemble import _computed_throughput, _merge_meta
+from parsers.engine import computed_throughput, merge_meta
 from parsers.insights.direction import lower_is_better
 from parsers.schema import conform, empty_table
 
@@ -67,19 +67,12 @@ STALL_MIN_S = 300.0
 STALL_UNKNOWN_S = 3600.0
 
 
-class _Rank:
-    """What ``assemble._merge_meta`` reads of a log's raw records: its rank."""
-
-    def __init__(self, rank: int | None) -> None:
-        self.rank = rank
-
-
 def run_meta(manifests: list[dict[str, Any]]) -> dict[str, Any]:
-    """``ParsedLog.meta`` of the run, merged from its logs as ``assemble`` merges files."""
+    """``ParsedLog.meta`` of the run, merged from its logs as ``parsers.engine.assemble`` merges files."""
     usable = [m for m in manifests if m.get("meta")]
     if not usable:
         return {}
-    return _merge_meta([m["meta"] for m in usable], [_Rank(m.get("rank")) for m in usable], None)
+    return merge_meta([m["meta"] for m in usable], [m.get("rank") for m in usable], None)
 
 
 def run_epochs(frames: list[pd.DataFrame], meta: dict[str, Any]) -> pd.DataFrame:
@@ -88,7 +81,7 @@ def run_epochs(frames: list[pd.DataFrame], meta: dict[str, Any]) -> pd.DataFrame
     epochs = pd.concat(frames, ignore_index=True) if frames else empty_table("epochs")
     epochs = conform(epochs, "epochs")
     if meta:
-        _computed_throughput(epochs, meta)
+        computed_throughput(epochs, meta)
     return epochs
 
 

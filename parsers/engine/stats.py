@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from parsers.context import Context
+from parsers.engine.context import Context
 
 __all__ = ["update_stats"]
 

@@ -1,7 +1,7 @@
 """Step times printed on a line of their own (MindYOLO), joined to their step across parts.
 
-``assemble._join_step_times`` fills a step's missing time from the time line with the
-same (epoch, step), the last one winning.  Across parts, the time records and the
+A step's missing time is filled from the time line with the same (epoch, step), the
+last one winning (``fill_step_times``).  Across parts, the time records and the
 time-less step keys of the newest epoch are kept in the context; a time line for an
 older epoch, or one that would change a committed row, raises ``ContextChanged``.
 (The store holds back a step line that ends a part until its time line arrives, so
@@ -16,14 +16,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from parsers.assemble import _frame_epochs, _join_step_times
-from parsers.context import ContextChanged
+from parsers.engine.context import Context, ContextChanged
+from parsers.engine.epochs import Bases, frame_epochs
 
-__all__ = ["join_times", "json_value"]
+__all__ = ["fill_step_times", "join_times", "json_value"]
 
 
-def join_times(ctx, facts, steps: pd.DataFrame, times: pd.DataFrame, formats) -> pd.DataFrame:
-    """``assemble._join_step_times`` with the time records of recent epochs carried over.
+def fill_step_times(steps: pd.DataFrame, times: pd.DataFrame, bases: Bases) -> None:
+    """Fill step times printed on lines of their own into the matching loss records."""
+    if not len(times) or not len(steps) or "step_time_ms" not in times:
+        return
+    keys = pd.DataFrame(
+        {
+            "epoch": pd.array(np.round(frame_epochs(times, bases)), dtype="Int64"),
+            "step": pd.to_numeric(times["step"], errors="coerce").astype("Int64"),
+            "time": pd.to_numeric(times["step_time_ms"], errors="coerce"),
+        }
+    ).drop_duplicates(["epoch", "step"], keep="last")
+    joined = steps[["epoch", "step"]].merge(keys, on=["epoch", "step"], how="left")["time"].to_numpy()
+    steps["step_time_ms"] = steps["step_time_ms"].fillna(pd.Series(joined, index=steps.index))
+
+
+def join_times(
+    ctx: Context, facts: dict, steps: pd.DataFrame, times: pd.DataFrame, bases: Bases
+) -> pd.DataFrame:
+    """``fill_step_times`` with the time records of recent epochs carried over.
 
     A time line joins the step record with the same (epoch, step).  Records of the
     current epoch are kept in the context; a time line for an older epoch, or one that
@@ -39,7 +56,7 @@ def join_times(ctx, facts, steps: pd.DataFrame, times: pd.DataFrame, formats) ->
     old = pd.DataFrame(window["times"], columns=["epoch", "step", "step_time_ms", "format", "line"])
     if committed:
         pending = {tuple(k) for k in window["pending"]}
-        for key in _time_keys(times, formats):
+        for key in _time_keys(times, bases):
             if _stale(key, window["floor"]) or key in pending:
                 raise ContextChanged("a step time line changes a committed step")
     own = steps["step_time_ms"].isna().to_numpy() if len(steps) else np.zeros(0, bool)
@@ -49,15 +66,15 @@ def join_times(ctx, facts, steps: pd.DataFrame, times: pd.DataFrame, formats) ->
     keep = ["epoch", "step", "step_time_ms", "format", "line"]
     fresh = times[[c for c in keep if c in times]] if len(times) else old.iloc[:0]
     combined = pd.concat([old, fresh], ignore_index=True) if len(old) else fresh
-    _join_step_times(steps, combined.reset_index(drop=True), formats)
-    _slide_window(ctx, window, combined, formats, [k for k, m in zip(step_keys, own) if m])
+    fill_step_times(steps, combined.reset_index(drop=True), bases)
+    _slide_window(ctx, window, combined, bases, [k for k, m in zip(step_keys, own) if m])
     return steps
 
 
-def _time_keys(times: pd.DataFrame, formats) -> list[tuple[float, float]]:
+def _time_keys(times: pd.DataFrame, bases: Bases) -> list[tuple[float, float]]:
     if not len(times) or "step_time_ms" not in times:
         return []
-    epoch = np.round(_frame_epochs(times, formats))
+    epoch = np.round(frame_epochs(times, bases))
     step = pd.to_numeric(times["step"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
     return list(zip(epoch.tolist(), step.tolist()))
 
@@ -70,9 +87,11 @@ def _stale(key: tuple[float, float], floor: float | None) -> bool:
     return math.isnan(key[0]) or math.isnan(key[1]) or (floor is not None and key[0] <= floor)
 
 
-def _slide_window(ctx, window, combined: pd.DataFrame, formats, pending_new) -> None:
+def _slide_window(
+    ctx: Context, window: dict, combined: pd.DataFrame, bases: Bases, pending_new: list
+) -> None:
     """Keep time records and time-less step keys of the newest epoch; remember the oldest dropped."""
-    epochs = np.round(_frame_epochs(combined, formats)) if len(combined) else np.empty(0)
+    epochs = np.round(frame_epochs(combined, bases)) if len(combined) else np.empty(0)
     known = [e for e, _ in pending_new if not math.isnan(e)] + [
         e for e in epochs.tolist() if not math.isnan(e)
     ]

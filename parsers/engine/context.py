@@ -1,12 +1,13 @@
 """What assembling the next part of a log must know about the parts already assembled.
 
-``parsers.assemble`` reads a log as a whole and decides things from all of it: whether
-the generic fallback format's records count, whether a format counts epochs from 0,
-the steps per epoch, whether the step counter is cumulative, the epoch in force at a
-line.  A ``Context`` carries what those decisions are made from -- running counts,
-maxima and flags, never anything proportional to the number of steps -- from one part
-of a growing log to the next, plus the few records later lines can still change (the
-raw epoch records, recent step-time keys) and running statistics for summaries.
+Some decisions depend on the whole log: whether the generic fallback format's records
+count, whether a format counts epochs from 0, the steps per epoch, whether the step
+counter is cumulative, the epoch in force at a line.  A ``Context`` carries what those
+decisions are made from -- running counts, maxima and flags, never anything
+proportional to the number of steps -- from one part of a log to the next, plus the
+few records later lines can still change (the raw epoch records, recent step-time
+keys) and running statistics for summaries.  A whole log is one part read after an
+empty context (``parsers.engine.assembly``).
 
 It round-trips through JSON (``to_json``/``from_json``) so the run store can keep it
 beside the tables; NaN is written as JSON's ``NaN`` extension, which Python reads back.
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Context", "ContextChanged", "columns_from_json", "columns_to_json"]
+__all__ = ["Context", "ContextChanged", "Stream", "columns_from_json", "columns_to_json", "merge_facts"]
 
 Columns = dict[str, np.ndarray]
 # A stream of the cumulative-step check: [last epoch, last step, changed, not increasing].
@@ -72,7 +73,7 @@ class Context:
     ranks: list[float] = field(default_factory=list)  # distinct ranks printed in step rows
     rank_counts: dict[str, int] = field(default_factory=dict)
     has_step_times: bool = False
-    step_times: dict[str, Any] = field(default_factory=dict)  # recent keys, see parsers.incremental
+    step_times: dict[str, Any] = field(default_factory=dict)  # recent keys, see parsers.engine.times
     total: float = math.nan
     framework_version: Any = None
     device: Any = None
@@ -99,6 +100,11 @@ class Context:
         data = json.loads(text)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def facts(self) -> dict[str, Any]:
+        """The decision facts of this context joined with its hints (from an earlier, aborted pass)."""
+        own = {key: getattr(self, key) for key in _HINTED}
+        return merge_facts(own, self.hints) if self.hints else own
 
     def hinted(self) -> Context:
         """A fresh context for parsing the same log again, knowing what this pass learned."""

@@ -1,0 +1,146 @@
+"""The one assembly engine: raw records of a part of a log, plus its context, to table rows.
+
+A log is assembled part by part -- the lines a refresh finds appended, the segments
+of a log bigger than memory -- each part with the ``Context`` of the parts before it,
+so that the rows of all parts together are the rows of the whole log.  A whole log
+(``assemble``, behind ``parse_log``) is simply one part read after an empty context.
+Every decision that depends on the whole log lives in one function fed by running
+facts: the generic-record rule (``generic``), epoch bases and the epoch in force
+(``epochs``), steps per epoch and step numbering (``numbering``), meta (``meta``).
+
+What those decisions are made from only ever moves one way as lines are added.  When
+a part moves a decision that committed rows already depend on -- the first ``epoch
+0`` of a format whose records said 1 so far, the first specific record after generic
+ones, steps per epoch changing once epoch 2 has begun -- ``ContextChanged`` is raised
+and the caller parses the log again from the start with ``context.hinted()``, which
+makes the final decisions from the first line.  That is rare and always exact, and
+it cannot happen to a part read after an empty context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from parsers.engine.context import Context, ContextChanged
+from parsers.engine.epochs import decide_epoch_bases, epoch_at, epoch_timeline, last_statement, shifted_epochs
+from parsers.engine.generic import drop_generic, generic_names
+from parsers.engine.meta import (
+    computed_throughput,
+    count_formats,
+    count_lines,
+    current_meta,
+    merge_meta,
+    note_meta,
+)
+from parsers.engine.records import RawRecords, SmallTables
+from parsers.engine.stats import update_stats
+from parsers.engine.steps import step_rows
+from parsers.engine.tables import any_events, epoch_records, epochs_table, evals_table, events_table
+from parsers.engine.times import join_times
+from parsers.hparams import split_bare_dicts
+from parsers.registry import FORMATS, LogFormat
+from parsers.schema import LOG_TABLES, TABLES, conform, empty_table
+
+if TYPE_CHECKING:
+    from parsers.parse import ParsedLog
+
+__all__ = ["APPENDED_TABLES", "WHOLE_TABLE", "Increment", "assemble", "assemble_increment"]
+
+# The table rebuilt whole at each part (its records may straddle parts); the others get rows appended.
+WHOLE_TABLE = "epochs"
+APPENDED_TABLES = tuple(name for name in LOG_TABLES if name != WHOLE_TABLE)
+
+
+@dataclass
+class Increment:
+    """What one part adds: its rows, the whole epochs table when it changed, meta so far."""
+
+    steps: pd.DataFrame
+    evals: pd.DataFrame
+    events: pd.DataFrame
+    epochs: pd.DataFrame | None  # whole log, before computed throughput; None when unchanged
+    meta: dict[str, Any]
+    context: Context
+
+
+def assemble(
+    raws: list[RawRecords], *, forced: str | None = None, formats: dict[str, LogFormat] | None = None
+) -> ParsedLog:
+    """The tables of one run from the raw records of its log file(s): each file one part."""
+    from parsers.parse import ParsedLog
+
+    formats = FORMATS if formats is None else formats
+    parts = [assemble_increment(raw, Context(raw.name, raw.rank), formats, stats=False) for raw in raws]
+    tables = {}
+    for name in LOG_TABLES:
+        frames = [getattr(p, name) for p in parts]
+        frames = [empty_table(name) if f is None else f for f in frames]
+        tables[name] = frames[0] if len(frames) == 1 else conform(pd.concat(frames, ignore_index=True), name)
+    meta = merge_meta([p.meta for p in parts], [raw.rank for raw in raws], forced, formats)
+    computed_throughput(tables[WHOLE_TABLE], meta)
+    return ParsedLog(**tables, meta=meta)
+
+
+def assemble_increment(
+    raw: RawRecords, context: Context, formats: dict[str, LogFormat], *, stats: bool = True
+) -> Increment:
+    """The rows of the lines in ``raw`` (read after ``context``) and the context after them.
+
+    ``stats`` folds the running figures a run summary reads (``parsers.engine.stats``)
+    into the context; a whole-log parse, which has the tables themselves, skips them.
+    """
+    ctx = context.copy()
+    try:
+        return _assemble(raw, ctx, formats, stats)
+    except ContextChanged as exc:
+        exc.context = ctx  # what was learned up to the change: hints for the next pass
+        raise
+
+
+def _assemble(raw: RawRecords, ctx: Context, formats: dict[str, LogFormat], stats: bool) -> Increment:
+    facts = ctx.facts()
+    generic = generic_names(formats)
+    small = SmallTables(raw)
+    new_epochs = raw.columns("epochs")
+    steps = raw.columns("steps", consume=True)
+    cols, codes, dropped = drop_generic(ctx, facts, steps, small, generic)
+    names = steps[2]
+    small["evals"], bare = split_bare_dicts(small["evals"])
+    count_formats(ctx, codes, names, small["evals"])
+    bases = decide_epoch_bases(ctx, facts, (cols, codes, names), small, formats)
+    epoch = shifted_epochs(cols.get("epoch"), codes, names, len(cols["line"]), bases["steps"])
+    timeline = epoch_timeline(ctx.in_force, cols["line"], epoch, small, bases)
+    if np.isnan(epoch).any():
+        epoch = np.where(np.isnan(epoch), epoch_at(cols["line"], timeline), epoch)
+    ctx.in_force = last_statement(timeline)
+    records = epoch_records(ctx, new_epochs, timeline, generic) if len(new_epochs[0]["line"]) else None
+    note_meta(ctx, raw, small, bare, cols)
+    rows = step_rows(ctx, cols, epoch, formats)
+    rows = join_times(ctx, facts, rows, small["step_times"], bases["step_times"])
+    evals = evals_table(small["evals"], timeline, bases["evals"], formats)
+    events = events_table(small["events"], rows, timeline) if any_events(small["events"], rows) else None
+    count_lines(ctx, raw, dropped)
+    out = {"steps": _conformed(rows, "steps"), "evals": _conformed(evals, "evals")}
+    out["events"] = empty_table("events") if events is None else _conformed(events, "events")
+    if stats:
+        update_stats(ctx, out["steps"], out["events"], out["evals"])
+    epochs = None if records is None else epochs_table(records, bases["epochs"])
+    return Increment(**out, epochs=epochs, meta=current_meta(ctx, formats), context=ctx)
+
+
+def _conformed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``conform``, skipped when the frame already has the schema's columns and dtypes."""
+    if not len(frame):
+        return empty_table(name)
+    if (
+        list(frame.columns) == list(TABLES[name])
+        and all(str(dtype) == want for dtype, want in zip(frame.dtypes, TABLES[name].values()))
+        and isinstance(frame.index, pd.RangeIndex)
+        and frame.index.start == 0
+    ):
+        return frame
+    return conform(frame, name)

@@ -1,0 +1,180 @@
+"""Which epoch a record is in: formats' epoch bases, and the epoch in force at a line.
+
+Tables are 1-based in epochs.  A format that is unsure (``LogFormat.epoch_base`` None,
+e.g. model-zoo scripts imitating LossMonitor) counts from 0 when any of its records
+in a table says epoch 0 -- a whole-log decision, taken by ``decide_epoch_bases`` from
+the context's running flags.  A record that states no epoch is in the epoch stated
+last before it (``epoch_at`` over a ``Timeline``, which a part starts from the last
+statement of the parts before it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from parsers.columns import Columns
+from parsers.engine.context import Context, ContextChanged
+from parsers.registry import LogFormat
+
+__all__ = [
+    "EPOCH_TABLES",
+    "TIMELINE_TABLES",
+    "Bases",
+    "Timeline",
+    "decide_epoch_bases",
+    "epoch_at",
+    "epoch_timeline",
+    "frame_epochs",
+    "last_statement",
+    "own_or_context_epoch",
+    "shifted_epochs",
+]
+
+# Raw tables whose records state the epoch in force at their line, and all that print epochs.
+TIMELINE_TABLES = ("context", "epochs", "evals")
+EPOCH_TABLES = ("steps", *TIMELINE_TABLES, "step_times")
+
+Bases = Mapping[str, int]  # format name -> the epoch it counts first (unlisted: 1)
+Timeline = list[tuple[np.ndarray, np.ndarray]]  # (lines, epochs) sources, each in line order
+
+
+def decide_epoch_bases(
+    ctx: Context,
+    facts: dict,
+    steps: tuple[Columns, np.ndarray, list[str]],
+    small: dict[str, pd.DataFrame],
+    formats: dict[str, LogFormat],
+) -> dict[str, Bases]:
+    """Per raw table, each format's epoch base over the log so far (0 once it printed an epoch 0).
+
+    Raises ``ContextChanged`` when an unsure format prints its first epoch 0 after rows
+    counted from 1 were committed.
+    """
+    fixed = {name: fmt.epoch_base for name, fmt in formats.items() if fmt.epoch_base is not None}
+    unsure = [name for name, fmt in formats.items() if fmt.epoch_base is None]
+    now = _zeros_printed(unsure, steps, small) if unsure else {}
+    bases: dict[str, Bases] = {}
+    for table in EPOCH_TABLES:
+        seen = ctx.zeros.setdefault(table, {})
+        hinted = facts["zeros"].get(table, {})
+        for name, (rows, zero) in now.get(table, {}).items():
+            old = seen.get(name, [False, False])
+            if zero and old[0] and not old[1] and not hinted.get(name, [False, False])[1]:
+                raise ContextChanged(f"{table}: format {name} printed epoch 0 after epochs counted from 1")
+            seen[name] = [old[0] or rows, old[1] or zero]
+        decided = {name: 0 if _zero(seen, name) or _zero(hinted, name) else 1 for name in unsure}
+        bases[table] = {**fixed, **decided}
+    return bases
+
+
+def _zero(flags: dict[str, list[bool]], name: str) -> bool:
+    return flags.get(name, [False, False])[1]
+
+
+def _zeros_printed(unsure: list[str], steps, small) -> dict[str, dict[str, tuple[bool, bool]]]:
+    """Per table and unsure format in this part: (has rows, printed an epoch 0)."""
+    out: dict[str, dict[str, tuple[bool, bool]]] = {}
+    cols, codes, names = steps
+    if "epoch" in cols and len(codes):
+        epoch = cols["epoch"]
+        for code, name in enumerate(names):
+            if name in unsure:
+                if len(names) == 1:  # every row is this format's: no mask over millions of rows
+                    out.setdefault("steps", {})[name] = (True, bool((epoch == 0).any()))
+                else:
+                    mask = codes == code
+                    out.setdefault("steps", {})[name] = (bool(mask.any()), bool((epoch[mask] == 0).any()))
+    for table in EPOCH_TABLES[1:]:
+        frame = small[table]
+        if len(frame) and "epoch" in frame:
+            zero = pd.to_numeric(frame["epoch"], errors="coerce").to_numpy(np.float64, na_value=np.nan) == 0
+            for name in set(frame["format"].tolist()) & set(unsure):
+                mask = (frame["format"] == name).to_numpy()
+                out.setdefault(table, {})[name] = (True, bool(zero[mask].any()))
+    return out
+
+
+def shifted_epochs(
+    epoch: np.ndarray | None, codes: np.ndarray, names: list[str], n: int, bases: Bases
+) -> np.ndarray:
+    """Epochs 1-based: the rows of formats counting from 0 are shifted by one."""
+    if epoch is None:
+        return np.full(n, np.nan)
+    shifts = np.array([1 - bases.get(name, 1) for name in names] or [0], dtype=np.float64)
+    if not shifts.any() or not len(codes):
+        return epoch
+    return epoch + shifts[codes]
+
+
+def frame_epochs(frame: pd.DataFrame, bases: Bases) -> np.ndarray:
+    """The 1-based epoch each row of a small raw table states (NaN where none)."""
+    if "epoch" not in frame or not len(frame):
+        return np.full(len(frame), np.nan)
+    codes, names = pd.factorize(frame["format"])
+    epoch = pd.to_numeric(frame["epoch"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    return shifted_epochs(epoch, codes.astype(np.int16), list(names), len(frame), bases)
+
+
+def epoch_timeline(
+    in_force: list[float] | None,
+    step_lines: np.ndarray,
+    step_epochs: np.ndarray,
+    small: dict[str, pd.DataFrame],
+    bases: dict[str, Bases],
+) -> Timeline:
+    """Sources of (line, epoch) pairs in line order: the statement in force, the steps, small tables.
+
+    Kept as separate sorted sources rather than one merged array: merging would copy
+    and sort millions of step lines to place a few hundred epoch-time lines.
+    """
+    sources: Timeline = []
+    if in_force is not None:
+        sources.append((np.array([int(in_force[0])], np.int64), np.array([float(in_force[1])])))
+    sources.append((step_lines, step_epochs))
+    for name in TIMELINE_TABLES:
+        frame = small[name]
+        if len(frame) and "epoch" in frame:
+            sources.append((frame["line"].to_numpy(np.int64), frame_epochs(frame, bases[name])))
+    timeline = []
+    for lines, epochs in sources:
+        known = ~np.isnan(epochs)
+        if not known.all():
+            lines, epochs = lines[known], epochs[known]
+        if len(lines):
+            timeline.append((lines, epochs))
+    return timeline
+
+
+def epoch_at(lines: np.ndarray, timeline: Timeline) -> np.ndarray:
+    """Epoch in force at each line: the last one stated at or before it (NaN before any)."""
+    lines = np.asarray(lines, dtype=np.int64)
+    best_line = np.full(len(lines), -1, dtype=np.int64)
+    best_epoch = np.full(len(lines), np.nan)
+    for known_lines, known_epochs in timeline:
+        pos = np.searchsorted(known_lines, lines, side="right") - 1
+        found = pos >= 0
+        cand_line = np.where(found, known_lines[np.clip(pos, 0, None)], -1)
+        better = cand_line > best_line
+        best_line = np.where(better, cand_line, best_line)
+        best_epoch = np.where(better, known_epochs[np.clip(pos, 0, None)], best_epoch)
+    return best_epoch
+
+
+def last_statement(timeline: Timeline) -> list[float] | None:
+    """The (line, epoch) a later line sees last, with ``epoch_at``'s tie rule (first source wins)."""
+    best: list[float] | None = None
+    for lines, epochs in timeline:
+        if best is None or lines[-1] > best[0]:
+            best = [int(lines[-1]), float(epochs[-1])]
+    return best
+
+
+def own_or_context_epoch(frame: pd.DataFrame, timeline: Timeline, bases: Bases) -> np.ndarray:
+    """The epoch a row states, else the one in force at its line."""
+    own = frame_epochs(frame, bases)
+    if np.isnan(own).any():
+        own = np.where(np.isnan(own), epoch_at(frame["line"].to_numpy(np.int64), timeline), own)
+    return own

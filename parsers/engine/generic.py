@@ -1,0 +1,86 @@
+"""The generic-record rule: records of a fallback format count only where no specific format has any.
+
+A ``generic`` format (``LogFormat.generic``) reads any ``epoch ... loss ...`` line; when
+a specific format also found records in a table, the generic ones are its misreadings
+and are dropped (and counted as skipped lines).  The decision is per table and over
+the whole log: ``drops_generic`` is the rule, ``decide_generic`` applies it to the
+log so far from the context's running flags.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from parsers.columns import Columns
+from parsers.engine.context import Context, ContextChanged
+from parsers.registry import LogFormat
+
+__all__ = ["decide_generic", "drop_generic", "drops_generic", "generic_names", "without_generic"]
+
+
+def drops_generic(has_generic: bool, has_specific: bool) -> bool:
+    """The rule itself: generic records are dropped exactly when specific ones exist too."""
+    return has_generic and has_specific
+
+
+def generic_names(formats: dict[str, LogFormat]) -> set[str]:
+    return {name for name, fmt in formats.items() if fmt.generic}
+
+
+def decide_generic(ctx: Context, facts: dict, table: str, has_generic: bool, has_specific: bool) -> bool:
+    """Whether ``table``'s generic records are dropped, over the log so far (and the hints).
+
+    Raises ``ContextChanged`` when this part turns the decision after generic records
+    were already committed as kept.
+    """
+    own = ctx.generic.get(table, [False, False])
+    hint = facts["generic"].get(table, own)
+    before = drops_generic(own[0] or hint[0], own[1] or hint[1])
+    flags = [own[0] or has_generic, own[1] or has_specific]
+    after = drops_generic(flags[0] or hint[0], flags[1] or hint[1])
+    if after and not before and own[0]:
+        raise ContextChanged(f"{table}: specific records after generic ones were kept")
+    ctx.generic[table] = flags
+    return after
+
+
+def drop_generic(
+    ctx: Context,
+    facts: dict,
+    steps: tuple[Columns, np.ndarray, list[str]],
+    small: dict[str, pd.DataFrame],
+    generic: set[str],
+) -> tuple[Columns, np.ndarray, int]:
+    """This part's steps and (in place) small tables without the generic records the log drops.
+
+    Returns the steps' columns and codes and the number of dropped steps and evals
+    records; dropped epoch records are counted over the whole epochs table instead.
+    """
+    cols, codes, names = steps
+    dropped = 0
+    generic_codes = [i for i, n in enumerate(names) if n in generic]
+    is_generic = np.isin(codes, generic_codes) if generic_codes else None
+    any_generic = is_generic is not None and bool(is_generic.any())
+    any_specific = len(generic_codes) < len(names) and (is_generic is None or bool((~is_generic).any()))
+    if len(codes) and decide_generic(ctx, facts, "steps", any_generic, any_specific) and any_generic:
+        dropped += int(is_generic.sum())
+        cols = {k: v[~is_generic] for k, v in cols.items()}
+        codes = codes[~is_generic]
+    for name in ("epochs", "evals"):
+        frame = small[name]
+        if not len(frame):
+            continue
+        mask = frame["format"].isin(generic)
+        if decide_generic(ctx, facts, name, bool(mask.any()), bool((~mask).any())) and mask.any():
+            dropped += int(mask.sum()) if name == "evals" else 0
+            small[name] = frame[~mask].reset_index(drop=True)
+    return cols, codes, dropped
+
+
+def without_generic(frame: pd.DataFrame, generic: set[str]) -> tuple[pd.DataFrame, int]:
+    """A whole record set (with a ``format`` column) under the rule; returns it and the rows dropped."""
+    mask = frame["format"].isin(generic)
+    if not drops_generic(bool(mask.any()), bool((~mask).any())):
+        return frame, 0
+    return frame[~mask].reset_index(drop=True), int(mask.sum())

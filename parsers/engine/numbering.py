@@ -1,0 +1,175 @@
+"""Global step numbering: steps per epoch, cumulative counters, and the numbering rule.
+
+A log counts steps within each epoch, over the whole run, or not at all; which one
+is a whole-log decision made from running facts (``Context``): the largest step
+and printed steps-per-epoch seen, and per rank a "stream" that remembers whether the
+step counter ever fell back when the epoch changed.  ``decide_numbering`` turns the
+facts into ``[mode, steps per epoch, step base]``; ``global_numbers`` applies it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from parsers.columns import Columns
+from parsers.dispatch import is_constant
+from parsers.engine.context import Context, ContextChanged, Stream, columns_from_json
+from parsers.engine.generic import generic_names, without_generic
+from parsers.registry import LogFormat
+
+__all__ = [
+    "Numbering",
+    "check_numbering",
+    "decide_numbering",
+    "fold_stream",
+    "global_numbers",
+    "is_cumulative",
+    "spe_from_epochs",
+    "step_base",
+    "steps_per_epoch",
+    "track_steps",
+]
+
+Numbering = list[Any]  # [mode ("count", "step" or "epoch"), steps per epoch, step base]
+
+
+def spe_from_epochs(epochs: pd.DataFrame) -> int | None:
+    """Steps in one epoch from the raw epoch records: as printed, or epoch time / step time."""
+    if "steps" in epochs and pd.to_numeric(epochs["steps"], errors="coerce").notna().any():
+        return int(pd.to_numeric(epochs["steps"], errors="coerce").max())
+    if {"epoch_time_ms", "step_time_ms"} <= set(epochs.columns):
+        ratio = pd.to_numeric(epochs["epoch_time_ms"], errors="coerce") / pd.to_numeric(
+            epochs["step_time_ms"], errors="coerce"
+        )
+        ratio = ratio[np.isfinite(ratio)]
+        if len(ratio) and (abs(ratio - ratio.round()) < 0.05).all():
+            return int(ratio.round().median())
+    return None
+
+
+def steps_per_epoch(ctx: Context, facts: dict, formats: dict[str, LogFormat]) -> int | None:
+    """Steps in one epoch over the log so far: as printed, from the epoch records, or the largest step."""
+    if not math.isnan(facts["printed_spe"]):
+        return int(facts["printed_spe"])
+    from_epochs = ctx.stats.get("spe_epochs")
+    if ctx.hints and facts["epochs_raw"]:  # hinted: the epoch records of the aborted pass count too
+        cols, codes, names = columns_from_json(facts["epochs_raw"])
+        frame = pd.DataFrame({k: v for k, v in cols.items() if k != "_ctx"})
+        frame["format"] = np.asarray(names, dtype=object)[codes] if len(codes) else np.empty(0, object)
+        frame, _ = without_generic(frame, generic_names(formats))
+        from_epochs = spe_from_epochs(frame.drop(columns="format"))
+    if from_epochs is not None:
+        return int(from_epochs)
+    return None if math.isnan(facts["step_max"]) else int(facts["step_max"])
+
+
+def step_base(bases: list[int]) -> int:
+    """The step the log's formats count first: theirs when they agree, else 1."""
+    distinct = set(bases)
+    return distinct.pop() if len(distinct) == 1 else 1
+
+
+def track_steps(
+    ctx: Context, cols: Columns, step: np.ndarray, filled: np.ndarray, epoch: np.ndarray, rank: np.ndarray
+) -> None:
+    """Fold this part's step rows into the running facts the numbering rule is decided from."""
+    printed_spe = cols.get("steps_per_epoch")
+    if printed_spe is not None and not np.isnan(printed_spe).all():
+        ctx.printed_spe = float(np.fmax(ctx.printed_spe, np.nanmax(printed_spe)))
+    if not _all_nan(step):
+        ctx.step_max = float(np.fmax(ctx.step_max, np.nanmax(step)))
+        ctx.step_any = True
+    ctx.step_any = ctx.step_any or not _all_nan(filled)
+    ctx.epoch_any = ctx.epoch_any or not _all_nan(epoch)
+    ctx.streams["all"] = fold_stream(ctx.streams.get("all"), epoch, filled)
+    if _all_nan(rank):
+        return
+    for r in np.unique(rank[~np.isnan(rank)]).tolist():
+        mask = rank == r
+        ctx.streams[f"r{r}"] = fold_stream(ctx.streams.get(f"r{r}"), epoch[mask], filled[mask])
+        if r not in ctx.ranks:
+            ctx.ranks.append(r)
+
+
+def _all_nan(values: np.ndarray) -> bool:
+    if is_constant(values):
+        return bool(np.isnan(values[0]))
+    return bool(np.isnan(values).all())
+
+
+def fold_stream(stream: Stream | None, epoch: np.ndarray, step: np.ndarray) -> Stream:
+    """[last epoch, last step, epoch changed, step fell back at a change], carried across parts.
+
+    Only the rows where the epoch changes are compared, so this stays cheap on
+    millions of steps.
+    """
+    known = ~(np.isnan(epoch) | np.isnan(step))
+    if not known.all():
+        epoch, step = epoch[known], step[known]
+    stream = list(stream) if stream else [None, None, False, False]
+    if not len(epoch):
+        return stream
+    if stream[0] is not None:
+        epoch, step = np.concatenate([[stream[0]], epoch]), np.concatenate([[stream[1]], step])
+    change = np.flatnonzero(epoch[1:] != epoch[:-1])
+    if len(change):
+        stream[2] = True
+        stream[3] = stream[3] or not bool((step[change + 1] > step[change]).all())
+    return [float(epoch[-1]), float(step[-1]), stream[2], stream[3]]
+
+
+def is_cumulative(facts: dict) -> bool:
+    """Steps count over the whole run when each epoch's first step is past the last one's (rank by rank)."""
+    streams = facts["streams"]
+    if len(facts["ranks"]) > 1:
+        return all(_rising(streams.get(f"r{r}")) for r in facts["ranks"])
+    return _rising(streams.get("all"))
+
+
+def _rising(stream: Stream | None) -> bool:
+    return bool(stream and stream[2] and not stream[3])
+
+
+def decide_numbering(ctx: Context, formats: dict[str, LogFormat]) -> Numbering:
+    """How the whole log so far is numbered: counted, as printed, or epoch x steps per epoch + step."""
+    facts = ctx.facts()
+    base = step_base([formats[n].step_base for n in ctx.step_names if n in formats])
+    if not facts["step_any"]:
+        return ["count", None, base]
+    spe = steps_per_epoch(ctx, facts, formats)
+    if not facts["epoch_any"] or spe is None or is_cumulative(facts):
+        return ["step", None, base]
+    return ["epoch", spe, base]
+
+
+def check_numbering(ctx: Context, numbering: Numbering) -> None:
+    """Raise ``ContextChanged`` when committed rows were numbered otherwise (and it matters)."""
+    old = ctx.numbering
+    ctx.numbering = numbering
+    if not ctx.steps or old is None or old == numbering:
+        return
+    if "count" in (old[0], numbering[0]) or old[2] != numbering[2] or not ctx.epoch_one_only:
+        raise ContextChanged(f"step numbering changed from {old} to {numbering}")
+
+
+def global_numbers(
+    ctx: Context, numbering: Numbering, epoch: np.ndarray, step: np.ndarray, rank: np.ndarray
+) -> np.ndarray:
+    """1-based global step of each row under ``numbering`` (counted rows continue per rank)."""
+    mode, spe, base = numbering
+    if mode == "count":
+        keys = np.where(np.isnan(rank), -1.0, rank)
+        out = np.empty(len(keys))
+        for key in np.unique(keys).tolist():
+            mask = keys == key
+            done = ctx.rank_counts.get(str(key), 0)
+            out[mask] = np.arange(done + 1, done + int(mask.sum()) + 1)
+            ctx.rank_counts[str(key)] = done + int(mask.sum())
+        return out
+    if mode == "step":
+        return step - base + 1
+    return (epoch - 1) * spe + step - base + 1

@@ -1,0 +1,186 @@
+"""The small tables: epochs (rebuilt whole), evals and events (a part's rows).
+
+The epochs table is the one table rebuilt from all its records at every part: the
+records of one epoch (its time line, its throughput line) may straddle parts.  Its
+raw records are kept in the context, each with the epoch in force at its line.
+Evals and events are a part's own rows.  What is special about a format's eval
+dicts (keys that are not metrics, the key giving the epoch) is read from its
+``LogFormat``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from parsers.columns import Columns
+from parsers.engine.context import Context, columns_to_json
+from parsers.engine.epochs import Bases, Timeline, epoch_at, frame_epochs, own_or_context_epoch
+from parsers.engine.generic import without_generic
+from parsers.engine.numbering import spe_from_epochs
+from parsers.engine.records import joined_records
+from parsers.hparams import hparam_number
+from parsers.registry import LogFormat
+from parsers.schema import conform, empty_table
+
+__all__ = ["any_events", "epoch_records", "epochs_table", "eval_metrics", "evals_table", "events_table"]
+
+
+def epoch_records(
+    ctx: Context, new: tuple[Columns, np.ndarray, list[str]], timeline: Timeline, generic: set[str]
+) -> pd.DataFrame:
+    """All raw epoch records so far (under the generic rule), each with the epoch in force at its line.
+
+    Keeps them in the context, with the running figures read from them: rows dropped,
+    records per format, steps per epoch.
+    """
+    cols, codes, names = new
+    cols = {**cols, "_ctx": epoch_at(cols["line"], timeline)}
+    joined, codes, names = joined_records(ctx.epochs_raw, (cols, codes, names), name=ctx.name, rank=ctx.rank)
+    ctx.epochs_raw = columns_to_json(joined, codes, names)
+    frame = pd.DataFrame(joined)
+    frame["format"] = np.asarray(names, dtype=object)[codes]
+    frame, dropped = without_generic(frame, generic)
+    ctx.stats["epochs_dropped"] = dropped
+    ctx.stats["epoch_counts"] = dict(Counter(frame["format"].tolist()))  # first-seen order
+    ctx.stats["spe_epochs"] = spe_from_epochs(frame)
+    return frame
+
+
+def epochs_table(records: pd.DataFrame, bases: Bases) -> pd.DataFrame:
+    """The whole epochs table from ``epoch_records`` (before computed throughput)."""
+    if not len(records):
+        return empty_table("epochs")
+    rows = records.drop(columns="_ctx")
+    timeline = [(records["line"].to_numpy(np.int64), records["_ctx"].to_numpy(np.float64))]
+    rows["epoch"] = own_or_context_epoch(rows, timeline, bases)
+    for col in ("epoch_time_ms", "step_time_ms", "data_time_ms", "samples_per_sec", "steps"):
+        if col in rows:
+            rows[col] = pd.to_numeric(rows[col], errors="coerce")
+    if "phase" in rows:
+        is_eval = rows["phase"].astype("string").str.lower().eq("eval").fillna(False)
+        rows["eval_time_ms"] = rows["epoch_time_ms"].where(is_eval)
+        for col in ("epoch_time_ms", "step_time_ms", "data_time_ms"):
+            if col in rows:
+                rows[col] = rows[col].where(~is_eval)
+    rows["samples_per_sec_source"] = np.where(
+        rows.get("samples_per_sec", pd.Series(np.nan, index=rows.index)).notna(), "printed", None
+    )
+    known = rows[rows["epoch"].notna()]
+    unknown = rows[rows["epoch"].isna()]
+    columns = [c for c in rows.columns if c not in ("epoch", "rank", "format", "phase")]
+    merged = known.groupby(["rank", "epoch"], dropna=False, sort=False)[columns].first().reset_index()
+    merged["line"] = known.groupby(["rank", "epoch"], dropna=False, sort=False)["line"].min().to_numpy()
+    out = pd.concat([merged, unknown[[c for c in merged.columns if c in unknown]]], ignore_index=True)
+    out = out.sort_values("line", kind="stable", ignore_index=True)
+    if "steps" not in out or out["steps"].isna().all():
+        ratio = out.get("epoch_time_ms") / out.get("step_time_ms") if "step_time_ms" in out else None
+        if ratio is not None:
+            near = (ratio - ratio.round()).abs() < 0.05
+            out["steps"] = ratio.round().where(near)
+    return conform(out, "epochs")
+
+
+def evals_table(
+    raw: pd.DataFrame, timeline: Timeline, bases: Bases, formats: dict[str, LogFormat]
+) -> pd.DataFrame:
+    """One row per metric value: printed columns, ``metric_*`` groups, and eval dicts."""
+    if not len(raw):
+        return empty_table("evals")
+    raw = raw.copy()
+    raw["own_epoch"] = frame_epochs(raw, bases)
+    raw["epoch"] = own_or_context_epoch(raw, timeline, bases)
+    records: list[dict[str, Any]] = []
+    metric_cols = [c for c in raw.columns if c.startswith("metric_")]
+    for row in raw.to_dict("records"):
+        base = {"epoch": row["epoch"], "rank": row.get("rank"), "line": row["line"]}
+        if isinstance(row.get("metrics"), dict):
+            fmt = formats[row["format"]]
+            key = fmt.eval_epoch_key
+            if key is not None and key in row["metrics"] and pd.isna(row.get("own_epoch")):
+                base["epoch"] = _progress_epoch(row["metrics"][key], base["epoch"])
+            for name, value in eval_metrics(row["metrics"], fmt.eval_not_metrics).items():
+                number = hparam_number(value)
+                if number is not None:
+                    records.append({**base, "metric": name, "value": number})
+        for col in metric_cols:
+            if row.get(col) is not None and not pd.isna(row[col]):
+                records.append({**base, "metric": col[len("metric_") :], "value": float(row[col])})
+        if row.get("metric") is not None and row.get("value") is not None:
+            records.append({**base, "metric": str(row["metric"]), "value": float(row["value"])})
+    return pd.DataFrame(records) if records else empty_table("evals")
+
+
+def eval_metrics(values: dict[str, Any], not_metrics: tuple[str, ...]) -> dict[str, Any]:
+    """The metrics of an eval dict: without the keys its format says are not metrics.
+
+    A nested dict (``{'PerplexityMetric': {'loss': 2.11, 'PPL': 8.28}}``) is flattened;
+    inner names are kept as they are when there is one outer key.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            for inner, v in value.items():
+                flat[str(inner) if len(values) == 1 else f"{key}.{inner}"] = v
+        else:
+            flat[str(key)] = value
+    names = {k for k in not_metrics if not k.startswith("*")}
+    suffixes = tuple(k[1:] for k in not_metrics if k.startswith("*"))
+    return {k: v for k, v in flat.items() if k not in names and not (suffixes and k.endswith(suffixes))}
+
+
+def _progress_epoch(progress: Any, fallback: Any) -> Any:
+    """The epoch an ``'epoch': 1.5`` progress figure falls in (an integer stays itself)."""
+    number = hparam_number(progress)
+    if number is None or not math.isfinite(number):
+        return fallback
+    return max(1, math.ceil(number))
+
+
+def any_events(raw: pd.DataFrame, steps: pd.DataFrame) -> bool:
+    """Whether ``events_table`` has anything to report: event lines, NaN losses, overflows."""
+    if len(raw):
+        return True
+    if not len(steps):
+        return False
+    loss = steps["loss"].to_numpy(np.float64)
+    return not bool(np.isfinite(loss).all()) or bool(steps["overflow"].fillna(False).to_numpy(bool).any())
+
+
+def events_table(raw: pd.DataFrame, steps: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:
+    """Event lines, plus a ``nan`` event per non-finite loss and an ``overflow`` one per flagged step."""
+    parts = []
+    if len(raw):
+        events = raw[["kind", "line", "message", "rank"]].copy()
+        events["epoch"] = epoch_at(events["line"].to_numpy(np.int64), timeline)
+        parts.append(events)
+    if len(steps):
+        bad = steps[~np.isfinite(steps["loss"].to_numpy(dtype=float, na_value=np.nan))]
+        if len(bad):
+            parts.append(_derived(bad, "nan", lambda r: f"loss is {r.loss} at epoch {r.epoch} step {r.step}"))
+        flagged = steps[steps["overflow"].astype("boolean").fillna(False)]
+        if len(flagged):
+            parts.append(
+                _derived(
+                    flagged, "overflow", lambda r: f"loss scale overflow at epoch {r.epoch} step {r.step}"
+                )
+            )
+    if not parts:
+        return empty_table("events")
+    return pd.concat(parts, ignore_index=True).sort_values("line", kind="stable", ignore_index=True)
+
+
+def _derived(rows: pd.DataFrame, kind: str, message) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": kind,
+            "line": rows["line"].to_numpy(),
+            "epoch": rows["epoch"].to_numpy(),
+            "rank": rows["rank"].to_numpy(),
+            "message": [message(r) for r in rows.itertuples()],
+        }
+    )

@@ -7,7 +7,9 @@ Streamlit pages and ``parse-log report`` draw identical pictures.
 
 Long runs are downsampled explicitly (``DEFAULT_MAX_POINTS``) by keeping the lowest
 and highest loss of each bucket of consecutive steps, so a single-step spike among
-1.7 million steps stays visible; NaN/Inf losses are drawn as their own markers.
+1.7 million steps stays visible; NaN/Inf losses are drawn as their own markers.  Run and
+metric names come from folders and logs, and plotly reads tags in every string it draws:
+each is escaped (``escape_plotly``, used by ``curves`` and ``figures`` too).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "DEFAULT_MAX_POINTS",
     "downsample_extremes",
     "epoch_time_figure",
+    "escape_plotly",
     "eval_figure",
     "loss_figure",
     "throughput_figure",
@@ -78,8 +81,17 @@ def _style(index: int, name: str, baseline: str | None) -> dict:
     }
 
 
+def escape_plotly(text: object) -> str:
+    """``text`` for a plotly string (trace name, title, axis or tick label, hover text): plotly
+    reads ``<b>``, ``<br>``, ``<a href>`` and entities there, so ``&``, ``<`` and ``>`` become
+    entities, which it draws as the characters.  (``html.escape`` without quotes, written out so
+    this module keeps importing plotting and data libraries only.)"""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _label(name: str, baseline: str | None) -> str:
-    return f"{name} (baseline)" if name == baseline else name
+    """A run's legend entry, escaped for plotly."""
+    return escape_plotly(f"{name} (baseline)" if name == baseline else name)
 
 
 def _one_rank(table: pd.DataFrame) -> pd.DataFrame:
@@ -90,6 +102,8 @@ def _one_rank(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _layout(fig: go.Figure, *, title: str, x: str, y: str) -> go.Figure:
+    """The shared look; ``title`` and the axis titles are plain text (escaped here)."""
+    title, x, y = escape_plotly(title), escape_plotly(x), escape_plotly(y)
     fig.update_layout(
         template="plotly_white",
         title={"text": title, "x": 0.01, "xanchor": "left"},
@@ -169,7 +183,7 @@ def _nonfinite_marks(
                 x=rows["global_step"].astype(float).tolist(),
                 y=[top] * len(rows),
                 mode="markers",
-                name=f"{name}: NaN/Inf loss ({len(rows)})",
+                name=f"{escape_plotly(name)}: NaN/Inf loss ({len(rows)})",
                 marker={"symbol": "x", "size": 11, "color": NONFINITE_COLOR, "line": {"width": 1}},
                 text=[f"loss {v}" for v in rows["loss"].tolist()],
                 hovertemplate="step %{x}: %{text}",
@@ -233,7 +247,11 @@ def eval_figure(evals: Runs, *, baseline: str | None = None) -> go.Figure:
     cols = min(len(metrics), 3)
     rows = -(-len(metrics) // cols)
     fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=metrics, horizontal_spacing=0.08, vertical_spacing=0.18
+        rows=rows,
+        cols=cols,
+        subplot_titles=[escape_plotly(m) for m in metrics],
+        horizontal_spacing=0.08,
+        vertical_spacing=0.18,
     )
     for i, (name, table) in enumerate(evals.items()):
         style = _style(i, name, baseline)

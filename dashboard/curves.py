@@ -5,13 +5,13 @@ Pure functions ``{run: DataFrame} -> go.Figure`` in the manner of ``dashboard.ch
 lays figures out and ``parse-log report`` could draw the same ones.  Raw series
 are min/max downsampled -- a single-step spike survives -- and drawn faint behind
 the time-weighted EMA; NaN/Inf values and events are markers on a hidden 0..1
-axis laid over the plot, so they show whatever the loss range.  Log text put in
-hover labels is HTML-escaped: plotly interprets tags such as ``<b>`` there.
+axis laid over the plot, so they show whatever the loss range.  Run names, titles and log
+text put in names and hover labels are escaped (``escape_plotly``): plotly interprets tags
+such as ``<b>`` or ``<a href>`` there.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 
 import numpy as np
@@ -28,6 +28,7 @@ from dashboard.charts import (
     _layout,
     _style,
     downsample_extremes,
+    escape_plotly,
 )
 
 __all__ = ["EVENT_STYLE", "bulk_range", "curve_figure", "wide_range"]
@@ -190,13 +191,14 @@ def _off_scale(fig: go.Figure, name: str, raw: pd.DataFrame, bounds: tuple[float
                 y=[level] * int(mask.sum()),
                 yaxis="y2",
                 mode="markers",
-                name=f"{name}: off scale",
+                name=f"{escape_plotly(name)}: off scale",
                 legendgroup=name,
                 showlegend=False,
                 marker={"symbol": symbol, "size": 10, "color": color, "line": {"width": 1, "color": "#222"}},
                 customdata=y[mask].tolist(),
-                hovertemplate=f"{html.escape(name)}: %{{customdata:.4g}} at x %{{x}}"
-                f" ({where} the range shown)<extra></extra>",
+                text=[escape_plotly(name)] * int(mask.sum()),  # as data: a "%{x}" in a name stays text
+                hovertemplate=f"%{{text}}: %{{customdata:.4g}} at x %{{x}} ({where} the range shown)"
+                "<extra></extra>",
                 meta={"role": "offscale", "run": name},
             )
         )
@@ -217,7 +219,7 @@ def _nonfinite(fig: go.Figure, name: str, data: pd.DataFrame, max_points: int) -
             y=[0.97] * len(bad),
             yaxis="y2",
             mode="markers",
-            name=f"{name}: NaN/Inf ({len(bad)})",
+            name=f"{escape_plotly(name)}: NaN/Inf ({len(bad)})",
             legendgroup=name,
             marker={"symbol": "x", "size": 11, "color": NONFINITE_COLOR},
             text=[f"value {v}" for v in bad["y"].tolist()],
@@ -239,14 +241,14 @@ def _events(fig: go.Figure, name: str, events: pd.DataFrame, color: str) -> None
     """Markers near the bottom for the events worth seeing on a curve, one trace per kind."""
     for kind, rows in _restarts(events).groupby("kind"):
         symbol, _ = EVENT_STYLE[str(kind)]
-        text = [html.escape(m[:HOVER_CHARS]) for m in rows["message"].astype(str)]
+        text = [escape_plotly(m[:HOVER_CHARS]) for m in rows["message"].astype(str)]
         fig.add_trace(
             go.Scatter(
                 x=rows["x"].tolist(),
                 y=[0.03] * len(rows),
                 yaxis="y2",
                 mode="markers",
-                name=f"{name}: {kind} ({len(rows)})",
+                name=f"{escape_plotly(name)}: {kind} ({len(rows)})",
                 legendgroup=name,
                 marker={"symbol": symbol, "size": 12, "color": color, "line": {"width": 1, "color": "#222"}},
                 text=text,

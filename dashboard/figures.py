@@ -1,6 +1,8 @@
 """The dashboard's other figures: hyperparameters against results, and cost per run.
 
 Pure functions ``DataFrame -> go.Figure`` like ``dashboard.charts``, whose layout they reuse.
+Axis labels, tick texts and bar categories are hyperparameter keys, their values and run
+names -- text from config files and folders -- so each is escaped for plotly.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import _empty, _layout
+from dashboard.charts import _empty, _layout, escape_plotly
 
 __all__ = ["cost_figure", "parallel_figure"]
 
@@ -20,13 +22,18 @@ def parallel_figure(table: pd.DataFrame, *, color: str | None = None) -> go.Figu
         values = table[column]
         numeric = pd.to_numeric(values, errors="coerce")
         if numeric.notna().sum() == values.notna().sum() and numeric.notna().any():
-            dims.append({"label": column, "values": numeric.astype(float).tolist()})
+            dims.append({"label": escape_plotly(column), "values": numeric.astype(float).tolist()})
             continue
         text = values.astype(str)
         cats = sorted(text.unique().tolist())
         codes = text.map({c: i for i, c in enumerate(cats)})
         dims.append(
-            {"label": column, "values": codes.tolist(), "tickvals": list(range(len(cats))), "ticktext": cats}
+            {
+                "label": escape_plotly(column),
+                "values": codes.tolist(),
+                "tickvals": list(range(len(cats))),
+                "ticktext": [escape_plotly(c) for c in cats],
+            }
         )
     line = {"color": "#0072B2"}
     if color and color in table and pd.to_numeric(table[color], errors="coerce").notna().any():
@@ -34,7 +41,7 @@ def parallel_figure(table: pd.DataFrame, *, color: str | None = None) -> go.Figu
             "color": pd.to_numeric(table[color], errors="coerce").tolist(),
             "colorscale": "Viridis",
             "showscale": True,
-            "colorbar": {"title": {"text": color}},
+            "colorbar": {"title": {"text": escape_plotly(color)}},
         }
     fig = go.Figure(go.Parcoords(dimensions=dims, line=line, labelangle=-20, labelside="top"))
     fig.update_layout(template="plotly_white", font={"size": 13}, margin={"l": 70, "r": 70, "t": 60, "b": 30})
@@ -45,17 +52,18 @@ def cost_figure(costs: pd.DataFrame, *, currency: str) -> go.Figure:
     """Cost so far and still to come per run (``run``, ``cost_so_far``, ``cost_projected``)."""
     rows = costs.dropna(subset=["cost_so_far"]).sort_values("cost_so_far")
     remaining = (rows["cost_projected"] - rows["cost_so_far"]).clip(lower=0).fillna(0)
+    names = [escape_plotly(run) for run in rows["run"]]  # categories: plotly draws them as tick text
     fig = go.Figure(
         [
             go.Bar(
-                y=rows["run"].tolist(),
+                y=names,
                 x=rows["cost_so_far"].tolist(),
                 orientation="h",
                 name="so far",
                 marker={"color": "#0072B2"},
             ),
             go.Bar(
-                y=rows["run"].tolist(),
+                y=names,
                 x=remaining.tolist(),
                 orientation="h",
                 name="still to come (projected)",

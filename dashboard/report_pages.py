@@ -4,6 +4,11 @@ Tables are built once as (header, rows) of text and written twice, so the job
 summary and the HTML page always show the same figures.  The HTML page is
 self-contained: plotly.js is inlined once and each chart is a div, with no URL
 that a browser would fetch, so it works from a CI artifact on an offline machine.
+
+Run names are folder names and metric names are whatever a log printed, so every name
+and value is escaped on its way out: Markdown-escaped in ``report.md`` (``|`` included,
+so a table keeps its columns), HTML-escaped in ``report.html``, and ``<``, ``>``, ``&``
+written as JSON unicode escapes in the data embedded in the page.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from dashboard.safe_text import escape_markdown
 from parsers.humanize import summary_view
 
 if TYPE_CHECKING:
@@ -74,7 +80,7 @@ def delta_table(deltas: pd.DataFrame, *, run: str, baseline: str) -> Table:
 
 def _md_table(table: Table) -> str:
     header, rows = table
-    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    cell = escape_markdown  # "|" escaped: GFM would split the cell there
     lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -82,10 +88,15 @@ def _md_table(table: Table) -> str:
 
 def markdown_page(content: ReportContent) -> str:
     """``report.md``: headings and tables only, images by relative path (the folder is the artifact)."""
-    parts = [f"# {content.title}\n", _intro(content), "## Summary\n", _md_table(summary_table(content))]
+    parts = [
+        f"# {escape_markdown(content.title)}\n",
+        _intro(content, path=escape_markdown, code=_md_code),
+        "## Summary\n",
+        _md_table(summary_table(content)),
+    ]
     for name, deltas in content.deltas.items():
         parts += [
-            f"## {name} compared with {content.baseline.name}\n",
+            f"## {escape_markdown(name)} compared with {escape_markdown(content.baseline.name)}\n",
             _md_table(delta_table(deltas, run=name, baseline=content.baseline.name)),
         ]
     parts.append("## Charts\n")
@@ -94,19 +105,29 @@ def markdown_page(content: ReportContent) -> str:
     for name, paths in content.images.items():
         image = paths.get(IMAGE_FOR_MARKDOWN) or next(iter(paths.values()))
         others = ", ".join(f"[{fmt.upper()}]({p.name})" for fmt, p in paths.items())
-        title = content.figures[name].layout.title.text or name
-        parts.append(f"![{title}]({image.name})\n\n{others}\n")
+        title = html.unescape(content.figures[name].layout.title.text or name)  # plotly-escaped
+        parts.append(f"![{escape_markdown(title)}]({image.name})\n\n{others}\n")
     if not content.figures:
         parts.append("No chart: the logs hold no loss, epoch time, throughput or eval records.\n")
     return "\n".join(parts)
 
 
-def _intro(content: ReportContent) -> str:
-    runs = ", ".join(f"`{r.source}`" for r in content.runs)
-    text = f"Written by `parse-log report` (epochscope) from {runs}"
+def _intro(content: ReportContent, *, path: Callable[[str], str], code: Callable[[str], str]) -> str:
+    """The sentence under the title; a run's path is shown by ``path`` (escaped: a folder name
+    may be markup), the command's name by ``code``."""
+    runs = ", ".join(path(str(r.source)) for r in content.runs)
+    text = f"Written by {code('parse-log report')} (epochscope) from {runs}"
     if content.baseline:
-        text += f", against the baseline `{content.baseline.source}`"
+        text += f", against the baseline {path(str(content.baseline.source))}"
     return text + ". Epoch-time means leave out the first (compile/warm-up) epoch.\n"
+
+
+def _md_code(text: str) -> str:
+    return f"`{text}`"
+
+
+def _html_code(text: str) -> str:
+    return f"<code>{html.escape(text)}</code>"
 
 
 _STYLE = """
@@ -118,11 +139,6 @@ th { background: #f3f3f3; }
 .chart { margin: 1em 0 2em; }
 .note { color: #8a4b00; }
 """
-
-
-def _code_spans(text: str) -> str:
-    """Markdown's `code` as <code>, so the intro reads the same on both pages."""
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", text)
 
 
 def _html_table(table: Table) -> str:
@@ -150,7 +166,7 @@ def html_page(content: ReportContent, *, data: dict[str, Any]) -> str:
 
     body = [
         f"<h1>{html.escape(content.title)}</h1>",
-        f"<p>{_code_spans(html.escape(_intro(content).strip()))}</p>",
+        f"<p>{_intro(content, path=_html_code, code=_html_code).strip()}</p>",
         "<h2>Summary</h2>",
         _html_table(summary_table(content)),
     ]
@@ -161,7 +177,9 @@ def html_page(content: ReportContent, *, data: dict[str, Any]) -> str:
         ]
     body.append("<h2>Charts</h2>")
     body += [f'<div class="chart">{_figure_div(n, f)}</div>' for n, f in content.figures.items()]
-    embedded = json.dumps(to_jsonable(data)).replace("</", "<\\/")
+    embedded = json.dumps(to_jsonable(data))
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):  # no "</script>", no "<!--"
+        embedded = embedded.replace(char, code)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(content.title)}</title><style>{_STYLE}</style>"

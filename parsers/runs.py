@@ -22,7 +22,7 @@ from typing import Any
 
 from parsers.errors import UnreadableLogError
 from parsers.parse import ParsedLog, parse_log
-from parsers.source import _looks_like_log
+from parsers.source import looks_like_log
 from parsers.summary import summarize
 
 __all__ = ["RUN_HPARAMS", "RUN_LOG", "Run", "load_run", "load_runs", "run_names"]
@@ -69,7 +69,7 @@ def _parse(path: Path, **options: Any) -> ParsedLog:
     target = path / RUN_LOG if (path / RUN_LOG).is_file() else path
     if not path.is_dir() or not event_files(path):
         return parse_log(target, **options)
-    if target == path and not any(_looks_like_log(p) for p in path.rglob("*") if p.is_file()):
+    if target == path and not any(looks_like_log(p) for p in path.rglob("*") if p.is_file()):
         return parse_events(path)
     from parsers.events.join import join_logs
 

@@ -19,7 +19,15 @@ from typing import BinaryIO
 
 from parsers.errors import EmptyLogError, UnreadableLogError
 
-__all__ = ["BLOCK_SIZE", "LOG_SUFFIXES", "LogSource", "iter_blocks", "open_sources"]
+__all__ = [
+    "BLOCK_SIZE",
+    "LOG_SUFFIXES",
+    "LogSource",
+    "iter_blocks",
+    "looks_like_log",
+    "open_sources",
+    "rank_from_name",
+]
 
 BLOCK_SIZE = 4 << 20
 LOG_SUFFIXES = (".log", ".txt", ".out", ".err", ".gz")
@@ -72,19 +80,19 @@ def open_sources(source: str | os.PathLike[str] | bytes) -> list[LogSource]:
     if not path.exists():
         raise UnreadableLogError(f"{path}: no such file or directory")
     _check_file(path)
-    return [LogSource(str(path), _rank_from_name(path.name), path=path)]
+    return [LogSource(str(path), rank_from_name(path.name), path=path)]
 
 
 def _directory(path: Path) -> list[LogSource]:
     files = sorted(
-        (p for p in path.rglob("*") if p.is_file() and _looks_like_log(p)),
+        (p for p in path.rglob("*") if p.is_file() and looks_like_log(p)),
         key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(p))],
     )
     if not files:
         raise UnreadableLogError(
             f"{path}: directory holds no log files (looked for {', '.join(LOG_SUFFIXES)})"
         )
-    ranks = [_rank_from_name(str(p.relative_to(path))) for p in files]
+    ranks = [rank_from_name(str(p.relative_to(path))) for p in files]
     if len(files) > 1 and any(r is None for r in ranks):
         ranks = list(range(len(files)))
     for p in files:
@@ -92,14 +100,16 @@ def _directory(path: Path) -> list[LogSource]:
     return [LogSource(str(p), rank, path=p) for p, rank in zip(files, ranks)]
 
 
-def _looks_like_log(path: Path) -> bool:
+def looks_like_log(path: Path) -> bool:
+    """Whether a file in a run folder is a log, by its name (``*.log``, ``*.log.1``, ...)."""
     name = path.name.lower()
     return not name.startswith(".") and (
         name.endswith(LOG_SUFFIXES) or re.search(r"\.log\.\d+$", name) is not None
     )
 
 
-def _rank_from_name(name: str) -> int | None:
+def rank_from_name(name: str) -> int | None:
+    """The device rank a log's file name (or path in its folder) says, e.g. ``rank_3.log``."""
     found = _RANK_IN_NAME.findall(name)
     return int(found[-1]) if found else None
 

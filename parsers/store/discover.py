@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from parsers.source import _looks_like_log, _rank_from_name
+from parsers.source import looks_like_log, rank_from_name
 from parsers.store import remote
 from parsers.store.entry import LogSpec
-from parsers.store.logfile import _mtime_ns
+from parsers.store.logfile import mtime_ns
 
 __all__ = [
     "CONFIG_NAMES",
@@ -57,10 +57,10 @@ def run_spec(
     name: str, folder: str, files: dict[str, tuple[int, int]], *, join, storage_options=None, root: str = ""
 ) -> RunSpec | None:
     """The run of one folder from its files (name -> (size, mtime_ns)), or None if it holds no log."""
-    logs = sorted((n for n in files if _looks_like_log(Path(n))), key=_natural)
+    logs = sorted((n for n in files if looks_like_log(Path(n))), key=_natural)
     if not logs:
         return None
-    ranks = [_rank_from_name(n) for n in logs]
+    ranks = [rank_from_name(n) for n in logs]
     if len(logs) > 1 and any(r is None for r in ranks):
         ranks = list(range(len(logs)))
     options = remote.StorageOptions(storage_options or {})  # one copy per run, its secrets out of repr
@@ -112,7 +112,7 @@ def discover_remote(url: str, *, storage_options: dict[str, Any] | None = None) 
         rel = pure.relative_to(base) if path.startswith(base + "/") else PurePosixPath(pure.name)
         if info.get("type") == "directory" or any(part.startswith(".") for part in rel.parts):
             continue
-        folders.setdefault(str(pure.parent), {})[pure.name] = (int(info.get("size") or 0), _mtime_ns(info))
+        folders.setdefault(str(pure.parent), {})[pure.name] = (int(info.get("size") or 0), mtime_ns(info))
     runs = []
     for folder, files in folders.items():
         rel = PurePosixPath(folder).relative_to(base).as_posix() if folder != base else "."
@@ -164,7 +164,7 @@ def _stat(path: str, storage_options: dict[str, Any] | None) -> tuple[int, int]:
         return st.st_size, st.st_mtime_ns
     fs, inner = remote.filesystem(path, storage_options)
     info = fs.info(inner)
-    return int(info.get("size") or 0), _mtime_ns(info)
+    return int(info.get("size") or 0), mtime_ns(info)
 
 
 def _join_url(folder: str, name: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from parsers.errors import EmptyLogError, UnreadableLogError
 from parsers.store import remote
 
-__all__ = ["FINGERPRINT_BYTES", "LogFile", "Stat"]
+__all__ = ["FINGERPRINT_BYTES", "LogFile", "Stat", "mtime_ns"]
 
 FINGERPRINT_BYTES = 1024
 TAIL_BYTES = 256
@@ -63,7 +63,7 @@ class LogFile:
             raise UnreadableLogError(f"{self.location}: no such file") from None
         except OSError as exc:
             raise self._unreadable(exc) from None
-        return Stat(int(info.get("size") or 0), _mtime_ns(info))
+        return Stat(int(info.get("size") or 0), mtime_ns(info))
 
     def open_raw(self) -> BinaryIO:
         """The file's bytes as stored (compressed, for a .gz); a remote one is read in ranged
@@ -128,7 +128,7 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
-def _mtime_ns(info: dict[str, Any]) -> int:
+def mtime_ns(info: dict[str, Any]) -> int:
     """Modification time from an fsspec info dict (S3: LastModified; others: mtime/created)."""
     for key in ("mtime", "LastModified", "last_modified", "created", "ETag"):
         value = info.get(key)

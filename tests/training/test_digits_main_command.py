@@ -77,6 +77,7 @@ def test_hparams_record_the_config_the_override_and_the_data(digits_run: Path) -
     assert hparams["val_size"] == pytest.approx(hparams["dataset_size"] * hparams["val_ratio"], abs=CLASSES)
     assert hparams["steps_per_epoch"] == hparams["train_size"] // hparams["batch_size"]
     assert hparams["class_names"] == [str(d) for d in range(CLASSES)]
+    assert hparams["dataset_path"] == str((digits_run.parent / ".datasets" / "sklearn-digits").resolve())
 
 
 def test_the_log_parses_into_every_step_epoch_and_eval(digits_run: Path) -> None:

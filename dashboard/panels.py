@@ -16,6 +16,7 @@ import streamlit as st
 from dashboard import data, series
 from dashboard.analysis import DEFAULT_SMOOTHING, half_life_share
 from dashboard.curves import curve_figure
+from dashboard.safe_text import streamlit_text
 from dashboard.state import Context
 from parsers.insights.cost import DEFAULT_PRICES, Price, PriceError, load_prices, run_costs
 
@@ -254,7 +255,9 @@ def prices(ctx: Context) -> list[Price]:
     try:
         return load_prices(ctx.settings.prices)
     except PriceError as exc:
-        st.warning(f"{exc}. Using the default price ({DEFAULT_PRICES[0].label}).")
+        st.warning(
+            f"{streamlit_text(exc)}. Using the default price ({streamlit_text(DEFAULT_PRICES[0].label)})."
+        )
         return list(DEFAULT_PRICES)
 
 
@@ -268,7 +271,8 @@ def costs(ctx: Context, runs: pd.DataFrame, hparams: pd.DataFrame | None) -> pd.
 def cost_totals(costs: pd.DataFrame, runs: pd.DataFrame) -> None:
     """What all runs cost so far and what the running ones will add, per currency."""
     running = runs["status"].isin(["running"]).to_numpy()
-    for currency, part in costs.groupby("currency"):
+    for currency_text, part in costs.groupby("currency"):
+        currency = streamlit_text(currency_text)  # typed into the price table: text in a label
         mask = running[part.index]
         left, mid, right = st.columns(3)
         left.metric(f"Spent so far ({currency})", f"{part['cost_so_far'].sum():,.2f}")

@@ -2,6 +2,8 @@
 
 Log text (event messages, the lines around them, error reasons) is only ever put
 in ``st.code``/``st.dataframe`` cells, which show text as text: never Markdown or HTML.
+Names that end up in Markdown -- a metric's in the "best eval" card, the log's path, an
+event kind in an expander label -- go through ``streamlit_text`` first.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import streamlit as st
 from dashboard import data, panels, series
 from dashboard.curves import curve_figure
 from dashboard.panels import outliers_toggle, smoothing_slider
+from dashboard.safe_text import streamlit_text
 from dashboard.state import Context
 from parsers.humanize import duration_ms, loss, number
 
@@ -72,10 +75,18 @@ def summary(ctx: Context, runs: pd.DataFrame, run: str) -> None:
     items = list(cards.items())
     for line in (items[:5], items[5:]):
         for column, (label, value) in zip(st.columns(5), line):
-            column.metric(label, value)
+            column.metric(label, streamlit_text(value))  # a metric is named by its log
+    st.caption(_sources(ctx, row, run))
+
+
+def _sources(ctx: Context, row: dict, run: str) -> str:
+    """Where the run's figures came from: its log, the formats detected, the hyperparameters'
+    file (or why a config beside the log was not read: ``parsers.store.configs``' caps)."""
     formats = _value(row, "formats")
     where = Path(str(row.get("path", ""))) / str(row.get("log", ""))
-    st.caption(f"log: `{str(where).replace('`', '')}` · formats: {formats if formats is not None else '-'}")
+    hparams = data.meta(ctx.runs_dir, run).get("hparams_source") or "none found"
+    parts = {"log": where, "formats": formats if formats is not None else "-", "hyperparameters": hparams}
+    return " · ".join(f"{name}: {streamlit_text(value)}" for name, value in parts.items())
 
 
 def _cost(ctx: Context, runs: pd.DataFrame, run: str) -> str:
@@ -172,7 +183,7 @@ def _contexts(ctx: Context, run: str, rows: pd.DataFrame) -> None:
     st.caption(f"Log lines around {len(lines)} of {len(rows)} events (worst kinds first).")
     for i, record in enumerate(worst.to_dict("records")):
         target = int(record["line"])
-        with st.expander(f"line {target}: {record['kind']}", expanded=i == 0):
+        with st.expander(streamlit_text(f"line {target}: {record['kind']}"), expanded=i == 0):
             text = "\n".join(f"{'>' if n == target else ' '} {n:>7}  {t}" for n, t in around.get(target, []))
             st.code(text or "(line not found)", language=None)
 

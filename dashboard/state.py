@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.analysis import most_recent
 from dashboard.files import FolderError, resolve_within
+from dashboard.safe_text import streamlit_text
 from dashboard.settings import Settings, parse_settings
 from dashboard.tables import within
 from parsers.errors import LogError
@@ -58,12 +59,13 @@ def _folder(settings: Settings) -> str | None:
         value="",
         key="folder",
         placeholder="(the runs root)",
-        help=f"A folder inside the runs root {settings.root}; every folder below it holding a log is a run.",
+        help=f"A folder inside the runs root {streamlit_text(settings.root)}; "
+        "every folder below it holding a log is a run.",
     )
     try:
         return str(resolve_within(settings.root, st.session_state["folder"]))
     except FolderError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(streamlit_text(exc))  # quotes what was typed
         return None
 
 
@@ -96,12 +98,12 @@ def sidebar() -> Context | None:
     try:
         settings = _settings(tuple(sys.argv[1:]))
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(streamlit_text(exc))
         return None
     if not settings.root.is_dir():
         st.info(
-            f"No runs folder at {settings.root} yet. Start the dashboard with `-- --runs DIR`, "
-            "or upload a log on the Upload page."
+            f"No runs folder at {streamlit_text(settings.root)} yet. "
+            "Start the dashboard with `-- --runs DIR`, or upload a log on the Upload page."
         )
         return _remember(Context(settings, str(settings.root), str(settings.root), _no_runs(), [], None))
     folder = _folder(settings)
@@ -115,7 +117,7 @@ def sidebar() -> Context | None:
     try:
         table = within(data.runs(root), folder)
     except (data.StoreMissingError, LogError) as exc:
-        st.error(str(exc))
+        st.error(streamlit_text(exc))  # names files under the runs root
         return None
     compared, baseline = _selection(table, folder)
     return _remember(Context(settings, root, folder, table, compared, baseline))

@@ -12,7 +12,9 @@ import streamlit as st
 
 from dashboard import state
 
-st.set_page_config(page_title="epochscope", page_icon=":material/monitoring:", layout="wide")
+# An emoji, not ":material/...": Streamlit turns an emoji into a data: URL, but fetches a Material
+# icon favicon from fonts.gstatic.com -- and nothing here should leave the machine.
+st.set_page_config(page_title="epochscope", page_icon="📈", layout="wide")
 
 PAGES = [
     st.Page("views/runs.py", title="Runs", icon=":material/table_rows:", default=True),

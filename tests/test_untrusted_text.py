@@ -35,13 +35,13 @@ METRICS = [IMAGE, TAG, BOLD, LINK, "a|b", ":red[red] :material/home:", "$x^2$"]
 FOLDERS = [f"{TAG} {BOLD}", "pipe|name", "[link](mailto:x@example.invalid)"]
 
 
-def hostile_log(path: Path, *, epochs: int = 3) -> Path:
-    """A log in the training emitter's own line templates whose eval metrics are named by ``METRICS``."""
+def hostile_log(path: Path, *, epochs: int = 3, metrics: list[str] = METRICS) -> Path:
+    """A log in the training emitter's own line templates whose eval metrics are named by ``metrics``."""
     lines = [RUN_START.format(epochs=epochs)]
     for epoch in range(1, epochs + 1):
         lines += [STEP_LOSS.format(epoch=epoch, step=s, loss=2.0 / (epoch * s)) for s in range(1, 5)]
         lines.append(
-            EVAL_RESULT.format(epoch=epoch, metrics={m: round(0.5 + epoch / 10, 2) for m in METRICS})
+            EVAL_RESULT.format(epoch=epoch, metrics={m: round(0.5 + epoch / 10, 2) for m in metrics})
         )
     lines.append(RUN_FINISHED.format(seconds=epochs * 10.0))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import data, panels, state
 from dashboard.analysis import DEFAULT_TOLERANCE
 from dashboard.figures import cost_figure
+from dashboard.safe_text import streamlit_text
 from dashboard.tables import advice_table, cost_view
 from parsers.insights.cost import PriceError, prices_frame, prices_from_frame, save_prices
 
@@ -15,7 +16,7 @@ if ctx is None:
 st.header("Cost & time")
 st.subheader("Prices")
 st.caption(
-    f"Saved to {ctx.settings.prices}. A run is priced by the row whose device names its "
+    f"Saved to {streamlit_text(ctx.settings.prices)}. A run is priced by the row whose device names its "
     "`device_target` hyperparameter, else by the first row."
 )
 edited = st.data_editor(
@@ -35,9 +36,9 @@ edited = st.data_editor(
 if st.button("Save prices", key="cost.save", icon=":material/save:"):
     try:
         save_prices(ctx.settings.prices, prices_from_frame(edited))
-        st.success(f"Saved {ctx.settings.prices}")
+        st.success(f"Saved {streamlit_text(ctx.settings.prices)}")
     except PriceError as exc:
-        st.error(str(exc))
+        st.error(streamlit_text(exc))  # may quote what was typed into the table
 
 if not len(ctx.runs):
     st.info("No runs yet.")

@@ -4,7 +4,9 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.figures import parallel_figure
+from dashboard.safe_text import streamlit_text
 from dashboard.tables import differing_keys, highlight_differences, parallel_table, reference_run
+from parsers.store.configs import NOT_READ
 
 ctx = state.context()
 if ctx is None:
@@ -29,11 +31,15 @@ elif not keys:
     st.success("The compared runs have the same hyperparameters.")
 reference = reference_run(chosen, ctx.baseline)
 why = "the baseline" if reference == ctx.baseline else "the run with most keys"
-missing = f" No hyperparameters found for: {', '.join(bare)}." if bare else ""
+missing = f" No hyperparameters found for: {streamlit_text(', '.join(bare))}." if bare else ""
 st.caption(
     f"{len(keys)} of {len(hparams.columns) - 1} keys differ between the {len(chosen)} runs compared; "
-    f"cells that differ from {reference} ({why}) are highlighted.{missing}"
+    f"cells that differ from {streamlit_text(reference)} ({why}) are highlighted.{missing}"
 )
+for name in names:  # a config the store refused (size, aliases, nesting, keys) or could not parse
+    source = data.meta(ctx.runs_dir, name).get("hparams_source") or ""
+    if NOT_READ in source:
+        st.warning(streamlit_text(f"{name}: {source}"), icon=":material/warning:")
 st.dataframe(
     highlight_differences(chosen[columns], reference=ctx.baseline), hide_index=True, key="hparams.table"
 )
@@ -44,7 +50,10 @@ run = left.selectbox(
 )
 if run:
     right.page_link(
-        "views/run.py", label=f"Open {run}", icon=":material/arrow_forward:", query_params={"run": run}
+        "views/run.py",
+        label=f"Open {streamlit_text(run)}",
+        icon=":material/arrow_forward:",
+        query_params={"run": run},
     )
 
 st.subheader("Hyperparameters against results")

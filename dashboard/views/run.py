@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import panels, state
 from dashboard.run_panels import downloads, event_list, run_curves, summary
+from dashboard.safe_text import streamlit_text
 
 ctx = state.context()
 if ctx is None:
@@ -19,7 +20,7 @@ wanted = st.query_params.get("run")
 default = wanted if wanted in names else (ctx.compared[0] if ctx.compared else names[0])
 run = st.selectbox("Run", names, index=names.index(default))
 st.query_params["run"] = run
-st.header(run)
+st.header(streamlit_text(run))  # a folder name: text, never Markdown
 
 
 def body() -> None:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data, panels, state
 from dashboard.name_filter import MAX_PATTERN_CHARS, compile_name_filter
+from dashboard.safe_text import streamlit_text
 from dashboard.tables import filter_runs, hparam_choices, runs_view
 
 ctx = state.context()
@@ -33,7 +34,7 @@ choices = right.multiselect(
 try:
     compile_name_filter(pattern)
 except re.error as exc:
-    st.error(f"Not a regular expression: {exc}")
+    st.error(f"Not a regular expression: {streamlit_text(exc)}")  # quotes the pattern typed
     pattern = ""
 
 

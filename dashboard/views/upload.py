@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.files import MAX_UPLOAD_MB, UPLOAD_SUFFIXES, FolderError, save_upload
+from dashboard.safe_text import streamlit_text
 
 ctx = state.context()
 if ctx is None:
@@ -13,8 +14,8 @@ if ctx is None:
 
 st.header("Upload logs")
 st.caption(
-    f"Each file becomes a new run folder in {ctx.folder} (up to {MAX_UPLOAD_MB} MB per file). "
-    "The file stays on this machine."
+    f"Each file becomes a new run folder in {streamlit_text(ctx.folder)} "
+    f"(up to {MAX_UPLOAD_MB} MB per file). The file stays on this machine."
 )
 files = st.file_uploader(
     "Training logs", type=list(UPLOAD_SUFFIXES), accept_multiple_files=True, key="upload.files"
@@ -33,6 +34,7 @@ if st.button("Add to the runs folder", disabled=not files, key="upload.save", ic
             st.code(f"{file.name}: {exc}", language=None)  # user-supplied text: never rendered as Markdown
         else:
             st.success(
-                f"Saved as `{path.relative_to(folder)}`; it appears in the runs table on the next refresh."
+                f"Saved as {streamlit_text(path.relative_to(folder))}; "
+                "it appears in the runs table on the next refresh."
             )
     data.clear()

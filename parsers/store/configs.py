@@ -28,6 +28,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_KEYS",
     "MAX_VALUES",
+    "NOT_READ",
     "ConfigCapError",
     "flatten",
     "hparams_from_config_py",
@@ -49,6 +50,8 @@ class ConfigCapError(ValueError):
     """A config file that is not read: which cap it broke, or why it does not parse (safe to show)."""
 
 
+# Between a file's name and the reason in the source: "log; config.yaml not read: ...".
+NOT_READ = " not read: "
 _NESTING = f"nested deeper than the nesting cap of {MAX_DEPTH} levels"
 _VALUES = f"more than {MAX_VALUES:,} values, over the value cap"
 _ALIASES = f"its YAML aliases expand to more than {MAX_VALUES:,} values, over the alias cap"
@@ -81,14 +84,14 @@ def read_hparams(
         try:
             found = _read_one(name, parse, read, size=sizes.get(name))
         except ConfigCapError as exc:
-            notes.append(f"{name} not read: {exc}")
+            notes.append(f"{name}{NOT_READ}{exc}")
             continue
         if found:
             return found, "; ".join([name, *notes])
     try:
         values = _checked(printed or {})
     except ConfigCapError as exc:
-        values, notes = {}, [*notes, f"log not read: {exc}"]
+        values, notes = {}, [*notes, f"log{NOT_READ}{exc}"]
     return values, "; ".join(["log"] * bool(values) + notes)
 
 

@@ -31,7 +31,11 @@ def doc_commands() -> list[list[str]]:
                 calls[-1] = current = f"{current} {text}"
             else:
                 current = None
-    return [shlex.split(call.replace("${{ github.sha }}", "sha")) for call in calls]
+    # the runner expands its variables before parse-log sees the arguments
+    expanded = [
+        call.replace("${{ github.sha }}", "sha").replace("$CI_COMMIT_SHORT_SHA", "sha") for call in calls
+    ]
+    return [shlex.split(call) for call in expanded]
 
 
 @pytest.fixture

@@ -79,6 +79,12 @@ def _train_parser() -> argparse.ArgumentParser:
     _common(parser)
     parser.add_argument("--name", help="run folder name (default: <config>-<start time>)")
     parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="also record MindSpore summary files (SummaryCollector: the loss of every step) "
+        "into the run folder's summary/",
+    )
+    parser.add_argument(
         "--resume",
         type=Path,
         metavar="RUN_DIR",
@@ -109,10 +115,10 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser):
     from training.trainer import resume, train
 
     if args.resume:
-        if args.config or args.name or args.pretrained:
+        if args.config or args.name or args.pretrained or args.summary:
             parser.error(
                 "--resume takes the config from the run folder; "
-                "use --set to change values, not --config/--name/--pretrained"
+                "use --set to change values, not --config/--name/--pretrained/--summary"
             )
         return resume(args.resume, overrides=dict(map(parse_assignment, args.overrides)))
     path = find_config(args.config)
@@ -123,6 +129,7 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser):
         name=args.name,
         pretrained=args.pretrained,
         extra_hparams=_command(args),
+        summary=args.summary,
     )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "HPARAMS_FILE",
     "LOG_FILE",
     "METRICS_FILE",
+    "SUMMARY_DIR",
     "create_run_folder",
     "default_run_name",
     "read_json",
@@ -34,6 +35,7 @@ LOG_FILE = "train.log"
 HPARAMS_FILE = "hparams.json"
 METRICS_FILE = "metrics.json"
 CHECKPOINT_DIR = "checkpoints"
+SUMMARY_DIR = "summary"  # MindSpore summary files, with --summary (SummaryCollector)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
 
 

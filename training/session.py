@@ -15,7 +15,7 @@ from typing import Any
 import mindspore as ms
 import mindspore.dataset as ds
 from mindspore import Tensor, nn
-from mindspore.train import FixedLossScaleManager, LossMonitor, Model, TimeMonitor
+from mindspore.train import FixedLossScaleManager, LossMonitor, Model, SummaryCollector, TimeMonitor
 
 from training import log_lines
 from training.callbacks import CheckpointSaver, EvalMonitor, StopOnSignal, ThroughputMonitor
@@ -87,8 +87,13 @@ def build_session(
     progress: Progress,
     first_epoch: int = 1,
     device_count: int = 1,
+    summary_dir: Path | None = None,
 ) -> Session:
-    """Everything ``Model.train`` needs, built from ``config`` and the validated data."""
+    """Everything ``Model.train`` needs, built from ``config`` and the validated data.
+
+    With ``summary_dir``, MindSpore's own ``SummaryCollector`` records there too: the loss
+    of every step (``loss/auto``, the step the log's LossMonitor line has), the graph, a
+    few weight histograms and input images, as MindInsight users have them."""
     _configure(config)
     shared = {
         "image_size": config.image_size,
@@ -126,6 +131,8 @@ def build_session(
         evaluator,
         StopOnSignal(stop, progress=progress),
     ]
+    if summary_dir is not None:
+        callbacks.insert(1, SummaryCollector(summary_dir=str(summary_dir), collect_freq=1))
     return Session(
         config=config,
         net=net,

@@ -28,6 +28,7 @@ from training.run_folder import (
     HPARAMS_FILE,
     LOG_FILE,
     METRICS_FILE,
+    SUMMARY_DIR,
     create_run_folder,
     default_run_name,
     read_json,
@@ -64,6 +65,7 @@ class _Job:
     first_epoch: int = 1
     pretrained: Path | None = None
     resume_from: Path | None = None
+    summary: bool = False  # record summary files into the run folder's SUMMARY_DIR
 
 
 def train(
@@ -74,11 +76,13 @@ def train(
     name: str | None = None,
     pretrained: Path | None = None,
     extra_hparams: Mapping[str, Any] | None = None,
+    summary: bool = False,
 ) -> RunResult:
     """Train ``config`` into a new run folder under ``runs_dir`` and return how it ended.
 
     ``extra_hparams`` (for example the sweep grid point or the command line) are recorded
-    in ``hparams.json`` next to the config.
+    in ``hparams.json`` next to the config.  ``summary`` also records MindSpore summary
+    files (``SummaryCollector``) into the run folder's ``summary/``.
     """
     require_mindspore()
     if pretrained is not None and not Path(pretrained).is_file():
@@ -92,9 +96,11 @@ def train(
         "run_name": run_dir.name,
         "start_time": started.isoformat(timespec="seconds"),
         "pretrained": str(pretrained) if pretrained else None,
+        "summary_dir": SUMMARY_DIR if summary else None,
         **(extra_hparams or {}),
     }
-    return _execute(_Job(config=config, plan=plan, run_dir=run_dir, hparams=hparams, pretrained=pretrained))
+    job = _Job(config=config, plan=plan, run_dir=run_dir, hparams=hparams, pretrained=pretrained)
+    return _execute(dataclasses.replace(job, summary=summary))
 
 
 def resume(run_dir: Path, *, overrides: Mapping[str, Any] | None = None) -> RunResult:
@@ -129,6 +135,7 @@ def resume(run_dir: Path, *, overrides: Mapping[str, Any] | None = None) -> RunR
             hparams=hparams,
             first_epoch=done + 1,
             resume_from=checkpoint,
+            summary=bool(hparams.get("summary_dir")),
         )
     )
 
@@ -178,6 +185,7 @@ def _fit(job: _Job, stop: StopRequest, progress: Progress, started: float) -> Ru
         progress=progress,
         first_epoch=job.first_epoch,
         device_count=DEVICE_COUNT,
+        summary_dir=job.run_dir / SUMMARY_DIR if job.summary else None,
     )
     report = session.load_pretrained(job.pretrained) if job.pretrained else None
     if job.resume_from:

@@ -1,0 +1,145 @@
+"""MindSpore 2.10 summary files, written here by MindSpore itself, read back by ``parsers.events``.
+
+Three writers of scalars: ``SummaryRecord.add_value("scalar", ...)``, the
+``ops.ScalarSummary`` operator inside a network, and ``SummaryCollector`` during a tiny
+``python -m training --summary`` run.  Expected values are what the test wrote (as the
+float32 the summary stores) or what the same run's log printed.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from parsers.events import event_files, parse_events, read_event_file
+from parsers.runs import load_run
+from training.cli import main
+from training.run_folder import SUMMARY_DIR
+
+pytestmark = pytest.mark.training  # real MindSpore on the CPU
+
+ms = pytest.importorskip("mindspore")
+
+
+def loss_at(step: int) -> float:
+    return float(np.float32(3.0 / step))
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[float, float]]:
+    """SummaryRecord with loss and lr at steps 1..12 (and a histogram, a tensor, an image that
+    are not scalars); returns the folder and the clock before the first record and after closing
+    (MindSpore stamps the wall time in its writer process, a little after ``record`` returns)."""
+    from mindspore import SummaryRecord, Tensor
+
+    ms.set_device("CPU")
+    folder = tmp_path_factory.mktemp("summary")
+    opened = time.time()
+    with SummaryRecord(str(folder)) as record:
+        for step in range(1, 13):
+            record.add_value("scalar", "loss", Tensor(np.float32(loss_at(step))))
+            record.add_value("scalar", "learning_rate", Tensor(np.float32(0.1)))
+            if step % 4 == 0:
+                record.add_value("scalar", "eval/acc", Tensor(np.float32(step / 20)))
+                record.add_value("histogram", "weights", Tensor(np.arange(10, dtype=np.float32)))
+                record.add_value("tensor", "activations", Tensor(np.ones((2, 2), dtype=np.float32)))
+                record.add_value("image", "input", Tensor(np.zeros((1, 3, 4, 4), dtype=np.float32)))
+            record.record(step)
+    return folder, (opened, time.time())
+
+
+def test_summary_record_scalars_come_back_with_their_steps_and_wall_times(recorded) -> None:
+    folder, clock = recorded
+    run = parse_events(folder)
+    scalars = run.scalars
+    loss = scalars[scalars["tag"] == "loss"]
+    assert loss["step"].tolist() == list(range(1, 13))
+    assert loss["value"].tolist() == [loss_at(s) for s in range(1, 13)]
+    lr = scalars[scalars["tag"] == "learning_rate"]
+    assert lr["value"].tolist() == [float(np.float32(0.1))] * 12
+    acc = scalars[scalars["tag"] == "eval/acc"]
+    assert acc["step"].tolist() == [4, 8, 12]
+    opened, closed = clock
+    walls = loss["wall_time"].to_numpy()
+    assert (opened <= walls).all() and (walls <= closed).all() and (np.diff(walls) >= 0).all()
+    assert (lr["wall_time"].to_numpy() == walls).all()  # one Event per step holds both
+    assert set(scalars["tag"]) == {"loss", "learning_rate", "eval/acc"}  # histograms etc. are not scalars
+    assert set(scalars["source"]) == {"summary"} and run.meta["formats"] == ["mindspore-summary"]
+    assert run.steps["loss"].tolist() == [loss_at(s) for s in range(1, 13)]
+    assert run.evals["value"].tolist() == [float(np.float32(s / 20)) for s in (4, 8, 12)]
+
+
+def test_a_growing_summary_file_read_incrementally_equals_a_cold_read(recorded, tmp_path: Path) -> None:
+    folder, _ = recorded
+    (source,) = event_files(folder)
+    data = source.read_bytes()
+    growing = tmp_path / source.name
+    cursor, parts = None, []
+    for cut in [*range(0, len(data), 61), len(data)]:
+        growing.write_bytes(data[:cut])
+        chunk = read_event_file(growing, cursor, final=False)
+        parts.append(chunk.scalars)
+        cursor = chunk.cursor
+    cold = read_event_file(source)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), cold.scalars)
+
+
+def test_scalar_summary_operators_in_a_network(tmp_path: Path) -> None:
+    from mindspore import SummaryRecord, Tensor, nn, ops
+
+    ms.set_device("CPU")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+
+    class Net(nn.Cell):
+        def __init__(self) -> None:
+            super().__init__()
+            self.summary = ops.ScalarSummary()
+
+        def construct(self, x):
+            self.summary("op_loss", x)
+            return x * 2
+
+    net = Net()
+    with SummaryRecord(str(tmp_path), network=net) as record:
+        for step in range(1, 5):
+            net(Tensor(np.float32(loss_at(step))))
+            record.record(step)
+    scalars = parse_events(tmp_path).scalars
+    assert scalars["tag"].tolist() == ["op_loss"] * 4
+    assert scalars["step"].tolist() == [1, 2, 3, 4]
+    assert scalars["value"].tolist() == [loss_at(s) for s in range(1, 5)]
+
+
+@pytest.fixture(scope="module")
+def summary_run(tmp_path_factory: pytest.TempPathFactory, digits3: Path, tiny) -> Path:
+    """A tiny ``python -m training --summary`` run: train.log and summary/ side by side."""
+    runs = tmp_path_factory.mktemp("runs")
+    assert main([*tiny.args(digits3, class_num=3), "--runs-dir", str(runs), "--name", "s", "--summary"]) == 0
+    return runs / "s"
+
+
+def test_training_with_summary_leaves_a_log_and_a_summary_folder(summary_run: Path, tiny) -> None:
+    files = event_files(summary_run / SUMMARY_DIR)
+    assert len(files) == 1 and files[0].name.endswith("_MS")
+    scalars = parse_events(summary_run / SUMMARY_DIR).scalars
+    steps = tiny.epochs * tiny.steps
+    assert sorted(set(scalars["step"])) == list(range(1, steps + 1))  # collect_freq=1: every step
+    assert set(scalars["tag"]) == {"loss/auto"}
+
+
+def test_a_run_with_log_and_summary_is_joined_on_step(summary_run: Path, tiny) -> None:
+    log_only = load_run(summary_run / "train.log").log
+    joined = load_run(summary_run).log
+    steps = tiny.epochs * tiny.steps
+    assert joined.steps["global_step"].tolist() == list(range(1, steps + 1))  # not doubled
+    assert set(joined.steps["source"]) == {"log+summary"}
+    # LossMonitor prints the float32 loss SummaryCollector records: the same number
+    assert [float(np.float32(v)) for v in log_only.steps["loss"]] == joined.scalars.drop_duplicates("step")[
+        "value"
+    ].tolist()
+    assert not (joined.events["kind"] == "conflict").any()
+    assert joined.epochs.equals(log_only.epochs) and joined.evals.equals(log_only.evals)

@@ -38,7 +38,16 @@ Numbering = list[Any]  # [mode ("count", "step" or "epoch"), steps per epoch, st
 
 
 def spe_from_epochs(epochs: pd.DataFrame) -> int | None:
-    """Steps in one epoch from the raw epoch records: as printed, or epoch time / step time."""
+    """Steps in one epoch from the raw epoch records: as printed, or epoch time / step time.
+
+    Only training records count: an ``Eval epoch time: ..., per step time: ...`` line
+    divides into the number of *evaluation* steps, which says nothing about how many
+    training steps an epoch has (Mask R-CNN: 5000 eval steps, 19714 training steps).
+    """
+    if "phase" in epochs:
+        is_eval = epochs["phase"].astype("string").str.lower().eq("eval").fillna(False).to_numpy(bool)
+        if is_eval.any():
+            epochs = epochs[~is_eval]
     if "steps" in epochs and pd.to_numeric(epochs["steps"], errors="coerce").notna().any():
         return int(pd.to_numeric(epochs["steps"], errors="coerce").max())
     if {"epoch_time_ms", "step_time_ms"} <= set(epochs.columns):

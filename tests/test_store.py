@@ -34,6 +34,9 @@ GROWING = [
 ]
 
 
+RACE_SECONDS = float(os.environ.get("EPOCHSCOPE_RACE_SECONDS", "3"))
+
+
 def _reference_log(epochs: int, steps: int) -> bytes:
     """The benchmark's reference log, small: LossMonitor every step, TimeMonitor per epoch."""
     return "".join(reference_generator().reference_lines(epochs, steps, 32)).encode()
@@ -268,7 +271,15 @@ def test_hyperparameters_from_files_never_executed(runs: Path, tmp_path: Path) -
 
 
 def test_two_refreshers_at_once_keep_the_store_whole(runs: Path, tmp_path: Path) -> None:
-    data = _reference_log(4, 300)
+    """Two processes refresh and read one store while its log grows: neither ever fails.
+
+    Each refresh of a grown log replaces the runs table while the other process may be
+    reading it; DuckDB, handed the catalog's path, died with "TProtocolException: Invalid
+    data" when that happened between its reads of the file.  The log grows every 10 ms
+    for as long as the processes run, so nearly every refresh writes a different table.
+    ``EPOCHSCOPE_RACE_SECONDS`` (default 3) makes the loop longer to hunt a rare failure.
+    """
+    data = _reference_log(4, max(300, int(100 * RACE_SECONDS)))
     log = runs / "a" / "train.log"
     log.parent.mkdir()
     log.write_bytes(data[:1000])
@@ -277,15 +288,32 @@ def test_two_refreshers_at_once_keep_the_store_whole(runs: Path, tmp_path: Path)
         "store = RunStore(sys.argv[1])\nend = time.time() + float(sys.argv[2])\n"
         "while time.time() < end:\n    store.refresh(); store.runs(); store.table('steps')\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(runs), "3"], cwd=REPO) for _ in range(2)]
-    step = len(data) // 40
-    for end in range(1000, len(data) + step, step):
-        log.write_bytes(data[: min(end, len(data))])
-        time.sleep(0.05)
-    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(runs), str(RACE_SECONDS)], cwd=REPO)
+        for _ in range(2)
+    ]
+    _grow_while_running(log, data, 1000, procs, seconds=RACE_SECONDS + 2)  # + their start-up
+    assert [p.wait(timeout=60 + RACE_SECONDS) for p in procs] == [0, 0]
     store = RunStore(runs)
     store.refresh()
     assert_same_tables(store, "a", cold(data, "train.log", tmp_path), other_process=True)
+
+
+def _grow_while_running(
+    log: Path, data: bytes, written: int, procs: list[subprocess.Popen], *, seconds: float
+) -> None:
+    """Append ``data`` to ``log`` every 10 ms, spread over ``seconds``, then the rest once they end."""
+    pause = 0.01
+    step = max(1, int(len(data) * pause / seconds))
+    with log.open("ab") as handle:
+        while written < len(data) and any(p.poll() is None for p in procs):
+            handle.write(data[written : written + step])
+            handle.flush()
+            written += step
+            time.sleep(pause)
+        for p in procs:
+            p.wait(timeout=60 + seconds)
+        handle.write(data[written:])
 
 
 def test_killed_mid_write_leaves_what_was_committed(runs: Path, tmp_path: Path) -> None:

@@ -3,8 +3,15 @@
 The runs table is rewritten whole, atomically, under ``locks/catalog.lock`` after the
 entries it summarises were committed; a row also records which commit of each log it
 was built from, so a crash between the two is repaired by the next refresh.  Questions
-across runs are SQL over Parquet: the runs table for the summary, and each log's part
+across runs are SQL: over the runs table for the summary, and over each log's part
 files (listed by its manifest) for ``table()``.  Nothing loads every run into pandas.
+
+The runs table is the one file replaced under a name readers open, so a reader takes
+its bytes in one ``read`` of one open file and queries them in memory.  Handed the
+path, DuckDB opens it several times per query -- once for the footer, again for the
+data -- and a replacement in between gave it one version's footer and another's pages
+("TProtocolException: Invalid data").  Part files are never replaced (new names only),
+so DuckDB reads those from disk.
 """
 
 from __future__ import annotations
@@ -41,33 +48,54 @@ def _schema():
     return pa.schema(fields)
 
 
-_CACHE: dict[str, tuple[tuple[int, int, int], dict[str, dict[str, Any]]]] = {}
+_Version = tuple[int, int, int]  # inode, size, mtime: which file a path named when it was read
+_CACHE: dict[str, tuple[_Version, Any, dict[str, dict[str, Any]]]] = {}
 
 
 def read_catalog(store: Path) -> dict[str, dict[str, Any]]:
-    """The stored rows by run name (empty for a new store); a copy the caller may change.
+    """The stored rows by run name (empty for a new store); a copy the caller may change."""
+    loaded = _load(store)
+    return {} if loaded is None else {name: dict(row) for name, row in loaded[1].items()}
 
-    The file is only re-read when it was replaced (inode, size, mtime), which a dashboard
+
+def _load(store: Path) -> tuple[Any, dict[str, dict[str, Any]]] | None:
+    """The runs table as Arrow and as rows, one version of the file (None for a new store).
+
+    Read again only when the file was replaced (inode, size, mtime), which a dashboard
     polling a store of a thousand runs appreciates.
     """
-    pq = require("pyarrow.parquet")
     path = store / CATALOG
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return {}
-    version = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return None
     cached = _CACHE.get(str(path))
-    if cached is None or cached[0] != version:
+    if cached is None or cached[0] != _version(st):
         try:
-            table = pq.read_table(path)
-        except FileNotFoundError:  # replaced between stat and read: read the new one
-            return read_catalog(store)
-        if "_internal" not in table.column_names:  # written by an older epochscope: rows are built again
-            return {}
-        cached = (version, {row["run"]: _unpacked(row) for row in table.to_pylist()})
-        _CACHE[str(path)] = cached
-    return {name: dict(row) for name, row in cached[1].items()}
+            version, table = _read_once(path)
+        except FileNotFoundError:  # a new store being created: nothing to read yet
+            return None
+        rows = {}  # written by an older epochscope: the rows are built again
+        if "_internal" in table.column_names:
+            rows = {row["run"]: _unpacked(row) for row in table.to_pylist()}
+        cached = _CACHE[str(path)] = (version, table, rows)
+    return cached[1], cached[2]
+
+
+def _read_once(path: Path) -> tuple[_Version, Any]:
+    """(version, Arrow table) of the file ``path`` names now: one open, its bytes read once.
+
+    Whatever replaces ``path`` meanwhile, the open file stays the version that was opened.
+    """
+    pa, pq = require("pyarrow"), require("pyarrow.parquet")
+    with open(path, "rb") as handle:
+        version = _version(os.fstat(handle.fileno()))
+        data = handle.read()
+    return version, pq.read_table(pa.BufferReader(data))
+
+
+def _version(st: os.stat_result) -> _Version:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _unpacked(row: dict[str, Any]) -> dict[str, Any]:
@@ -87,11 +115,8 @@ def write_catalog(store: Path, rows: dict[str, dict[str, Any]]) -> None:
         os.replace(tmp, store / CATALOG)
     finally:
         tmp.unlink(missing_ok=True)
-    st = os.stat(store / CATALOG)  # what we wrote is what the next read would find
-    _CACHE[str(store / CATALOG)] = (
-        (st.st_ino, st.st_size, st.st_mtime_ns),
-        {n: dict(r) for n, r in rows.items()},
-    )
+    st = os.stat(store / CATALOG)  # under the catalog lock: what we wrote is what a read would find
+    _CACHE[str(store / CATALOG)] = (_version(st), table, {n: dict(r) for n, r in rows.items()})
 
 
 def _connect():
@@ -101,8 +126,8 @@ def _connect():
 
 def query_runs(store: Path, *, now: float | None = None) -> pd.DataFrame:
     """One row per run (``RUN_COLUMNS``), 'stalled' decided against the clock now."""
-    path = store / CATALOG
-    if not path.exists():
+    loaded = _load(store)
+    if loaded is None:
         return _empty_runs()
     now_ns = int((time.time() if now is None else now) * 1e9)
     limit = (
@@ -118,7 +143,8 @@ def query_runs(store: Path, *, now: float | None = None) -> pd.DataFrame:
         for c in RUN_COLUMNS
     )  # fmt: skip
     with _connect() as con:
-        frame = con.execute(f"SELECT {columns} FROM read_parquet(?) ORDER BY run", [str(path)]).df()
+        con.register("catalog", loaded[0])
+        frame = con.execute(f"SELECT {columns} FROM catalog ORDER BY run").df()
     return _typed_runs(frame)
 
 

@@ -23,6 +23,7 @@ from dashboard.files import log_context
 __all__ = [
     "REFRESH_S",
     "StoreMissingError",
+    "alerts",
     "clear",
     "context_lines",
     "hparams",
@@ -105,6 +106,37 @@ def hparams(runs_dir: str, table: pd.DataFrame) -> pd.DataFrame:
     return _hparams(runs_dir, versions(table, table["run"].tolist()))
 
 
+def alerts(
+    runs_dir: str, table: pd.DataFrame, names: Sequence[str], rules: Sequence[str], prices: Sequence[Any]
+) -> pd.DataFrame:
+    """The alerts (``parsers.insights.alerts``) that hold for ``names``, computed again only when one
+    of them changed (new lines, or a status the clock changed: stalled)."""
+    version = versions(table, names)
+    status = dict(zip(table["run"], table["status"]))
+    statuses = tuple(str(status.get(run)) for run, _, _ in version)
+    priced = tuple((p.device, p.devices, p.price_per_device_hour, p.currency) for p in prices)
+    return _alerts(runs_dir, version, statuses, tuple(rules), priced)
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+def _alerts(
+    runs_dir: str,
+    version: tuple[tuple[str, str, int], ...],
+    statuses: tuple[str, ...],
+    rules: tuple[str, ...],
+    prices: tuple[tuple[str, int, float, str], ...],
+) -> pd.DataFrame:
+    from parsers.insights.alerts import evaluate_alerts, parse_alert_rule
+    from parsers.insights.cost import Price
+
+    return evaluate_alerts(
+        _store(runs_dir),
+        [parse_alert_rule(rule) for rule in rules],
+        prices=[Price(*row) for row in prices],
+        runs=[run for run, _, _ in version],
+    )
+
+
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)
 def meta(runs_dir: str, run: str) -> dict[str, Any]:
     """What the store knows about one run beyond its row: formats, files, printed settings."""
@@ -123,4 +155,5 @@ def clear() -> None:
     """Forget cached reads (after an upload or on "Refresh now"); the store keeps its Parquet."""
     runs.clear()
     _hparams.clear()
+    _alerts.clear()
     meta.clear()

@@ -5,6 +5,7 @@ import re
 import streamlit as st
 
 from dashboard import data, panels, state
+from dashboard.alert_banner import alert_banner
 from dashboard.name_filter import MAX_PATTERN_CHARS, compile_name_filter
 from dashboard.safe_text import streamlit_text
 from dashboard.tables import filter_runs, hparam_choices, runs_view
@@ -55,11 +56,13 @@ if (pattern or choices) and filtered:
 
 def body() -> None:
     runs = ctx.fresh_runs()
+    banner = st.empty()  # filled last: the alerts never delay the table or the chart
     shown = _filtered(runs)
     view = runs_view(shown, panels.costs(ctx, runs, hparams), compared=ctx.compared, baseline=ctx.baseline)
     panels.runs_table(view, key="runs.table")
     panels.status_line(runs, shown, ctx)
     panels.curves_panel(ctx, runs, ctx.compared, key="runs.curves")
+    alert_banner(banner, ctx.runs_dir, runs, panels.prices(ctx))
 
 
 panels.live(ctx, body)

@@ -1,0 +1,62 @@
+"""The Runs page's alert banner: what ``parse-log watch`` would report now, by the same rules.
+
+The rules are evaluated by ``parsers.insights.alerts.evaluate_alerts`` (through the cached
+loader ``data.alerts``, once per change of the runs concerned) for runs that are running,
+stalled or crashed: a finished run's story is on its own page.  The page fills the banner
+last, into a slot at its top, so the alerts never delay the runs table or the chart.  The
+warning itself holds only counts; each alert is an ``st.text`` block (shown as typed, never
+as Markdown or HTML), since run names and log lines are not ours to trust.  Text rather than
+a table also keeps the page's tables the ones its tests and users look for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data
+from parsers.insights.cost import Price
+
+__all__ = ["BANNER_RULES", "LIVE_STATUSES", "alert_banner", "alert_text"]
+
+# What a person keeping the page open wants to be told; a budget (cost=) is theirs to set
+# with parse-log watch.
+BANNER_RULES = (
+    "nan",
+    "overflow=3",
+    "stalled",
+    "crashed",
+    "loss-rise=10%",
+    "throughput-drop=20%",
+    "rank-lag=15%",
+)
+LIVE_STATUSES = ("running", "stalled", "crashed")
+
+
+def alert_banner(slot, runs_dir: str, runs: pd.DataFrame, prices: Sequence[Price]) -> None:
+    """Fill ``slot`` (an ``st.empty()``) with the alerts that hold for the live runs, or leave it empty."""
+    live = runs.loc[runs["status"].isin(LIVE_STATUSES), "run"].tolist() if len(runs) else []
+    if not live:
+        return
+    found = data.alerts(runs_dir, runs, live, BANNER_RULES, prices)
+    if not len(found):
+        return
+    with slot.container():
+        n, n_runs = len(found), found["run"].nunique()
+        st.warning(
+            f"{n} alert{'s' * (n != 1)} on {n_runs} run{'s' * (n_runs != 1)}, by the rules of "
+            f"parse-log watch ({', '.join(BANNER_RULES)})",
+            icon="⚠️",
+        )
+        for alert in found.to_dict("records"):
+            st.text(alert_text(alert))
+
+
+def alert_text(alert: dict) -> str:
+    """``RUN  RULE  DETAIL`` and, below, ``line N: TEXT``: what ``parse-log watch`` prints, in two lines."""
+    head = f"{alert['run']}  {alert['rule']}  {alert['detail']}"
+    if pd.isna(alert.get("line")):
+        return head
+    return f"{head}\nline {int(alert['line'])}: {alert.get('text') or ''}"

@@ -49,7 +49,7 @@ from parsers.store.files import (
 from parsers.store.logfile import FINGERPRINT_BYTES, LogFile, Stat
 from parsers.store.segments import SEGMENT_BYTES, read_parts
 
-__all__ = ["LOG_STATUSES", "LogSpec", "entry_key", "read_manifest", "refresh_entry"]
+__all__ = ["LOG_STATUSES", "LogSpec", "entry_key", "formats_signature", "read_manifest", "refresh_entry"]
 
 LOG_STATUSES = ("new", "unchanged", "appended", "reparsed", "error")
 MANIFEST = "manifest.json"
@@ -165,13 +165,22 @@ def _referenced(manifest: dict | None) -> list[str]:
     return names + [files[k] for k in ("epochs", "context") if files.get(k)]
 
 
+def formats_signature(spec: LogSpec) -> str:
+    """Which ``epochscope-formats.toml`` beside a local log, as of when ("" when none).
+
+    Kept in the manifest and the runs table: a log read with other formats is read again.
+    """
+    path = spec.file.path
+    beside = path.parent / "epochscope-formats.toml" if path is not None else None
+    if beside is None or not beside.is_file():
+        return ""
+    return f"{beside}:{beside.stat().st_mtime_ns}"
+
+
 def _formats(spec: LogSpec) -> tuple[dict[str, LogFormat], Dispatcher, str]:
     """Built-in formats plus an ``epochscope-formats.toml`` beside a local log; a shared dispatcher."""
     path = spec.file.path
-    beside = path.parent / "epochscope-formats.toml" if path is not None else None
-    signature = ""
-    if beside is not None and beside.is_file():
-        signature = f"{beside}:{beside.stat().st_mtime_ns}"
+    signature = formats_signature(spec)
     cache_key = (signature,)
     if cache_key not in _DISPATCHERS:
         sources = [LogSource(spec.location, spec.rank, path=path)] if path is not None else []

@@ -23,7 +23,7 @@ import pandas as pd
 from parsers.store.catalog import read_catalog, write_catalog
 from parsers.store.configs import read_hparams
 from parsers.store.discover import RunSpec, read_config
-from parsers.store.entry import MANIFEST, LogSpec, entry_key, read_manifest
+from parsers.store.entry import MANIFEST, LogSpec, entry_key, formats_signature, read_manifest
 from parsers.store.files import atomic_write_json, locked, read_small_frame
 from parsers.store.logfile import LogFile
 from parsers.store.summary import epoch_figures, run_epochs, run_meta, run_row
@@ -34,7 +34,11 @@ REFRESH_COLUMNS = ("run", "log", "status", "bytes_parsed", "error")
 
 
 def plan(store: Path, runs: list[RunSpec]) -> tuple[list[LogSpec], list[dict[str, Any]]]:
-    """(logs to refresh, result rows of logs unchanged since the runs table was written)."""
+    """(logs to refresh, result rows of logs unchanged since the runs table was written).
+
+    Unchanged: same size, modification time and rank as when its entry was committed, and
+    the same ``epochscope-formats.toml`` beside it (an edited format reads the log again).
+    """
     catalog = read_catalog(store)
     todo, unchanged = [], []
     for run in runs:
@@ -46,6 +50,7 @@ def plan(store: Path, runs: list[RunSpec]) -> tuple[list[LogSpec], list[dict[str
                 and seen
                 and entry.get("rank") == spec.rank
                 and [entry.get("size"), entry.get("mtime_ns")] == list(seen)
+                and entry.get("formats_sig", "") == formats_signature(spec)
             )
             if same:
                 status = "error" if entry.get("error") else "unchanged"
@@ -204,6 +209,7 @@ def _log_entry(spec: LogSpec, manifest: dict[str, Any]) -> dict[str, Any]:
         "fp_len": manifest.get("fp_len"),
         "error": manifest.get("error"),
         "bytes": manifest.get("offset"),
+        "formats_sig": manifest.get("formats_sig", ""),
     }
 
 

@@ -12,6 +12,7 @@ of that shape, which is exact and only costs time where such lines exist.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,21 @@ from parsers.registry import NUMERIC_TYPES, LinePattern, LogFormat
 from parsers.scan import KIND_INT, LineScan, gather_ints, gather_token_text, scan_lines
 from parsers.values import TYPE_SCALE, UNIT_MS, to_value
 
-__all__ = ["Batch", "ChunkRecords", "Dispatcher", "constant_column", "extract_chunk", "is_constant"]
+__all__ = [
+    "PRINTED_NAN",
+    "Batch",
+    "ChunkRecords",
+    "Dispatcher",
+    "constant_column",
+    "extract_chunk",
+    "is_constant",
+    "printed_nan",
+]
+
+# The raw column naming the ``metric_*`` fields whose printed value was NaN, comma-joined.
+# In a float column a printed ``val_loss: nan`` and a ``val_loss`` the line does not
+# print both read NaN; an eval that diverged must still be a row of the evals table.
+PRINTED_NAN = "printed_nan"
 
 # A rank tag in front of a record: "[rank 3]", "[1,3]<stdout>:", "rank_3:", "[Rank 3]".
 # srun --label prefixes each line with the task number: "0: ...".
@@ -123,6 +138,9 @@ class Dispatcher:
             else:
                 per_line = True
         plans.extend(self._rank_plan(text, match, tokens, to_byte, pat))
+        nan = printed_nan(pat, {fp.column: fp.constant for fp in plans if fp.slot < 0})
+        if nan is not None:
+            plans.append(FieldPlan(PRINTED_NAN, "str", constant=nan))
         return ShapePlan(fmt, pat, tuple(plans), per_line)
 
     def rank_of(self, text: str, end: int) -> int | None:
@@ -319,6 +337,17 @@ def _per_line(buf, scan, groups: list[np.ndarray], dispatcher: Dispatcher):
     return batches, [np.asarray(skipped, dtype=np.int64)], noise
 
 
+def printed_nan(pat: LinePattern, values: dict[str, Any]) -> str | None:
+    """The ``metric_*`` fields of a pattern whose value in ``values`` is a printed NaN ("" for none).
+
+    None when the pattern has no metric field, so lines of other patterns carry no column.
+    """
+    metrics = [g for g in pat.fields if g.startswith("metric_")]
+    if not metrics:
+        return None
+    return ",".join(g for g in metrics if isinstance(values.get(g), float) and math.isnan(values[g]))
+
+
 def _as_float(value: Any) -> float:
     try:
         return np.nan if value is None else float(value)
@@ -337,6 +366,9 @@ def _match_values(pat: LinePattern, match, text: str) -> dict[str, Any]:
             values[group] = None
     if "rank" not in values:
         values["rank"] = None
+    nan = printed_nan(pat, values)
+    if nan is not None:
+        values[PRINTED_NAN] = nan
     if pat.table == "events":
         values["message"] = text.strip()
     return values

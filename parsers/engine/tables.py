@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from parsers.columns import Columns
+from parsers.dispatch import PRINTED_NAN
 from parsers.engine.context import Context, columns_to_json
 from parsers.engine.epochs import Bases, Timeline, epoch_at, frame_epochs, own_or_context_epoch
 from parsers.engine.generic import without_generic
@@ -107,9 +108,11 @@ def evals_table(
                 number = hparam_number(value)
                 if number is not None:
                     records.append({**base, "metric": name, "value": number})
+        nan = set((row.get(PRINTED_NAN) or "").split(","))
         for col in metric_cols:
-            if row.get(col) is not None and not pd.isna(row[col]):
-                records.append({**base, "metric": col[len("metric_") :], "value": float(row[col])})
+            value = row.get(col)
+            if value is not None and (not pd.isna(value) or col in nan):  # a printed NaN is a value
+                records.append({**base, "metric": col[len("metric_") :], "value": float(value)})
         if row.get("metric") is not None and row.get("value") is not None:
             records.append({**base, "metric": str(row["metric"]), "value": float(row["value"])})
     return pd.DataFrame(records) if records else empty_table("evals")

@@ -28,7 +28,17 @@ from parsers.events.tables import event_tables
 from parsers.parse import ParsedLog
 from parsers.schema import conform
 
-__all__ = ["EventCursor", "event_files", "is_event_file", "parse_events", "read_event_file", "source_of"]
+__all__ = [
+    "EventChunk",
+    "EventCursor",
+    "describe_file",
+    "event_files",
+    "events_log",
+    "is_event_file",
+    "parse_events",
+    "read_event_file",
+    "source_of",
+]
 
 _EVENT_NAME = re.compile(r"(?:^|\.)out\.tfevents\.|\.out\.events\.summary\.")
 SOURCES = {MINDSPORE: "summary"}  # any other kind of file is TensorBoard's
@@ -81,7 +91,7 @@ def events_log(chunks: list[tuple[str, EventChunk]]) -> ParsedLog:
         corrupt += [
             {"file": name, "offset": o, "why": why, "source": source} for o, why in chunk.cursor.corrupt
         ]
-        described.append(_describe(name, chunk, source))
+        described.append(describe_file(name, chunk))
     scalars = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if not any(c.cursor.records for _, c in chunks) and chunks:
         raise EmptyLogError(f"{chunks[0][0]}: no complete record yet")
@@ -101,11 +111,12 @@ def events_log(chunks: list[tuple[str, EventChunk]]) -> ParsedLog:
     )
 
 
-def _describe(name: str, chunk: EventChunk, source: str) -> dict:
+def describe_file(name: str, chunk: EventChunk) -> dict:
+    """What ``meta["event_files"]`` says of one file: records, scalars, corrupt records, bytes waiting."""
     cursor = chunk.cursor
     return {
         "file": name,
-        "source": source,
+        "source": source_of(cursor),
         "version": cursor.dialect.version,
         "records": cursor.records,
         "scalars": cursor.scalars,

@@ -5,7 +5,10 @@ A folder's logs are the files ``parse_log`` would read from it (``*.log``, ``*.t
 only -- a subfolder with logs is a run of its own.  Ranks come from the file names
 (``rank_3.log``) or, when several logs do not all name one, from their order, exactly
 as ``parse_log(folder)`` assigns them.  Hidden folders (the store itself, ``.git``)
-are skipped.  Works on a local folder or a URL (``s3://bucket/prefix``, see ``remote``).
+are skipped.  Summary and TensorBoard event files are logs of their folder's run too; a
+folder holding only those (``summary/`` beside a ``train.log``) belongs to the run of the
+folder above when that one has a text log (``parsers.store.events.attach_event_folders``).
+Works on a local folder or a URL (``s3://bucket/prefix``, see ``remote``).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from parsers.events import is_event_file
 from parsers.source import looks_like_log, rank_from_name
 from parsers.store import remote
 from parsers.store.entry import LogSpec
+from parsers.store.events import attach_event_folders
 from parsers.store.logfile import mtime_ns
 
 __all__ = [
@@ -57,16 +62,19 @@ def run_spec(
     name: str, folder: str, files: dict[str, tuple[int, int]], *, join, storage_options=None, root: str = ""
 ) -> RunSpec | None:
     """The run of one folder from its files (name -> (size, mtime_ns)), or None if it holds no log."""
-    logs = sorted((n for n in files if looks_like_log(Path(n))), key=_natural)
-    if not logs:
+    logs = sorted((n for n in files if looks_like_log(Path(n)) and not is_event_file(n)), key=_natural)
+    events = sorted(n for n in files if is_event_file(n))
+    if not logs and not events:
         return None
     ranks = [rank_from_name(n) for n in logs]
     if len(logs) > 1 and any(r is None for r in ranks):
         ranks = list(range(len(logs)))
     options = remote.StorageOptions(storage_options or {})  # one copy per run, its secrets out of repr
     specs = [LogSpec(join(folder, n), name, n, rank, options) for n, rank in zip(logs, ranks)]
+    specs += [LogSpec(join(folder, n), name, n, None, options) for n in events]
     configs = {n: files[n] for n in files if n in CONFIG_NAMES or n.lower().endswith(_CONFIG_SUFFIXES)}
-    return RunSpec(name, folder, specs, configs, {n: files[n] for n in logs}, options, root)
+    stats = {n: files[n] for n in [*logs, *events]}
+    return RunSpec(name, folder, specs, configs, stats, options, root)
 
 
 def discover_local(root: Path, *, skip: Path | None = None) -> list[RunSpec]:
@@ -98,7 +106,7 @@ def discover_local(root: Path, *, skip: Path | None = None) -> list[RunSpec]:
         spec = run_spec(rel, str(folder), files, join=os.path.join, root=str(root.resolve()))
         if spec is not None:
             runs.append(spec)
-    return sorted(runs, key=lambda r: _natural(r.name))
+    return attach_event_folders(sorted(runs, key=lambda r: _natural(r.name)))
 
 
 def discover_remote(url: str, *, storage_options: dict[str, Any] | None = None) -> list[RunSpec]:
@@ -121,7 +129,7 @@ def discover_remote(url: str, *, storage_options: dict[str, Any] | None = None) 
         )
         if spec is not None:
             runs.append(spec)
-    return sorted(runs, key=lambda r: _natural(r.name))
+    return attach_event_folders(sorted(runs, key=lambda r: _natural(r.name)))
 
 
 def file_runs(paths: list[str], *, storage_options: dict[str, Any] | None = None, root: str) -> list[RunSpec]:

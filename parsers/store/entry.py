@@ -19,6 +19,11 @@ a fingerprint of the log's first bytes (and of the bytes before the last line re
 A log whose fingerprint changed (rotated, replaced, rewritten) or that shrank is parsed
 again from the start; a log found under a new name with a known fingerprint takes over
 its old entry (``parsers.store.sync.adopt_renamed``).
+
+A summary / event file (``parsers.events``) is an entry too, of ``scalars-*`` parts only
+(with each row's record number): a refresh reads on from the last complete record, a torn
+last record waits, a corrupt one is skipped and kept in the manifest with its offset.  Its
+steps, evals and events are derived from the scalars when asked (``parsers.store.events``).
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ from typing import Any
 from parsers.dispatch import Dispatcher
 from parsers.engine import APPENDED_TABLES, Context, ContextChanged
 from parsers.errors import LogError
+from parsers.events import EventCursor, describe_file, is_event_file, read_event_file, source_of
 from parsers.parse import formats_for
 from parsers.registry import LogFormat, named_formats, ordered_patterns
 from parsers.source import LogSource
+from parsers.store.events import chunk_stats
 from parsers.store.files import (
     atomic_write_json,
     locked,
@@ -97,7 +104,8 @@ def refresh_entry(store: Path, spec: LogSpec, *, segment: int = SEGMENT_BYTES) -
     with locked(store / "locks" / f"{key}.lock"):
         manifest = read_json(folder / MANIFEST)
         try:
-            return _Refresh(folder, key, spec, manifest, segment).run()
+            refresh = _EventRefresh if is_event_file(spec.log) else _Refresh
+            return refresh(folder, key, spec, manifest, segment).run()
         except LogError as exc:
             return _failed(folder, key, spec, manifest, str(exc))
         except Exception as exc:  # a bug must not stop the other logs: report it in the row
@@ -161,7 +169,7 @@ def _referenced(manifest: dict | None) -> list[str]:
     if not manifest:
         return []
     files = manifest.get("files", {})
-    names = [name for table in _PART_TABLES for name, _ in files.get(table, [])]
+    names = [name for table in (*_PART_TABLES, "scalars") for name, _ in files.get(table, [])]
     return names + [files[k] for k in ("epochs", "context") if files.get(k)]
 
 
@@ -354,6 +362,68 @@ class _Refresh:
         )
         m["garbage"] = _collect(self.folder, m)
         atomic_write_json(self.folder / MANIFEST, m)
+
+
+class _EventRefresh:
+    """One refresh of a summary / event file's entry: the scalars of the records not read yet."""
+
+    def __init__(self, folder: Path, key: str, spec: LogSpec, manifest: dict | None, segment: int) -> None:
+        self.folder, self.key, self.spec = folder, key, spec
+        self.old: dict[str, Any] = manifest or {}
+        self.log = spec.file
+
+    def run(self) -> dict[str, Any]:
+        stat, old = self.log.stat(), self.old
+        if old.get("size") == stat.size and old.get("mtime_ns") == stat.mtime_ns and "cursor" in old:
+            error = old.get("error")
+            status = "error" if error else "unchanged"
+            return _result(self.spec, self.key, status, 0, error, old.get("commit"))
+        status, cursor = self._plan(stat)
+        # final=False: bytes after the last complete record are a record being written; they wait
+        chunk = read_event_file(self.spec.location, cursor, final=False, opener=self.log.open_raw)
+        commit = self._commit(chunk, stat, fresh=status != "appended")
+        return _result(self.spec, self.key, status, chunk.bytes_read, None, commit)
+
+    def _plan(self, stat: Stat) -> tuple[str, EventCursor | None]:
+        """Read on from the last complete record, or from the start (new, rewritten or shrunk file)."""
+        old = self.old
+        if not old:
+            return "new", None
+        cursor = old.get("cursor")
+        appendable = (
+            cursor is not None
+            and not old.get("fatal")
+            and stat.size >= cursor["offset"]
+            and self.log.fingerprint(old["fp_len"]) == old["fp"]
+            and self.log.tail_digest(cursor["offset"]) == old["tail"]
+        )
+        return ("appended", EventCursor.from_json(cursor)) if appendable else ("reparsed", None)
+
+    def _commit(self, chunk, stat: Stat, *, fresh: bool) -> int:
+        """Write the new scalars as a part, then replace the manifest: the read is committed."""
+        old, now = self.old, time.time()
+        garbage = list(old.get("garbage", [])) + ([[n, now] for n in _referenced(old)] if fresh else [])
+        parts = [] if fresh else [list(p) for p in (old.get("files") or {}).get("scalars", [])]
+        commit = old.get("commit", 0) + 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        source = source_of(chunk.cursor)
+        if len(chunk.scalars):
+            name = unique_name(f"scalars-{commit:07d}", ".parquet")
+            write_frame(chunk.scalars.assign(source=source), self.folder / name)
+            parts.append([name, len(chunk.scalars)])
+            _compact(self.folder, parts, garbage, commit)
+        offset = chunk.cursor.offset
+        fp_len = min(FINGERPRINT_BYTES, offset)
+        m = {**_identity(self.spec, self.key), "commit": commit, "offset": offset, "gzip": False}
+        m.update(fp_len=fp_len, fp=self.log.fingerprint(fp_len), tail=self.log.tail_digest(offset))
+        m.update(files={**{t: [] for t in _PART_TABLES}, "scalars": parts, "epochs": None, "context": None})
+        m.update(cursor=chunk.cursor.to_json(), event_file=describe_file(self.spec.log, chunk), meta={})
+        m.update(stats=chunk_stats({} if fresh else old.get("stats") or {}, chunk, self.spec.log))
+        m.update(size=stat.size, mtime_ns=stat.mtime_ns, formats_sig="", error=None, fatal=False)
+        m["garbage"] = garbage
+        m["garbage"] = _collect(self.folder, m)
+        atomic_write_json(self.folder / MANIFEST, m)
+        return commit
 
 
 _CONTEXTS: OrderedDict[str, Context] = OrderedDict()

@@ -25,6 +25,7 @@ from parsers.store._deps import require
 from parsers.store.catalog import query_runs, query_table, read_catalog
 from parsers.store.discover import RunSpec, discover_local
 from parsers.store.entry import refresh_entry
+from parsers.store.events import run_tables_with_events
 from parsers.store.segments import SEGMENT_BYTES
 from parsers.store.sync import REFRESH_COLUMNS, adopt_renamed, plan, update_catalog
 
@@ -79,10 +80,15 @@ class RunStore:
         return query_runs(self.store_dir)
 
     def table(self, name: str, runs: list[str] | None = None) -> pd.DataFrame:
-        """Table ``name`` (steps, epochs, evals, events) of ``runs`` (all when None), 'run' first."""
+        """Table ``name`` (steps, epochs, evals, events, scalars) of ``runs`` (all when None), 'run' first.
+
+        The rows of a run with summary / event files are derived from their scalars and joined
+        on step to its text logs' (``parsers.store.events``); ``scalars`` holds every recorded
+        value by tag (empty for text logs)."""
         if name not in TABLES:
             raise LogError(f"unknown table {name!r}; the tables are: {', '.join(TABLES)}")
-        return query_table(self.store_dir, name, self._rows(runs))
+        rows = self._rows(runs)
+        return run_tables_with_events(self.store_dir, name, rows, query_table(self.store_dir, name, rows))
 
     def hparams(self, runs: list[str] | None = None) -> pd.DataFrame:
         """One row per run: 'run' and one column per hyperparameter (from config files or the log)."""

@@ -24,6 +24,7 @@ from parsers.store.catalog import read_catalog, write_catalog
 from parsers.store.configs import read_hparams
 from parsers.store.discover import RunSpec, read_config
 from parsers.store.entry import MANIFEST, LogSpec, entry_key, formats_signature, read_manifest
+from parsers.store.events import summary_manifests, with_event_meta
 from parsers.store.files import atomic_write_json, locked, read_small_frame
 from parsers.store.logfile import LogFile
 from parsers.store.summary import epoch_figures, run_epochs, run_meta, run_row
@@ -175,8 +176,8 @@ def build_row(store: Path, run: RunSpec) -> dict[str, Any]:
     for spec in run.logs:
         manifest = read_manifest(store, entry_key(spec.location))
         manifests.append(manifest or {"location": spec.location, "error": "not parsed yet", "fatal": True})
-    meta = run_meta([m for m in manifests if not m.get("fatal")])
-    row = run_row(manifests, _epoch_figures(store, manifests, meta), meta)
+    meta = with_event_meta(run_meta([m for m in manifests if not m.get("fatal")]), manifests)
+    row = run_row(summary_manifests(manifests), _epoch_figures(store, manifests, meta), meta)
     hparams, source = read_hparams(
         run.configs, lambda name: read_config(run, name), printed=meta.get("hparams")
     )

@@ -1,0 +1,183 @@
+"""Summary and TensorBoard event files as runs of the run store, on real files written by tensorboardX.
+
+The store's tables of a run must be what a cold read gives (``parsers.runs.load_run``):
+for a file read whole, for a file refreshed while it grows (torn records on the way),
+with a corrupt record in the middle, and for a folder holding a text log and event files
+of one run (rows joined on step).  Every event file here is written by a real writer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+from parsers.runs import load_run
+from parsers.schema import TABLES
+from parsers.store import RunStore
+from tests.store_helpers import assert_same_tables
+from tests.test_events import LOG_LINE, expected_scalars, write_run, written
+
+pytest.importorskip("duckdb")
+
+HEADER, FOOTER = 12, 4  # length (8) + its CRC (4); the data's CRC (4)
+
+
+def record_ends(data: bytes) -> list[int]:
+    """Byte offsets just past each complete record of an event file's bytes."""
+    ends, pos = [], 0
+    while pos + HEADER <= len(data):
+        (length,) = struct.unpack("<Q", data[pos : pos + 8])
+        end = pos + HEADER + length + FOOTER
+        if end > len(data):
+            break
+        ends.append(end)
+        pos = end
+    return ends
+
+
+def cold(folder: Path):
+    return load_run(folder).log
+
+
+def test_an_event_file_folder_is_a_run_with_the_tables_of_a_cold_read(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs / "tb", range(1, 41))
+    store = RunStore(runs)
+    refreshed = store.refresh()
+    assert refreshed["status"].tolist() == ["new"] and refreshed["error"].isna().all()
+    assert_same_tables(store, "tb", cold(runs / "tb"))
+    scalars = store.table("scalars", ["tb"])
+    assert len(scalars) == len(expected_scalars(range(1, 41)))
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "running" and row["steps"] == 40 and row["formats"] == "tensorboard"
+    assert (
+        row["first_loss"] == written(1, "train/loss")[0] and row["last_loss"] == written(40, "train/loss")[0]
+    )
+    assert row["best_metric"] == "acc"
+    assert store.meta("tb")["tags"] == {"train/loss": 40, "train/lr": 40, "grad_norm": 40, "eval/acc": 8}
+    assert store.refresh()["status"].tolist() == ["unchanged"]
+
+
+def test_a_growing_event_file_refreshed_incrementally_equals_a_cold_read(tmp_path: Path) -> None:
+    """The file grows by 193 bytes at a time, so most refreshes end in a torn record, which waits."""
+    source = write_run(tmp_path / "source", range(1, 41))
+    data = source.read_bytes()
+    ends = record_ends(data)
+    assert ends[-1] == len(data)
+    runs = tmp_path / "runs"
+    (runs / "tb").mkdir(parents=True)
+    growing, reference = runs / "tb" / source.name, tmp_path / "cold" / "tb"
+    store, statuses, parsed, torn = RunStore(runs), [], 0, 0
+    for cut in [*range(193, len(data), 193), len(data)]:
+        with growing.open("ab") as handle:
+            handle.write(data[growing.stat().st_size if growing.exists() else 0 : cut])
+        refreshed = store.refresh()
+        statuses += refreshed["status"].tolist()
+        parsed += int(refreshed["bytes_parsed"].sum())
+        complete = max([e for e in ends if e <= cut], default=0)
+        (event_file,) = store.meta("tb")["event_files"]
+        assert event_file["pending_bytes"] == cut - complete and not event_file["corrupt"]
+        torn += cut != complete
+        shutil.rmtree(reference.parent, ignore_errors=True)
+        reference.mkdir(parents=True)
+        (reference / source.name).write_bytes(data[:complete])
+        if complete:
+            assert_same_tables(store, "tb", cold(reference))
+    assert torn > 10 and statuses[0] == "new" and set(statuses[1:]) == {"appended"}
+    assert parsed == len(data)  # every byte read once
+    assert len(store.table("scalars", ["tb"])) == len(expected_scalars(range(1, 41)))
+
+
+def test_a_corrupt_record_in_the_middle_is_skipped_counted_and_reported_with_its_offset(
+    tmp_path: Path,
+) -> None:
+    source = write_run(tmp_path / "source", range(1, 41))
+    data = bytearray(source.read_bytes())
+    ends = record_ends(bytes(data))
+    start = ends[29]  # the 31st record: the lr of step 10 (after the version record, 3 or 4 a step)
+    data[start + HEADER + 5] ^= 0xFF  # a byte of its data: the data's CRC no longer matches
+    runs = tmp_path / "runs"
+    (runs / "tb").mkdir(parents=True)
+    (runs / "tb" / source.name).write_bytes(bytes(data))
+    store = RunStore(runs)
+    assert store.refresh()["error"].isna().all()
+    assert_same_tables(store, "tb", cold(runs / "tb"))
+    events = store.table("events", ["tb"])
+    (warning,) = events[events["kind"] == "warning"]["message"]
+    assert f"corrupt record skipped at byte {start}" in warning and source.name in warning
+    (event_file,) = store.meta("tb")["event_files"]
+    assert [o for o, _ in event_file["corrupt"]] == [start]
+    scalars = store.table("scalars", ["tb"])
+    assert len(scalars) == len(expected_scalars(range(1, 41))) - 1  # that one scalar, no other
+    assert scalars["step"].max() == 40  # the records after it are kept
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "running" and row["steps"] == 40
+    lr = scalars[scalars["tag"] == "train/lr"]["step"].tolist()
+    assert lr == [s for s in range(1, 41) if s != 10]
+
+
+def test_a_text_log_and_event_files_of_one_run_are_joined_on_step(tmp_path: Path) -> None:
+    """As ``test_events``' cold join: steps 1..40 in the log, 1..45 in ``tb/``, step 7's loss differs."""
+    runs = tmp_path / "runs"
+    run = runs / "run"
+    write_run(run / "tb", range(1, 46))
+    lines = []
+    for step in range(1, 41):
+        loss = written(step, "train/loss")[0] if step != 7 else 9.5
+        lines.append(LOG_LINE.format(epoch=(step - 1) // 10 + 1, step=(step - 1) % 10 + 1, loss=repr(loss)))
+    (run / "train.log").write_text("\n".join(lines) + "\n")
+    store = RunStore(runs)
+    refreshed = store.refresh()
+    assert refreshed["run"].tolist() == ["run", "run"]  # tb/ holds only event files: part of run/
+    assert refreshed["log"].tolist()[0] == "train.log" and refreshed["log"].tolist()[1].startswith("tb/")
+    assert_same_tables(store, "run", cold(run))
+    steps = store.table("steps", ["run"])
+    assert steps["global_step"].tolist() == list(range(1, 46))
+    assert steps["source"].tolist() == ["log+tfevents"] * 40 + ["tfevents"] * 5
+    conflicts = store.table("events", ["run"]).query("kind == 'conflict'")
+    assert len(conflicts) == 1 and "step 7" in conflicts["message"].iloc[0]
+    (row,) = store.runs().to_dict("records")
+    assert row["steps"] == 40  # the log's steps, not doubled
+    assert row["formats"].split(", ")[-1] == "tensorboard"
+
+
+def test_a_folder_of_event_files_under_a_folder_without_a_log_is_a_run_of_its_own(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs / "exp" / "summary", range(1, 6))
+    (runs / "exp" / "notes.md").write_text("not a log\n")
+    store = RunStore(runs)
+    store.refresh()
+    assert store.runs()["run"].tolist() == ["exp/summary"]
+
+
+def test_a_text_log_run_has_an_empty_scalars_table(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    (runs / "a").mkdir(parents=True)
+    (runs / "a" / "train.log").write_text(LOG_LINE.format(epoch=1, step=1, loss="0.5") + "\n")
+    store = RunStore(runs)
+    store.refresh()
+    assert list(store.table("scalars")) == ["run", *TABLES["scalars"]] and not len(store.table("scalars"))
+
+
+@pytest.mark.parametrize("content", ["random", "bad_crc"])
+def test_a_file_named_like_an_event_file_that_is_not_one_is_an_error_row(
+    tmp_path: Path, content: str
+) -> None:
+    runs = tmp_path / "runs"
+    if content == "random":
+        (runs / "bad").mkdir(parents=True)
+        (runs / "bad" / "events.out.tfevents.1700000000.host").write_bytes(bytes(range(256)) * 8)
+    else:
+        path = write_run(runs / "bad", range(1, 11))
+        data = bytearray(path.read_bytes())
+        for end in record_ends(bytes(data)):
+            data[end - 1] ^= 0xFF  # every record's data CRC wrong
+        path.write_bytes(bytes(data))
+    store = RunStore(runs)
+    (refreshed,) = store.refresh().to_dict("records")
+    assert refreshed["status"] == "error" and "not a TensorBoard event file" in refreshed["error"]
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "error" and "not a TensorBoard event file" in row["error"]

@@ -9,6 +9,12 @@ parser names them), ``[eval_value]`` (metric, epoch, value; no epoch where the t
 does not say one), ``total_epochs`` and ``last_global_step`` (of the last step record,
 worked out from the text).  A key the parser gets wrong keeps the log's value and
 carries a ``# parser disagrees: ...`` comment: its test fails until the parser is fixed.
+
+A log whose layout no built-in format reads yet (issue 11's general line grammar) carries a top-level
+``known_gap = "<what the parser gets wrong>"``: its count and figure tests are strict xfails, so the day the
+parser reads it right they XPASS, fail, and the marker has to go.  ``known_gap_tests`` (a subset of
+``["counts", "figures"]``, both by default) names the tests the gap breaks when only one of them does.
+The schema test always runs: a crash or a schema violation on any log is a bug, never a known gap.
 """
 
 from __future__ import annotations
@@ -26,13 +32,29 @@ from parsers.schema import TABLES
 from tests.conftest import data_logs
 
 LOGS = data_logs()
+GAP_TESTS = ("counts", "figures")
 
 
 def _expected(log: Path) -> dict:
     return tomllib.loads(log.with_suffix(".expect.toml").read_text())
 
 
-@pytest.mark.parametrize("log", LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def _known_gap_params(test: str) -> list:
+    """``LOGS`` as parameters; a log with a ``known_gap`` that breaks ``test`` is a strict xfail there."""
+    params = []
+    for log in LOGS:
+        want = _expected(log)
+        marks = []
+        if "known_gap" in want:
+            broken = want.get("known_gap_tests", list(GAP_TESTS))
+            assert set(broken) <= set(GAP_TESTS), f"{log}: known_gap_tests must name {GAP_TESTS}"
+            if test in broken:
+                marks.append(pytest.mark.xfail(strict=True, reason=want["known_gap"]))
+        params.append(pytest.param(log, marks=marks, id=f"{log.parent.name}/{log.name}"))
+    return params
+
+
+@pytest.mark.parametrize("log", _known_gap_params("counts"))
 def test_counts_match_the_log(log: Path) -> None:
     want = _expected(log)
     parsed = parsers.parse_log(log, strict=False)
@@ -75,7 +97,7 @@ def _close(value: float, expected: float) -> bool:
     return (math.isnan(expected) and math.isnan(value)) or value == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize("log", LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("log", _known_gap_params("figures"))
 def test_figures_match_the_log(log: Path) -> None:
     """Epoch times, throughput, eval metrics and the last global step, as a person reads them."""
     want = _expected(log)

@@ -67,6 +67,9 @@ class Context:
     epoch_any: bool = False
     printed_spe: float = math.nan
     step_max: float = math.nan
+    step_min: float = math.nan
+    # [last epoch of a step row without a step counter, an epoch repeated or missing on such rows]
+    epoch_rows: list[Any] = field(default_factory=lambda: [None, False])
     epoch_one_only: bool = True  # every committed row with a step is in epoch 1
     numbering: list[Any] | None = None  # [mode, steps per epoch, step base] of committed rows
     streams: dict[str, Stream] = field(default_factory=dict)
@@ -124,6 +127,8 @@ _HINTED = (
     "epoch_any",
     "printed_spe",
     "step_max",
+    "step_min",
+    "epoch_rows",
     "loss_seen",
     "streams",
     "ranks",
@@ -144,6 +149,9 @@ def merge_facts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         out[key] = bool(a.get(key)) or bool(b.get(key))
     for key in ("printed_spe", "step_max"):
         out[key] = float(np.fmax(a.get(key, math.nan), b.get(key, math.nan)))
+    out["step_min"] = float(np.fmin(a.get("step_min", math.nan), b.get("step_min", math.nan)))
+    rows_a, rows_b = a.get("epoch_rows", [None, False]), b.get("epoch_rows", [None, False])
+    out["epoch_rows"] = [rows_a[0], bool(rows_a[1] or rows_b[1])]
     streams = {k: list(v) for k, v in a.get("streams", {}).items()}
     for key, stream in b.get("streams", {}).items():
         mine = streams.get(key)

@@ -25,6 +25,7 @@ __all__ = [
     "Numbering",
     "check_numbering",
     "decide_numbering",
+    "fold_epoch_rows",
     "fold_stream",
     "global_numbers",
     "is_cumulative",
@@ -34,7 +35,7 @@ __all__ = [
     "track_steps",
 ]
 
-Numbering = list[Any]  # [mode ("count", "step" or "epoch"), steps per epoch, step base]
+Numbering = list[Any]  # [mode ("count", "epoch_end", "step" or "epoch"), steps per epoch, step base]
 
 
 def spe_from_epochs(epochs: pd.DataFrame) -> int | None:
@@ -91,7 +92,9 @@ def track_steps(
         ctx.printed_spe = float(np.fmax(ctx.printed_spe, np.nanmax(printed_spe)))
     if not _all_nan(step):
         ctx.step_max = float(np.fmax(ctx.step_max, np.nanmax(step)))
+        ctx.step_min = float(np.fmin(ctx.step_min, np.nanmin(step)))
         ctx.step_any = True
+    ctx.epoch_rows = fold_epoch_rows(ctx.epoch_rows, epoch, filled)
     ctx.step_any = ctx.step_any or not _all_nan(filled)
     ctx.epoch_any = ctx.epoch_any or not _all_nan(epoch)
     ctx.streams["all"] = fold_stream(ctx.streams.get("all"), epoch, filled)
@@ -108,6 +111,23 @@ def _all_nan(values: np.ndarray) -> bool:
     if is_constant(values):
         return bool(np.isnan(values[0]))
     return bool(np.isnan(values).all())
+
+
+def fold_epoch_rows(state: list[Any], epoch: np.ndarray, step: np.ndarray) -> list[Any]:
+    """[last epoch, repeated] over the step rows that print no step: repeated once two share an epoch.
+
+    A row without an epoch counts as a repeat too: it cannot be an epoch's summary.
+    """
+    stepless = np.isnan(step)
+    if not stepless.any():
+        return list(state)
+    epoch = epoch[stepless] if not stepless.all() else epoch
+    last, repeated = state
+    if np.isnan(epoch).any():
+        return [last, True]
+    joined = epoch if last is None else np.concatenate([[last], epoch])
+    repeated = repeated or bool((joined[1:] <= joined[:-1]).any())
+    return [float(epoch[-1]), repeated]
 
 
 def fold_stream(stream: Stream | None, epoch: np.ndarray, step: np.ndarray) -> Stream:
@@ -144,15 +164,38 @@ def _rising(stream: Stream | None) -> bool:
 
 
 def decide_numbering(ctx: Context, formats: dict[str, LogFormat]) -> Numbering:
-    """How the whole log so far is numbered: counted, as printed, or epoch x steps per epoch + step."""
+    """How the whole log so far is numbered: counted, as printed, or epoch x steps per epoch + step.
+
+    Without any step counter, records that each state a new epoch, in a log whose
+    epochs have a known number of steps, are epoch summaries: ``"epoch_end"``, the
+    record stands at its epoch's last step (ResNet's ``epoch: [5/90] loss: ...,
+    epoch time: 40.559 s, per step time: 207.995 ms`` is global step 5 x 195).
+    """
     facts = ctx.facts()
     base = step_base([formats[n].step_base for n in ctx.step_names if n in formats])
+    if base == 1 and _last_index_only(facts):
+        base = 0
     if not facts["step_any"]:
+        spe = steps_per_epoch(ctx, facts, formats) if facts["epoch_any"] else None
+        if spe is not None and not facts["epoch_rows"][1]:
+            return ["epoch_end", spe, base]
         return ["count", None, base]
     spe = steps_per_epoch(ctx, facts, formats)
     if not facts["epoch_any"] or spe is None or is_cumulative(facts):
         return ["step", None, base]
     return ["epoch", spe, base]
+
+
+def _last_index_only(facts: dict) -> bool:
+    """A counter that on every record reads one less than the printed total counts from 0.
+
+    ``step:[  624/  625]`` printed once an epoch, with 625 steps an epoch: a monitor
+    printing at the end of each epoch shows its last step, so 624 is a 0-based index
+    (the model zoo's ``(cur_step_num - 1) % batch_num``).  A 1-based counter prints
+    ``[625/625]`` there instead (mindvision's ``[ 1875/ 1875]``).
+    """
+    spe, low, high = facts["printed_spe"], facts["step_min"], facts["step_max"]
+    return not math.isnan(spe) and low == high == spe - 1
 
 
 def check_numbering(ctx: Context, numbering: Numbering) -> None:
@@ -161,7 +204,7 @@ def check_numbering(ctx: Context, numbering: Numbering) -> None:
     ctx.numbering = numbering
     if not ctx.steps or old is None or old == numbering:
         return
-    if "count" in (old[0], numbering[0]) or old[2] != numbering[2] or not ctx.epoch_one_only:
+    if {"count", "epoch_end"} & {old[0], numbering[0]} or old[2] != numbering[2] or not ctx.epoch_one_only:
         raise ContextChanged(f"step numbering changed from {old} to {numbering}")
 
 
@@ -181,4 +224,6 @@ def global_numbers(
         return out
     if mode == "step":
         return step - base + 1
+    if mode == "epoch_end":
+        return epoch * spe
     return (epoch - 1) * spe + step - base + 1

@@ -8,6 +8,7 @@ library is a bug, not bad input.
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "DuplicateFormatError",
     "EmptyLogError",
     "FormatDefinitionError",
@@ -29,6 +30,10 @@ class UnreadableLogError(LogError):
 
 class NotEventFileError(UnreadableLogError):
     """Named or placed like a summary / event file, but no record in it has a valid checksum."""
+
+
+class ConfigError(LogError):
+    """A config file beside a log (hparams.json, YAML, config.py) that is not read: why, and which file."""
 
 
 class EmptyLogError(LogError):

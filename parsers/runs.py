@@ -6,13 +6,16 @@ MindSpore summary files too.  Any other folder is read the way ``parse_log`` rea
 folders: every log in it, one per rank.  Summary and TensorBoard event files anywhere
 under the folder (or named directly) are read by ``parsers.events``; with a text log
 beside them, their rows are joined to the log's on step (``parsers.events.join``).
-The hyperparameters come from ``hparams.json`` when there is one (it is complete),
-else from what the log printed.
+The hyperparameters are read by the run store's reader (``parsers.store.configs.read_hparams``),
+so ``report``, ``compare``, ingest and the dashboard show the same ones: ``hparams.json``
+when there is one (it is complete), else a YAML config, else ``config.py`` (read with
+``ast``, never run), else what the log printed; nested keys flattened (``optimizer.lr``).
+A config that reader refuses is a ``ConfigError`` here, ``PATH not read: REASON`` -- the
+dashboard shows the same reason in the run's hyperparameters source.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,12 +23,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from parsers.errors import UnreadableLogError
+from parsers.errors import ConfigError
 from parsers.parse import ParsedLog, parse_log
 from parsers.source import looks_like_log
+from parsers.store.configs import NOT_READ, read_hparams
+from parsers.store.discover import config_files
 from parsers.summary import summarize
 
-__all__ = ["RUN_HPARAMS", "RUN_LOG", "Run", "load_run", "load_runs", "run_names"]
+__all__ = [
+    "RUN_HPARAMS",
+    "RUN_LOG",
+    "Run",
+    "config_problems",
+    "folder_hparams",
+    "load_run",
+    "load_runs",
+    "run_names",
+]
 
 RUN_LOG = "train.log"
 RUN_HPARAMS = "hparams.json"
@@ -39,6 +53,7 @@ class Run:
     source: Path
     log: ParsedLog
     hparams: dict[str, Any] = field(default_factory=dict)
+    hparams_source: str = ""  # the file they came from, ``log`` or ``''`` (as the store says)
 
     @cached_property
     def summary(self) -> dict[str, Any]:
@@ -55,9 +70,33 @@ def load_run(
     """Parse the log of ``path`` (a log, a run folder, or a folder of per-rank logs)."""
     path = Path(path)
     log = _parse(path, format=format, formats_file=formats_file)
-    folder = path if path.is_dir() else None
-    hparams = _read_hparams(folder / RUN_HPARAMS) if folder and (folder / RUN_HPARAMS).is_file() else None
-    return Run(name=_name(path), source=path, log=log, hparams=hparams or dict(log.meta.get("hparams") or {}))
+    hparams, source = folder_hparams(path if path.is_dir() else None, printed=log.meta.get("hparams"))
+    return Run(name=_name(path), source=path, log=log, hparams=hparams, hparams_source=source)
+
+
+def folder_hparams(folder: Path | None, *, printed: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """(hyperparameters, source) of a local run folder (None: a log named on its own) by the one
+    reader the store uses; a config it refuses is a ``ConfigError`` naming the file."""
+    files = {}
+    if folder is not None:
+        files = {e.name: (e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(folder) if _visible(e)}
+    read = lambda name: (folder / name).read_bytes()  # noqa: E731
+    hparams, source = read_hparams(config_files(files), read, printed=printed)
+    problems = config_problems(source, folder=str(folder or ""))
+    if problems:
+        raise ConfigError(problems[0])
+    return hparams, source
+
+
+def config_problems(source: str, *, folder: str) -> list[str]:
+    """``FOLDER/NAME not read: REASON`` for each config file ``read_hparams`` refused (as ``source``
+    names them; printed hyperparameters over a cap are left out, the log itself is still read)."""
+    parts = [part.split(NOT_READ, 1) for part in source.split("; ") if NOT_READ in part]
+    return [f"{os.path.join(folder, name)}{NOT_READ}{why}" for name, why in parts if name != "log"]
+
+
+def _visible(entry: os.DirEntry) -> bool:
+    return not entry.name.startswith(".") and entry.is_file()
 
 
 def _parse(path: Path, **options: Any) -> ParsedLog:
@@ -102,13 +141,3 @@ def _name(path: Path) -> str:
     if resolved.name == RUN_LOG:
         return resolved.parent.name
     return resolved.name.split(".")[0] or resolved.name
-
-
-def _read_hparams(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadableLogError(f"{path}: cannot read hyperparameters: {exc}") from None
-    if not isinstance(data, dict):
-        raise UnreadableLogError(f"{path}: hyperparameters must be a JSON object")
-    return data

@@ -107,7 +107,12 @@ def _read_one(
         raise ConfigCapError(f"unreadable: {type(exc).__name__}: {exc}") from None
     if len(data) > CONFIG_BYTES:  # it grew since discovery
         raise ConfigCapError(_over_size(len(data)))
-    return _checked(parse(data.decode("utf-8", "replace")))
+    # JSON is UTF-8 by definition (RFC 8259); YAML and config.py from model zoos carry GBK comments.
+    try:
+        text = data.decode("utf-8", "strict" if parse is _json else "replace")
+    except UnicodeDecodeError as exc:
+        raise ConfigCapError(f"not UTF-8 text (byte {exc.start})") from None
+    return _checked(parse(text))
 
 
 def _over_size(size: int) -> str:
@@ -154,7 +159,9 @@ def _json(text: str) -> dict[str, Any]:
         raise ConfigCapError(f"invalid JSON: {exc.msg} (line {exc.lineno})") from None
     except RecursionError:  # the C decoder recurses per level
         raise ConfigCapError(_NESTING) from None
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise ConfigCapError(f"a JSON {type(data).__name__}, not an object of hyperparameters")
+    return data
 
 
 def _python(text: str) -> dict[str, Any]:

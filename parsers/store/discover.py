@@ -30,6 +30,7 @@ from parsers.store.logfile import mtime_ns
 __all__ = [
     "CONFIG_NAMES",
     "RunSpec",
+    "config_files",
     "discover_local",
     "discover_remote",
     "file_runs",
@@ -72,9 +73,13 @@ def run_spec(
     options = remote.StorageOptions(storage_options or {})  # one copy per run, its secrets out of repr
     specs = [LogSpec(join(folder, n), name, n, rank, options) for n, rank in zip(logs, ranks)]
     specs += [LogSpec(join(folder, n), name, n, None, options) for n in events]
-    configs = {n: files[n] for n in files if n in CONFIG_NAMES or n.lower().endswith(_CONFIG_SUFFIXES)}
     stats = {n: files[n] for n in [*logs, *events]}
-    return RunSpec(name, folder, specs, configs, stats, options, root)
+    return RunSpec(name, folder, specs, config_files(files), stats, options, root)
+
+
+def config_files(files: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The config files among a folder's files (hparams.json, config.py, *.yaml, *.yml)."""
+    return {n: files[n] for n in files if n in CONFIG_NAMES or n.lower().endswith(_CONFIG_SUFFIXES)}
 
 
 def discover_local(root: Path, *, skip: Path | None = None) -> list[RunSpec]:

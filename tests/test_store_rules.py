@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import parsers
 from parsers.store import RunStore
 from tests.conftest import DATA, REPO
 from tests.store_helpers import assert_same_tables, cold
@@ -127,6 +128,12 @@ def test_a_crashed_run_has_no_eta(runs: Path) -> None:
     assert table.loc["crashed", "status"] == "crashed"
     assert table.loc["crashed", "epochs_done"] == 5
     assert pd.isna(table.loc["crashed", "eta_s"])
+    # parse-log's summary of the same logs says the same
+    going, crashed = (
+        parsers.summarize(parsers.parse_log(runs / r / "train.log")) for r in ("going", "crashed")
+    )
+    assert (going["status"], going["eta_s"]) == ("running", pytest.approx(216.60125))
+    assert (crashed["status"], crashed["eta_s"]) == ("crashed", None)
 
 
 # --- what a refresh notices ----------------------------------------------------------------

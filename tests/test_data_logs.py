@@ -15,6 +15,8 @@ A log whose layout no built-in format reads yet (issue 11's general line grammar
 parser reads it right they XPASS, fail, and the marker has to go.  ``known_gap_tests`` (a subset of
 ``["counts", "figures"]``, both by default) names the tests the gap breaks when only one of them does.
 The schema test always runs: a crash or a schema violation on any log is a bug, never a known gap.
+A figure the text does not determine (the global step when steps per epoch are never printed) is listed in
+``unpinned`` instead of being guessed.
 """
 
 from __future__ import annotations
@@ -141,7 +143,10 @@ def test_figures_match_the_log(log: Path) -> None:
 
 
 def test_every_log_pins_the_figures_it_prints() -> None:
-    """A log whose tables hold a figure must pin it, so a new log cannot skip the hand count."""
+    """A log whose tables hold a figure must pin it, so a new log cannot skip the hand count.
+
+    ``unpinned = ["last_global_step"]`` says the text does not determine that figure (steps per
+    epoch never printed); a comment beside it says why."""
     unpinned = []
     for log in LOGS:
         want = _expected(log)
@@ -155,8 +160,11 @@ def test_every_log_pins_the_figures_it_prints() -> None:
             "eval_value": len(parsed.evals) > 0,
             "total_epochs": parsed.meta["total_epochs"] is not None,
         }
+        left_open = set(want.get("unpinned", ()))
         unpinned += [
-            f"{log.parent.name}/{log.name}: {key}" for key, need in needed.items() if need and key not in want
+            f"{log.parent.name}/{log.name}: {key}"
+            for key, need in needed.items()
+            if need and key not in want and key not in left_open
         ]
     assert unpinned == []
 

@@ -36,7 +36,7 @@ __all__ = [
 
 # Seconds between live refreshes, and the life of the cached runs table.
 REFRESH_S = 3.0
-TABLES = ("steps", "epochs", "evals", "events")
+TABLES = ("steps", "epochs", "evals", "events", "scalars")  # scalars: summary / event file tags
 
 
 class StoreMissingError(RuntimeError):

@@ -208,7 +208,11 @@ def _available(runs_dir: str, versions: tuple) -> dict[str, series.Metric]:
     tables = data.tables_of(runs_dir, versions)
     found: dict[str, series.Metric] = {}
     for run in tables["steps"]:
-        found.update(series.metrics_of(tables["steps"][run], tables["epochs"][run], tables["evals"][run]))
+        found.update(
+            series.metrics_of(
+                tables["steps"][run], tables["epochs"][run], tables["evals"][run], tables["scalars"][run]
+            )
+        )
     order = list(series.METRICS)
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
@@ -223,7 +227,9 @@ def _figure(runs_dir: str, versions: tuple, options: tuple, baseline: str | None
     for run in tables["steps"]:
         steps, epochs, evals = (tables[t][run] for t in ("steps", "epochs", "evals"))
         axes = series.step_axes(steps, epochs)
-        curves[run] = series.curve(steps, epochs, evals, metric=key, x=opts["x"], axes=axes)
+        curves[run] = series.curve(
+            steps, epochs, evals, metric=key, x=opts["x"], axes=axes, scalars=tables["scalars"][run]
+        )
         if opts["events"]:
             events[run] = series.event_points(tables["events"][run], curves[run])
         ended = series.first_epoch_end(steps, epochs, x=opts["x"], axes=axes) if len(curves[run]) else None

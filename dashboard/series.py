@@ -54,14 +54,19 @@ METRICS = {
 }
 
 
-def metrics_of(steps: pd.DataFrame, epochs: pd.DataFrame, evals: pd.DataFrame) -> dict[str, Metric]:
-    """The metrics that have at least one value in these tables (several runs may be concatenated)."""
+def metrics_of(
+    steps: pd.DataFrame, epochs: pd.DataFrame, evals: pd.DataFrame, scalars: pd.DataFrame | None = None
+) -> dict[str, Metric]:
+    """The metrics that have at least one value in these tables (several runs may be concatenated);
+    with ``scalars`` (a run's summary / event file scalars), every recorded tag too, as ``tag:<tag>``."""
     tables = {"steps": steps, "epochs": epochs}
     found = {
         k: m for k, m in METRICS.items() if len(tables[m.table]) and tables[m.table][m.column].notna().any()
     }
     for name in evals["metric"].dropna().unique().tolist() if len(evals) else []:
         found[f"eval:{name}"] = Metric("evals", str(name), f"eval {name}", False)
+    for tag in scalars["tag"].dropna().unique().tolist() if scalars is not None and len(scalars) else []:
+        found[f"tag:{tag}"] = metric_of(f"tag:{tag}")
     return found
 
 
@@ -123,9 +128,11 @@ def _epoch_ms(epochs: pd.DataFrame, last: int | None = None) -> pd.Series | None
 
 
 def metric_of(key: str) -> Metric:
-    """The metric named ``key``: one of ``METRICS`` or ``eval:<name>``."""
+    """The metric named ``key``: one of ``METRICS``, ``eval:<name>`` or ``tag:<recorded tag>``."""
     if key in METRICS:
         return METRICS[key]
+    if key.startswith("tag:"):
+        return Metric("scalars", key.removeprefix("tag:"), f"tag {key.removeprefix('tag:')}", True)
     name = key.removeprefix("eval:")
     return Metric("evals", name, f"eval {name}", False)
 
@@ -138,11 +145,15 @@ def curve(
     metric: str,
     x: str,
     axes: pd.DataFrame | None = None,
+    scalars: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``x``, ``y`` (and ``line``) of one run's ``metric`` against axis ``x`` (a key of ``AXES``);
-    ``axes`` is ``step_axes(steps, epochs)`` when the caller has it already."""
+    ``axes`` is ``step_axes(steps, epochs)`` when the caller has it already; ``scalars`` holds
+    the recorded tags a ``tag:`` metric is drawn from."""
     spec = metric_of(metric)
     axes = step_axes(steps, epochs) if axes is None else axes
+    if spec.table == "scalars":
+        return _tag_curve(scalars, spec.column, x, axes)
     if spec.table == "steps":
         column = {"step": "global_step", "epoch": "epoch_x", "time": "time_h"}[x]
         out = pd.DataFrame({"x": axes[column].astype(float), "y": axes[spec.column].astype(float)})
@@ -152,6 +163,34 @@ def curve(
     ends = _epoch_ends(axes, epochs, x, rows["epoch"])
     out = pd.DataFrame({"x": ends, "y": rows["value"].to_numpy(dtype=float), "line": rows["line"].to_numpy()})
     return out.dropna(subset=["x"]).sort_values("x").reset_index(drop=True)
+
+
+def _tag_curve(scalars: pd.DataFrame | None, tag: str, x: str, axes: pd.DataFrame) -> pd.DataFrame:
+    """A recorded tag by step (its last value where a step was recorded twice); on the epoch axis
+    placed by the run's steps, on the time axis by its own wall times (measured, not estimated)."""
+    if scalars is None or not len(scalars):
+        return pd.DataFrame({"x": [], "y": [], "line": []})
+    rows = scalars[(scalars["tag"] == tag).to_numpy(dtype=bool, na_value=False)]
+    rows = rows.drop_duplicates("step", keep="last").sort_values("step")
+    step = rows["step"].to_numpy(dtype=float, na_value=np.nan)
+    wall = rows["wall_time"].to_numpy(dtype=float, na_value=np.nan)
+    if x == "step":
+        where = step
+    elif x == "time":
+        where = (wall - np.nanmin(scalars["wall_time"].to_numpy(dtype=float, na_value=np.nan))) / 3600.0
+    else:
+        where = _epoch_at(axes, step)
+    out = pd.DataFrame({"x": where, "y": rows["value"].to_numpy(dtype=float), "line": np.nan})
+    return out.dropna(subset=["x"]).reset_index(drop=True)
+
+
+def _epoch_at(axes: pd.DataFrame, step: np.ndarray) -> np.ndarray:
+    """The fractional epoch at each step, interpolated along the run's steps (NaN outside them)."""
+    known = axes.dropna(subset=["epoch_x"])
+    if not len(known):
+        return np.full(len(step), np.nan)
+    gs, ex = known["global_step"].to_numpy(dtype=float), known["epoch_x"].to_numpy(dtype=float)
+    return np.interp(step, gs, ex, left=np.nan, right=np.nan)
 
 
 def _epoch_rows(spec: Metric, epochs: pd.DataFrame, evals: pd.DataFrame) -> pd.DataFrame:

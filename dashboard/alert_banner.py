@@ -1,4 +1,5 @@
-"""The Runs page's alert banner: what ``parse-log watch`` would report now, by the same rules.
+"""The Runs page's alert banner and the curves' alert markers: what ``parse-log watch`` would
+report now, by the same rules.
 
 The rules are evaluated by ``parsers.insights.alerts.evaluate_alerts`` (through the cached
 loader ``data.alerts``, once per change of the runs concerned) for runs that are running,
@@ -7,6 +8,9 @@ last, into a slot at its top, so the alerts never delay the runs table or the ch
 warning itself holds only counts; each alert is an ``st.text`` block (shown as typed, never
 as Markdown or HTML), since run names and log lines are not ours to trust.  Text rather than
 a table also keeps the page's tables the ones its tests and users look for.
+
+The curves mark the same alerts (``curve_alerts``), for every run drawn, live or not: a flag
+at the x where the rule became true (its log line), the rule and its sentence on hover.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import streamlit as st
 from dashboard import data
 from parsers.insights.cost import Price
 
-__all__ = ["BANNER_RULES", "LIVE_STATUSES", "alert_banner", "alert_text"]
+__all__ = ["BANNER_RULES", "LIVE_STATUSES", "alert_banner", "alert_text", "alerts_of", "curve_alerts"]
 
 # What a person keeping the page open wants to be told; a budget (cost=) is theirs to set
 # with parse-log watch.
@@ -60,3 +64,25 @@ def alert_text(alert: dict) -> str:
     if pd.isna(alert.get("line")):
         return head
     return f"{head}\nline {int(alert['line'])}: {alert.get('text') or ''}"
+
+
+def curve_alerts(
+    runs_dir: str, runs: pd.DataFrame, names: Sequence[str], prices: Sequence[Price]
+) -> tuple[tuple[str, str, int, str], ...]:
+    """``(run, rule, line, detail)`` of each alert of ``BANNER_RULES`` holding for ``names`` at a
+    known line: hashable, so a cached figure is keyed by it."""
+    if not len(names) or not len(runs):
+        return ()
+    found = data.alerts(runs_dir, runs, list(names), BANNER_RULES, prices)
+    found = found[found["line"].notna()]
+    return tuple(
+        (str(a["run"]), str(a["rule"]), int(a["line"]), str(a["detail"])) for a in found.to_dict("records")
+    )
+
+
+def alerts_of(marks: Sequence[tuple[str, str, int, str]], run: str) -> pd.DataFrame:
+    """The ``curve_alerts`` of one run as ``rule``/``line``/``detail`` rows."""
+    rows = [
+        {"rule": rule, "line": line, "detail": detail} for name, rule, line, detail in marks if name == run
+    ]
+    return pd.DataFrame(rows, columns=["rule", "line", "detail"])

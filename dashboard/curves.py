@@ -31,7 +31,7 @@ from dashboard.charts import (
     escape_plotly,
 )
 
-__all__ = ["EVENT_STYLE", "bulk_range", "curve_figure", "wide_range"]
+__all__ = ["ALERT_COLOR", "EVENT_STYLE", "bulk_range", "curve_figure", "wide_range"]
 
 Curves = Mapping[str, pd.DataFrame]
 
@@ -53,6 +53,8 @@ OUTLIER_SHARE = 0.001
 # ...but only values further than this share of the bulk's span beyond it count as outliers.
 OUTLIER_REACH = 0.25
 HOVER_CHARS = 160
+# Alerts (``parsers.insights.alerts``, the rules of ``parse-log watch``): a flag at the top of the plot.
+ALERT_COLOR = "#B2182B"
 
 
 def wide_range(curves: Curves) -> bool:
@@ -258,6 +260,25 @@ def _events(fig: go.Figure, name: str, events: pd.DataFrame, color: str) -> None
         )
 
 
+def _alerts(fig: go.Figure, name: str, alerts: pd.DataFrame) -> None:
+    """A flag near the top where each alert's rule became true (``x``/``kind``: the rule/``message``)."""
+    text = [escape_plotly(f"{r}: {m}"[:HOVER_CHARS]) for r, m in zip(alerts["kind"], alerts["message"])]
+    fig.add_trace(
+        go.Scatter(
+            x=alerts["x"].tolist(),
+            y=[0.92] * len(alerts),
+            yaxis="y2",
+            mode="markers",
+            name=f"{escape_plotly(name)}: alerts ({len(alerts)})",
+            legendgroup=name,
+            marker={"symbol": "triangle-down", "size": 13, "color": ALERT_COLOR, "line": {"width": 1}},
+            text=text,
+            hovertemplate="alert at x %{x}<br>%{text}<extra></extra>",
+            meta={"role": "alert", "run": name, "rules": [str(k) for k in alerts["kind"]]},
+        )
+    )
+
+
 def _first_epoch_lines(
     fig: go.Figure, ends: Mapping[str, float | None], names: list[str], baseline: str | None
 ) -> None:
@@ -283,6 +304,7 @@ def curve_figure(
     per_step: bool = True,
     log_y: bool | None = False,
     events: Curves | None = None,
+    alerts: Curves | None = None,
     first_epoch: Mapping[str, float | None] | None = None,
     baseline: str | None = None,
     reference: float | None = None,
@@ -292,10 +314,10 @@ def curve_figure(
     """Runs overlaid.
 
     ``curves`` maps a run to its ``x``/``y`` table (sorted by x), ``events`` to ``x``/``kind``/
-    ``message`` rows, ``first_epoch`` to where its epoch 1 ends on x.  ``log_y`` None picks the
-    scale (``wide_range``); ``reference`` draws a horizontal line (0 for differences from a
-    baseline); ``ignore_outliers`` fits the y axis to the bulk of the values (``bulk_range``) and
-    marks what falls outside at the edge.
+    ``message`` rows (``alerts`` too, ``kind`` the rule), ``first_epoch`` to where its epoch 1
+    ends on x.  ``log_y`` None picks the scale (``wide_range``); ``reference`` draws a horizontal
+    line (0 for differences from a baseline); ``ignore_outliers`` fits the y axis to the bulk of
+    the values (``bulk_range``) and marks what falls outside at the edge.
     """
     if log_y is None:
         log_y = wide_range(curves)
@@ -318,6 +340,8 @@ def curve_figure(
         _nonfinite(fig, name, data, max_points)
         if events and name in events and len(events[name]):
             _events(fig, name, events[name], style["color"])
+        if alerts and name in alerts and len(alerts[name]):
+            _alerts(fig, name, alerts[name])
     _layout(fig, title=title, x=x_title, y=f"{y_title} (log scale)" if log_y else y_title)
     _first_epoch_lines(fig, first_epoch or {}, list(curves), baseline)
     if log_y:

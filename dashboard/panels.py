@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import data, series
+from dashboard.alert_banner import alerts_of, curve_alerts
 from dashboard.analysis import DEFAULT_SMOOTHING, half_life_share
 from dashboard.curves import curve_figure
 from dashboard.safe_text import streamlit_text
@@ -151,6 +152,12 @@ def _controls(metrics: dict[str, series.Metric], key: str, *, baseline: str | No
     smoothing = smoothing_slider(more, key=f"{key}.smooth")
     outliers = outliers_toggle(more, key=f"{key}.outliers")
     events = more.toggle("Event markers", value=True, key=f"{key}.events")
+    alerts = more.toggle(
+        "Alert markers",
+        value=True,
+        key=f"{key}.alerts",
+        help="Where a rule of parse-log watch became true (NaN, overflows, crash, loss rise, ...).",
+    )
     delta = more.toggle(
         "Minus baseline",
         key=f"{key}.delta",
@@ -163,6 +170,7 @@ def _controls(metrics: dict[str, series.Metric], key: str, *, baseline: str | No
         "smoothing": smoothing,
         "log_y": {"linear": False, "log": True}.get(scale or "auto"),
         "events": events,
+        "alerts": alerts,
         "delta": delta,
         "outliers": outliers,
     }
@@ -182,7 +190,8 @@ def curves_panel(ctx: Context, runs: pd.DataFrame, names: Sequence[str], *, key:
         st.info("The selected runs have no loss, time or eval values yet.")
         return
     opts = _controls(metrics, key, baseline=ctx.baseline)
-    chart = _figure(ctx.runs_dir, versions, tuple(sorted(opts.items())), ctx.baseline)
+    marks = curve_alerts(ctx.runs_dir, runs, names, prices(ctx)) if opts["alerts"] else ()
+    chart = _figure(ctx.runs_dir, versions, tuple(sorted(opts.items())), ctx.baseline, marks)
     st.plotly_chart(chart, key=f"{key}.chart")
     st.caption(_settings_line(opts, chart))
 
@@ -218,12 +227,14 @@ def _available(runs_dir: str, versions: tuple) -> dict[str, series.Metric]:
 
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
-def _figure(runs_dir: str, versions: tuple, options: tuple, baseline: str | None) -> go.Figure:
-    """The chart, built once per selection, data version and set of options (reopening is free)."""
+def _figure(
+    runs_dir: str, versions: tuple, options: tuple, baseline: str | None, marks: tuple = ()
+) -> go.Figure:
+    """The chart, built once per selection, data version, set of options and alerts (reopening is free)."""
     opts = dict(options)
     tables = data.tables_of(runs_dir, versions)
     key, metric = opts["metric"], series.metric_of(opts["metric"])
-    curves, events, firsts = {}, {}, {}
+    curves, events, alerts, firsts = {}, {}, {}, {}
     for run in tables["steps"]:
         steps, epochs, evals = (tables[t][run] for t in ("steps", "epochs", "evals"))
         axes = series.step_axes(steps, epochs)
@@ -232,6 +243,8 @@ def _figure(runs_dir: str, versions: tuple, options: tuple, baseline: str | None
         )
         if opts["events"]:
             events[run] = series.event_points(tables["events"][run], curves[run])
+        if marks:
+            alerts[run] = series.alert_points(alerts_of(marks, run), curves[run])
         ended = series.first_epoch_end(steps, epochs, x=opts["x"], axes=axes) if len(curves[run]) else None
         firsts[run] = ended
     delta = bool(opts["delta"] and baseline in curves)
@@ -248,6 +261,7 @@ def _figure(runs_dir: str, versions: tuple, options: tuple, baseline: str | None
         per_step=metric.per_step,
         log_y=False if delta else opts["log_y"],
         events=events,
+        alerts=alerts,
         first_epoch=firsts,
         baseline=None if delta else baseline,
         ignore_outliers=opts["outliers"],

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, panels, series
+from dashboard.alert_banner import alerts_of, curve_alerts
 from dashboard.curves import curve_figure
 from dashboard.panels import outliers_toggle, smoothing_slider
 from dashboard.safe_text import streamlit_text
@@ -115,6 +116,7 @@ def run_curves(ctx: Context, runs: pd.DataFrame, run: str) -> None:
     x = left.segmented_control("x axis", list(series.AXES), default="step", key="run.x") or "step"
     outliers = outliers_toggle(mid, key="run.outliers")
     smoothing = smoothing_slider(right, key="run.smooth")
+    marks = alerts_of(curve_alerts(ctx.runs_dir, runs, [run], panels.prices(ctx)), run)
     columns = st.columns(2)
     for i, (key, metric) in enumerate(metrics.items()):
         curve = series.curve(tables["steps"], tables["epochs"], tables["evals"], metric=key, x=x)
@@ -127,6 +129,7 @@ def run_curves(ctx: Context, runs: pd.DataFrame, run: str) -> None:
             smoothing=smoothing,
             per_step=metric.per_step,
             events={run: events},
+            alerts={run: series.alert_points(marks, curve)},
             first_epoch={run: series.first_epoch_end(tables["steps"], tables["epochs"], x=x)},
             ignore_outliers=outliers,
         )

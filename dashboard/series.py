@@ -21,6 +21,7 @@ __all__ = [
     "AXES",
     "METRICS",
     "Metric",
+    "alert_points",
     "curve",
     "event_points",
     "first_epoch_end",
@@ -240,6 +241,13 @@ def event_points(events: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
             "line": rows["line"].to_numpy(),
         }
     )
+
+
+def alert_points(alerts: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Alerts (``parsers.insights.alerts`` rows: ``rule``/``detail``/``line``) placed on a curve
+    as ``event_points`` places events: ``kind`` is the rule, ``message`` its detail."""
+    rows = alerts.rename(columns={"rule": "kind", "detail": "message"})[["kind", "message", "line"]]
+    return event_points(rows, points)
 
 
 def first_epoch_end(

@@ -93,3 +93,30 @@ def test_a_log_line_in_the_banner_stays_text(monkeypatch, tmp_path):
     assert [(r["rule"], r["text"]) for r in rows] == [("crashed", HOSTILE)]
     assert all("<script>" not in w.value for w in at.warning)
     assert not at.markdown or all(HOSTILE not in m.value for m in at.markdown)
+
+
+def chart_alerts(at: AppTest) -> dict[str, list[str]]:
+    """The alert markers of the Runs page's chart: run -> the rules flagged."""
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return {
+        t["meta"]["run"]: t["meta"]["rules"]
+        for t in spec["data"]
+        if (t.get("meta") or {}).get("role") == "alert"
+    }
+
+
+def test_the_curves_flag_where_the_watchers_rules_became_true(monkeypatch, runs):
+    at = open_runs_page(monkeypatch, runs)
+    at.sidebar.multiselect[0].set_value(["crashed", "healthy"]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert {run: sorted(rules) for run, rules in chart_alerts(at).items()} == {"crashed": ["crashed", "nan"]}
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    flags = next(t for t in spec["data"] if (t.get("meta") or {}).get("role") == "alert")
+    assert sorted(t.split(":")[0] for t in flags["text"]) == ["crashed", "nan"]  # the rule, then its sentence
+
+
+def test_alert_markers_can_be_turned_off(monkeypatch, runs):
+    at = open_runs_page(monkeypatch, runs)
+    at.sidebar.multiselect[0].set_value(["crashed"]).run()
+    at.toggle(key="runs.curves.alerts").set_value(False).run()
+    assert chart_alerts(at) == {}

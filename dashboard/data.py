@@ -28,6 +28,8 @@ __all__ = [
     "context_lines",
     "hparams",
     "meta",
+    "rank_flags",
+    "rank_health",
     "run_tables",
     "runs",
     "tables_of",
@@ -137,6 +139,36 @@ def _alerts(
     )
 
 
+def rank_health(runs_dir: str, table: pd.DataFrame, run: str) -> tuple[pd.DataFrame, Any]:
+    """``(dashboard.ranks.rank_table, rank_story)`` of one run, again only when it got new lines."""
+    return _rank_health(runs_dir, versions(table, [run]))
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def _rank_health(runs_dir: str, version: tuple[tuple[str, str, int], ...]) -> tuple[pd.DataFrame, Any]:
+    from dashboard.ranks import rank_story, rank_table
+
+    run = version[0][0]
+    tables = tables_of(runs_dir, version)
+    steps, epochs = tables["steps"][run], tables["epochs"][run]
+    found = _store(runs_dir).meta(run)
+    ranks = rank_table(steps, epochs, found.get("logs") or [], found.get("files") or [])
+    return ranks, rank_story(ranks, steps, epochs)
+
+
+def rank_flags(runs_dir: str, table: pd.DataFrame) -> dict[str, str]:
+    """``dashboard.ranks.rank_flag`` of each run of ``table`` kept in more than one log."""
+    from dashboard.ranks import rank_flag
+
+    several = table.loc[table["log"].fillna("").str.contains(",", regex=False), "run"].tolist()
+    flags = {}
+    for run in several:
+        ranks, story = rank_health(runs_dir, table, run)
+        if len(ranks) > 1:
+            flags[run] = rank_flag(story)
+    return flags
+
+
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)
 def meta(runs_dir: str, run: str) -> dict[str, Any]:
     """What the store knows about one run beyond its row: formats, files, printed settings."""
@@ -156,4 +188,5 @@ def clear() -> None:
     runs.clear()
     _hparams.clear()
     _alerts.clear()
+    _rank_health.clear()
     meta.clear()

@@ -52,6 +52,10 @@ RUNS_COLUMNS = {
         format="compact", help="Mean, first (compile) epoch left out."
     ),
     "samples/s": st.column_config.NumberColumn(format="%.1f"),
+    "ranks": st.column_config.TextColumn(
+        "ranks",
+        help="Jobs kept in one log per rank: a lagging rank (rank-lag=15%) or one that stopped first.",
+    ),
     "wall time": st.column_config.NumberColumn(format="compact"),
     "ETA": st.column_config.NumberColumn(
         format="compact", help="Running runs: remaining epochs x mean epoch time."

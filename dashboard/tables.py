@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +78,10 @@ def runs_view(
     *,
     compared: Sequence[str] = (),
     baseline: str | None = None,
+    ranks: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """The runs table as shown: one row per run, readable columns, cost and baseline deltas joined."""
+    """The runs table as shown: one row per run, readable columns, cost and baseline deltas joined;
+    ``ranks`` (``dashboard.ranks.rank_flag`` of multi-rank runs) a column when any run has one."""
     records = runs.to_dict("records")
     done = pd.to_numeric(runs["epochs_done"], errors="coerce")
     total = pd.to_numeric(runs["total_epochs"], errors="coerce")
@@ -106,6 +108,8 @@ def runs_view(
         for column, label in (("cost_so_far", "cost so far"), ("cost_projected", "cost projected")):
             view[label] = view["run"].map(by_run[column]).to_numpy()
         view["priced as"] = view["run"].map(by_run["priced_as"]).to_numpy()
+    if ranks:
+        view.insert(view.columns.get_loc("samples/s") + 1, "ranks", view["run"].map(dict(ranks)).to_numpy())
     if baseline:
         view = _with_deltas(view, runs, baseline)
     view["last update"] = pd.to_datetime(runs["last_update"], utc=True).to_numpy()

@@ -1,9 +1,11 @@
-"""Run details page: one run's summary, every curve, its events with the log lines around them,
-and its tables as CSV/Parquet.  Chosen by ``?run=NAME`` (the Hyperparameters page links here)."""
+"""Run details page: one run's summary, its ranks' health (a job with one log per rank), every
+curve, its events with the log lines around them, and its tables as CSV/Parquet.  Chosen by
+``?run=NAME`` (the Hyperparameters page links here)."""
 
 import streamlit as st
 
 from dashboard import panels, state
+from dashboard.rank_panel import ranks_view
 from dashboard.run_panels import downloads, event_list, run_curves, summary
 from dashboard.safe_text import streamlit_text
 
@@ -26,6 +28,7 @@ st.header(streamlit_text(run))  # a folder name: text, never Markdown
 def body() -> None:
     runs = ctx.fresh_runs()
     summary(ctx, runs, run)
+    ranks_view(ctx, runs, run)
     run_curves(ctx, runs, run)
 
 

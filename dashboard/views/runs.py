@@ -58,7 +58,13 @@ def body() -> None:
     runs = ctx.fresh_runs()
     banner = st.empty()  # filled last: the alerts never delay the table or the chart
     shown = _filtered(runs)
-    view = runs_view(shown, panels.costs(ctx, runs, hparams), compared=ctx.compared, baseline=ctx.baseline)
+    view = runs_view(
+        shown,
+        panels.costs(ctx, runs, hparams),
+        compared=ctx.compared,
+        baseline=ctx.baseline,
+        ranks=data.rank_flags(ctx.runs_dir, shown),
+    )
     panels.runs_table(view, key="runs.table")
     panels.status_line(runs, shown, ctx)
     panels.curves_panel(ctx, runs, ctx.compared, key="runs.curves")

@@ -99,13 +99,15 @@ def run_tables(
 
 
 @st.cache_data(ttl=60, max_entries=8, show_spinner=False)
-def _hparams(runs_dir: str, version: tuple[tuple[str, str, int], ...]) -> pd.DataFrame:
-    return _store(runs_dir).hparams()
+def _hparams(runs_dir: str, version: tuple[tuple[str, str, int], ...], part: str) -> pd.DataFrame:
+    return _store(runs_dir).hparams(part=part)
 
 
-def hparams(runs_dir: str, table: pd.DataFrame) -> pd.DataFrame:
-    """``run`` plus one column per hyperparameter, for every run of the folder."""
-    return _hparams(runs_dir, versions(table, table["run"].tolist()))
+def hparams(runs_dir: str, table: pd.DataFrame, *, part: str = "all") -> pd.DataFrame:
+    """``run`` plus one column per setting, for every run of the folder: ``part`` "hyper" the
+    hyperparameters, "info" the run information (``parsers.insights.run_info``), "all" both
+    (what the price table needs: the device)."""
+    return _hparams(runs_dir, versions(table, table["run"].tolist()), part)
 
 
 def alerts(

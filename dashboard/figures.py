@@ -2,7 +2,10 @@
 
 Pure functions ``DataFrame -> go.Figure`` like ``dashboard.charts``, whose layout they reuse.
 Axis labels, tick texts and bar categories are hyperparameter keys, their values and run
-names -- text from config files and folders -- so each is escaped for plotly.
+names -- text from config files and folders -- so each is escaped for plotly.  Long axis labels
+are shortened (``short_label``: the end of a dotted key, cut at ``LABEL_CHARS``) and written
+as annotations above their axis with the full key on hover, since plotly's own parcoords
+labels can neither be hovered nor kept from overlapping.
 """
 
 from __future__ import annotations
@@ -11,28 +14,40 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts import _empty, _layout, escape_plotly
+from dashboard.names import short_names
 
-__all__ = ["cost_figure", "parallel_figure"]
+__all__ = ["LABEL_CHARS", "TICK_CHARS", "cost_figure", "parallel_figure", "short_label"]
+
+# Characters of an axis label and of a category tick before they are cut (with an ellipsis).
+LABEL_CHARS, TICK_CHARS = 16, 14
+
+
+def short_label(key: str, *, limit: int = LABEL_CHARS) -> str:
+    """``optimizer.params.weight_decay`` -> ``weight_decay``; cut to ``limit`` characters."""
+    last = str(key).rsplit(".", 1)[-1] or str(key)
+    return last if len(last) <= limit else last[: limit - 1] + "…"
 
 
 def parallel_figure(table: pd.DataFrame, *, color: str | None = None) -> go.Figure:
-    """One axis per column of ``table`` (one row per run); text columns get one tick per value."""
+    """One axis per column of ``table`` (one row per run); text columns get one tick per value.
+    Labels are short annotations with the full key on hover (``short_label``)."""
     dims = []
     for column in table.columns:
         values = table[column]
         numeric = pd.to_numeric(values, errors="coerce")
         if numeric.notna().sum() == values.notna().sum() and numeric.notna().any():
-            dims.append({"label": escape_plotly(column), "values": numeric.astype(float).tolist()})
+            dims.append({"label": "", "values": numeric.astype(float).tolist(), "name": str(column)})
             continue
         text = values.astype(str)
         cats = sorted(text.unique().tolist())
         codes = text.map({c: i for i, c in enumerate(cats)})
         dims.append(
             {
-                "label": escape_plotly(column),
+                "label": "",
+                "name": str(column),
                 "values": codes.tolist(),
                 "tickvals": list(range(len(cats))),
-                "ticktext": [escape_plotly(c) for c in cats],
+                "ticktext": [escape_plotly(short_label(c, limit=TICK_CHARS)) for c in cats],
             }
         )
     line = {"color": "#0072B2"}
@@ -43,16 +58,37 @@ def parallel_figure(table: pd.DataFrame, *, color: str | None = None) -> go.Figu
             "showscale": True,
             "colorbar": {"title": {"text": escape_plotly(color)}},
         }
-    fig = go.Figure(go.Parcoords(dimensions=dims, line=line, labelangle=-20, labelside="top"))
-    fig.update_layout(template="plotly_white", font={"size": 13}, margin={"l": 70, "r": 70, "t": 60, "b": 30})
+    fig = go.Figure(go.Parcoords(dimensions=dims, line=line))
+    fig.update_layout(template="plotly_white", font={"size": 13}, margin={"l": 70, "r": 70, "t": 70, "b": 30})
+    _axis_labels(fig, list(table.columns), colorbar=isinstance(line["color"], list))
     return fig if dims else _empty(fig, "no hyperparameters to compare")
+
+
+def _axis_labels(fig: go.Figure, columns: list[str], *, colorbar: bool) -> None:
+    """Each axis' short label above it, its full key on hover; axes are spread evenly over the plot."""
+    n = len(columns)
+    right = 0.92 if colorbar else 1.0  # the colour bar takes the right edge of the plot
+    for i, column in enumerate(columns):
+        fig.add_annotation(
+            x=right * i / (n - 1) if n > 1 else 0.5,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            yanchor="bottom",
+            yshift=18,
+            showarrow=False,
+            text=escape_plotly(short_label(column)),
+            hovertext=escape_plotly(column),
+            font={"size": 12},
+        )
 
 
 def cost_figure(costs: pd.DataFrame, *, currency: str) -> go.Figure:
     """Cost so far and still to come per run (``run``, ``cost_so_far``, ``cost_projected``)."""
     rows = costs.dropna(subset=["cost_so_far"]).sort_values("cost_so_far")
     remaining = (rows["cost_projected"] - rows["cost_so_far"]).clip(lower=0).fillna(0)
-    names = [escape_plotly(run) for run in rows["run"]]  # categories: plotly draws them as tick text
+    short = short_names(rows["run"].tolist())  # a sweep's runs by what differs, full name on hover
+    names = [escape_plotly(short[run]) for run in rows["run"]]  # categories: plotly draws them as tick text
     fig = go.Figure(
         [
             go.Bar(
@@ -60,6 +96,8 @@ def cost_figure(costs: pd.DataFrame, *, currency: str) -> go.Figure:
                 x=rows["cost_so_far"].tolist(),
                 orientation="h",
                 name="so far",
+                customdata=[escape_plotly(run) for run in rows["run"]],
+                hovertemplate="%{customdata}: %{x:.2f}",
                 marker={"color": "#0072B2"},
             ),
             go.Bar(

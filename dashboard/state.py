@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.analysis import most_recent
 from dashboard.files import FolderError, resolve_within
+from dashboard.names import short_names
 from dashboard.safe_text import streamlit_text
 from dashboard.settings import Settings, parse_settings
 from dashboard.tables import within
@@ -76,17 +77,20 @@ def _selection(runs: pd.DataFrame, folder: str) -> tuple[list[str], str | None]:
         st.session_state["compare"] = most_recent(runs, limit=DEFAULT_COMPARED)
         st.session_state["baseline"] = None
     st.session_state["compare"] = [r for r in st.session_state.get("compare", []) if r in names]
+    short = short_names(names)  # a sweep's runs by what differs: the common prefix left out
+    common = "" if all(short[n] == n for n in names) else " Names are shown without the part all runs share."
     compared = st.sidebar.multiselect(
         "Compare runs",
         names,
         key="compare",
-        help="Drawn on the charts; the most recently active are preselected.",
+        format_func=lambda r: short.get(r, r),
+        help=f"Drawn on the charts; the most recently active are preselected.{common}",
     )
     baseline = st.sidebar.selectbox(
         "Baseline",
         [None, *names],
         key="baseline",
-        format_func=lambda r: "(none)" if r is None else r,
+        format_func=lambda r: "(none)" if r is None else short.get(r, r),
         help="Pinned run: drawn grey and dashed; tables and curves can show deltas against it.",
     )
     return compared, baseline

@@ -171,8 +171,10 @@ def test_hyperparameters_show_what_differs_and_link_to_a_run(monkeypatch, runs_d
     at = open_app(monkeypatch, runs_dir, page="views/hparams.py")
     at.sidebar.multiselect[0].set_value(["fit", "basic", "sink"]).run()
     assert set(table_with(at, "run").columns) == {"run", "lr", "batch_size", "optimizer"}
+    info = next(d.value for d in at.dataframe if "device_target" in d.value.columns)  # run information, apart
+    assert set(info["run"]) == {"fit", "basic", "sink"}
     at.toggle(key="hparams.all").set_value(True).run()
-    assert "device_target" in table_with(at, "run").columns
+    assert "device_target" not in table_with(at, "run").columns  # the device is not a hyperparameter
     at.selectbox(key="hparams.open").set_value("sink").run()
     link = at.get("page_link")[0]
     assert link.proto.label == "Open sink" and "run=sink" in link.proto.query_string

@@ -1,11 +1,15 @@
-"""Hyperparameters page: what differs between the compared runs, and hyperparameters against results."""
+"""Hyperparameters page: what differs between the compared runs, and hyperparameters against results.
+
+Run information (name, times, command line, versions, paths, device, sweep point, figures
+derived from the data: ``parsers.insights.run_info``) is kept apart, in its own table: it is
+not a choice, and as an axis it would make every run look different."""
 
 import streamlit as st
 
 from dashboard import data, state
 from dashboard.figures import parallel_figure
 from dashboard.safe_text import streamlit_text
-from dashboard.tables import differing_keys, highlight_differences, parallel_table, reference_run
+from dashboard.tables import differing_keys, highlight_differences, hparam_text, parallel_table, reference_run
 from parsers.store.configs import NOT_READ
 
 ctx = state.context()
@@ -16,7 +20,8 @@ st.header("Hyperparameters")
 if not len(ctx.runs):
     st.info("No runs yet.")
     st.stop()
-hparams = data.hparams(ctx.runs_dir, ctx.runs)
+hparams = data.hparams(ctx.runs_dir, ctx.runs, part="hyper")
+info = data.hparams(ctx.runs_dir, ctx.runs, part="info")
 names = [r for r in [ctx.baseline, *ctx.compared] if r] or ctx.runs["run"].head(5).tolist()
 chosen = hparams[hparams["run"].isin(names)]
 bare = chosen["run"][chosen.drop(columns="run").isna().all(axis=1)].tolist()
@@ -43,6 +48,12 @@ for name in names:  # a config the store refused (size, aliases, nesting, keys) 
 st.dataframe(
     highlight_differences(chosen[columns], reference=ctx.baseline), hide_index=True, key="hparams.table"
 )
+about = info[info["run"].isin(names)]
+about = about[["run", *[c for c in about.columns if c != "run" and about[c].notna().any()]]]
+with st.expander(
+    f"Run information: {len(about.columns) - 1} keys (name, times, command, versions, paths...)"
+):
+    st.dataframe(about.map(hparam_text).astype("string"), hide_index=True, key="hparams.info")
 
 left, right = st.columns([3, 2])
 run = left.selectbox(
@@ -61,5 +72,6 @@ scope = st.segmented_control("Runs", ["compared", "all"], default="all", key="hp
 table, color = parallel_table(ctx.runs, hparams, runs_shown=names if scope == "compared" else None)
 st.plotly_chart(parallel_figure(table, color=color), key="hparams.parallel")
 st.caption(
-    "Drag along an axis to select a range; text values are spread over their axis in alphabetical order."
+    "Hyperparameters that differ between the runs shown, then results. Drag along an axis to select a range; "
+    "text values are spread over their axis in alphabetical order; hover a label for the full key."
 )

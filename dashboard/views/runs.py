@@ -9,13 +9,15 @@ from dashboard.alert_banner import alert_banner
 from dashboard.name_filter import MAX_PATTERN_CHARS, compile_name_filter
 from dashboard.safe_text import streamlit_text
 from dashboard.tables import filter_runs, hparam_choices, runs_view
+from parsers.insights.run_info import split_run_info
 
 ctx = state.context()
 if ctx is None:
     st.stop()
 
 st.header("Runs")
-hparams = data.hparams(ctx.runs_dir, ctx.runs) if len(ctx.runs) else ctx.runs[["run"]]
+settings = data.hparams(ctx.runs_dir, ctx.runs) if len(ctx.runs) else None  # with the device, for prices
+hparams = split_run_info(settings)[0] if settings is not None else ctx.runs[["run"]]  # what to filter by
 left, right = st.columns(2)
 pattern = left.text_input(
     "Filter by name (regular expression, RE2 syntax)",
@@ -60,7 +62,7 @@ def body() -> None:
     shown = _filtered(runs)
     view = runs_view(
         shown,
-        panels.costs(ctx, runs, hparams),
+        panels.costs(ctx, runs, settings),
         compared=ctx.compared,
         baseline=ctx.baseline,
         ranks=data.rank_flags(ctx.runs_dir, shown),

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from parsers.errors import LogError
+from parsers.insights.run_info import split_run_info
 from parsers.schema import TABLES
 from parsers.store._deps import require
 from parsers.store.catalog import query_runs, query_table, read_catalog
@@ -90,10 +91,15 @@ class RunStore:
         rows = self._rows(runs)
         return run_tables_with_events(self.store_dir, name, rows, query_table(self.store_dir, name, rows))
 
-    def hparams(self, runs: list[str] | None = None) -> pd.DataFrame:
-        """One row per run: 'run' and one column per hyperparameter (from config files or the log)."""
+    def hparams(self, runs: list[str] | None = None, *, part: str = "all") -> pd.DataFrame:
+        """One row per run: 'run' and one column per key of its settings (from config files or the
+        log); ``part`` "hyper" keeps the hyperparameters, "info" the run information (name, times,
+        command, versions, paths, device, sweep: ``parsers.insights.run_info``), "all" both."""
         rows = [{"run": r["run"], **json.loads(r.get("_hparams") or "{}")} for r in self._rows(runs)]
-        return pd.DataFrame(rows) if rows else pd.DataFrame({"run": pd.Series(dtype="string")})
+        frame = pd.DataFrame(rows) if rows else pd.DataFrame({"run": pd.Series(dtype="string")})
+        if part == "all":
+            return frame
+        return split_run_info(frame)[{"hyper": 0, "info": 1}[part]]
 
     def meta(self, run: str) -> dict[str, Any]:
         """What the run's logs said about themselves (``ParsedLog.meta``) plus where it all came from."""

@@ -5,11 +5,16 @@ Every builder is a pure function of ``{run name: table}`` (tables as returned by
 saves, or shows anything, and only plotly, pandas and numpy are imported so the
 Streamlit pages and ``parse-log report`` draw identical pictures.
 
+Here: the per-epoch charts (epoch time, throughput, evaluation) and the look every chart
+shares (``run_style``, ``run_label``, ``apply_layout``, ``empty_figure``).  The loss chart
+-- the report's and the dashboard's alike -- is ``dashboard.curves.loss_figure``: smoothed
+line, raw values faint behind, the compile epoch marked.
+
 Long runs are downsampled explicitly (``DEFAULT_MAX_POINTS``) by keeping the lowest
-and highest loss of each bucket of consecutive steps, so a single-step spike among
-1.7 million steps stays visible; NaN/Inf losses are drawn as their own markers.  Run and
-metric names come from folders and logs, and plotly reads tags in every string it draws:
-each is escaped (``escape_plotly``, used by ``curves`` and ``figures`` too).
+and highest value of each bucket of consecutive steps, so a single-step spike among
+1.7 million steps stays visible.  Run and metric names come from folders and logs, and
+plotly reads tags in every string it draws: each is escaped (``escape_plotly``, used by
+``curves`` and ``figures`` too).
 """
 
 from __future__ import annotations
@@ -23,15 +28,20 @@ from plotly.subplots import make_subplots
 
 __all__ = [
     "DEFAULT_MAX_POINTS",
+    "LOG_SCALE_RATIO",
+    "NONFINITE_COLOR",
+    "apply_layout",
     "downsample_extremes",
+    "empty_figure",
     "epoch_time_figure",
     "escape_plotly",
     "eval_figure",
-    "loss_figure",
+    "run_label",
+    "run_style",
     "throughput_figure",
 ]
 
-# Points per run on the loss chart; about two per horizontal pixel of a wide screen.
+# Points per run on the report's loss chart; about two per horizontal pixel of a wide screen.
 DEFAULT_MAX_POINTS = 4000
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -70,7 +80,7 @@ def downsample_extremes(frame: pd.DataFrame, *, y: str, max_points: int = DEFAUL
     return frame.iloc[keep[keep < n]]
 
 
-def _style(index: int, name: str, baseline: str | None) -> dict:
+def run_style(index: int, name: str, baseline: str | None) -> dict:
     """Colour, dash and marker of run ``index``; the baseline is grey and long-dashed."""
     if name == baseline:
         return {"color": BASELINE_COLOR, "dash": "longdash", "symbol": "circle-open"}
@@ -89,7 +99,7 @@ def escape_plotly(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _label(name: str, baseline: str | None) -> str:
+def run_label(name: str, baseline: str | None) -> str:
     """A run's legend entry, escaped for plotly."""
     return escape_plotly(f"{name} (baseline)" if name == baseline else name)
 
@@ -101,7 +111,7 @@ def _one_rank(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["rank"] == table["rank"].min()]
 
 
-def _layout(fig: go.Figure, *, title: str, x: str, y: str) -> go.Figure:
+def apply_layout(fig: go.Figure, *, title: str, x: str, y: str) -> go.Figure:
     """The shared look; ``title`` and the axis titles are plain text (escaped here)."""
     title, x, y = escape_plotly(title), escape_plotly(x), escape_plotly(y)
     fig.update_layout(
@@ -125,7 +135,7 @@ def _integer_ticks(fig: go.Figure, top: float, **where: int) -> None:
     fig.update_xaxes(tick0=0, dtick=step, **where)
 
 
-def _empty(fig: go.Figure, message: str) -> go.Figure:
+def empty_figure(fig: go.Figure, message: str) -> go.Figure:
     fig.add_annotation(
         text=message,
         showarrow=False,
@@ -138,59 +148,6 @@ def _empty(fig: go.Figure, message: str) -> go.Figure:
     return fig
 
 
-def loss_figure(
-    steps: Runs, *, baseline: str | None = None, max_points: int = DEFAULT_MAX_POINTS
-) -> go.Figure:
-    """Loss against global step, one line per run, downsampled keeping extremes; NaN/Inf as red x."""
-    fig = go.Figure()
-    finite_all, marks = [], []
-    for i, (name, table) in enumerate(steps.items()):
-        table = _one_rank(table)[["global_step", "loss"]].dropna(subset=["global_step"])
-        loss = table["loss"].to_numpy(dtype=float, na_value=np.nan)
-        ok = np.isfinite(loss)
-        shown = downsample_extremes(table[ok], y="loss", max_points=max_points)
-        style = _style(i, name, baseline)
-        fig.add_trace(
-            go.Scatter(
-                x=shown["global_step"].astype(float).tolist(),
-                y=shown["loss"].tolist(),
-                mode="lines",
-                name=_label(name, baseline),
-                line={"color": style["color"], "dash": style["dash"], "width": LINE_WIDTH},
-            )
-        )
-        finite_all.append(loss[ok])
-        marks.append((name, table[~ok]))
-    values = np.concatenate(finite_all) if finite_all else np.array([])
-    log_y = bool(len(values)) and values.min() > 0 and values.max() / values.min() > LOG_SCALE_RATIO
-    _nonfinite_marks(fig, marks, top=float(values.max()) if len(values) else 1.0, max_points=max_points)
-    _layout(fig, title="Training loss", x="global step", y="loss (log scale)" if log_y else "loss")
-    if log_y:
-        fig.update_yaxes(type="log")
-    return fig if len(values) or any(len(m) for _, m in marks) else _empty(fig, "no loss records")
-
-
-def _nonfinite_marks(
-    fig: go.Figure, marks: list[tuple[str, pd.DataFrame]], *, top: float, max_points: int
-) -> None:
-    """NaN/Inf losses cannot be plotted as values: mark where they happened at the top of the plot."""
-    for name, rows in marks:
-        if not len(rows):
-            continue
-        rows = rows.iloc[:max_points]
-        fig.add_trace(
-            go.Scatter(
-                x=rows["global_step"].astype(float).tolist(),
-                y=[top] * len(rows),
-                mode="markers",
-                name=f"{escape_plotly(name)}: NaN/Inf loss ({len(rows)})",
-                marker={"symbol": "x", "size": 11, "color": NONFINITE_COLOR, "line": {"width": 1}},
-                text=[f"loss {v}" for v in rows["loss"].tolist()],
-                hovertemplate="step %{x}: %{text}",
-            )
-        )
-
-
 def _epoch_lines(
     fig: go.Figure, epochs: Runs, column: str, *, baseline: str | None, scale: float = 1.0
 ) -> int:
@@ -198,13 +155,13 @@ def _epoch_lines(
     drawn, top = 0, 1.0
     for i, (name, table) in enumerate(epochs.items()):
         rows = _one_rank(table).dropna(subset=["epoch", column]).sort_values("epoch")
-        style = _style(i, name, baseline)
+        style = run_style(i, name, baseline)
         fig.add_trace(
             go.Scatter(
                 x=rows["epoch"].astype(float).tolist(),
                 y=(rows[column].astype(float) * scale).tolist(),
                 mode="lines+markers",
-                name=_label(name, baseline),
+                name=run_label(name, baseline),
                 line={"color": style["color"], "dash": style["dash"], "width": LINE_WIDTH},
                 marker={"symbol": style["symbol"], "size": 8, "color": style["color"]},
             )
@@ -227,23 +184,25 @@ def epoch_time_figure(epochs: Runs, *, baseline: str | None = None) -> go.Figure
     unit, scale = _time_unit(epochs)
     fig = go.Figure()
     drawn = _epoch_lines(fig, epochs, "epoch_time_ms", baseline=baseline, scale=scale)
-    _layout(fig, title="Epoch time (epoch 1 includes compilation)", x="epoch", y=f"epoch time ({unit})")
-    return fig if drawn else _empty(fig, "no epoch time lines")
+    apply_layout(fig, title="Epoch time (epoch 1 includes compilation)", x="epoch", y=f"epoch time ({unit})")
+    return fig if drawn else empty_figure(fig, "no epoch time lines")
 
 
 def throughput_figure(epochs: Runs, *, baseline: str | None = None) -> go.Figure:
     """Samples per second of each epoch, as printed or computed from batch size and step time."""
     fig = go.Figure()
     drawn = _epoch_lines(fig, epochs, "samples_per_sec", baseline=baseline)
-    _layout(fig, title="Throughput", x="epoch", y="throughput (samples/s)")
-    return fig if drawn else _empty(fig, "no throughput lines")
+    apply_layout(fig, title="Throughput", x="epoch", y="throughput (samples/s)")
+    return fig if drawn else empty_figure(fig, "no throughput lines")
 
 
 def eval_figure(evals: Runs, *, baseline: str | None = None) -> go.Figure:
     """One panel per eval metric, value against epoch, one line per run."""
     metrics = list(dict.fromkeys(m for t in evals.values() for m in t["metric"].dropna().tolist()))
     if not metrics:
-        return _empty(_layout(go.Figure(), title="Evaluation", x="epoch", y="value"), "no eval results")
+        return empty_figure(
+            apply_layout(go.Figure(), title="Evaluation", x="epoch", y="value"), "no eval results"
+        )
     cols = min(len(metrics), 3)
     rows = -(-len(metrics) // cols)
     fig = make_subplots(
@@ -254,7 +213,7 @@ def eval_figure(evals: Runs, *, baseline: str | None = None) -> go.Figure:
         vertical_spacing=0.18,
     )
     for i, (name, table) in enumerate(evals.items()):
-        style = _style(i, name, baseline)
+        style = run_style(i, name, baseline)
         for k, metric in enumerate(metrics):
             part = _one_rank(table)
             part = part[part["metric"] == metric].sort_values("line")
@@ -268,7 +227,7 @@ def eval_figure(evals: Runs, *, baseline: str | None = None) -> go.Figure:
                     mode="lines+markers+text" if labelled else "lines+markers",
                     text=[f"{v:.4g}" for v in part["value"].astype(float)] if labelled else None,
                     textposition="top center",
-                    name=_label(name, baseline),
+                    name=run_label(name, baseline),
                     legendgroup=name,
                     showlegend=k == 0,
                     line={"color": style["color"], "dash": style["dash"], "width": LINE_WIDTH},
@@ -277,7 +236,7 @@ def eval_figure(evals: Runs, *, baseline: str | None = None) -> go.Figure:
                 row=k // cols + 1,
                 col=k % cols + 1,
             )
-    _layout(fig, title="Evaluation", x="epoch", y="value")
+    apply_layout(fig, title="Evaluation", x="epoch", y="value")
     fig.update_layout(legend={"y": 1.1}, margin={"t": 120})
     top = max([1.0, *(float(t["epoch"].max()) for t in evals.values() if t["epoch"].notna().any())])
     _integer_ticks(fig, top)

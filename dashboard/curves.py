@@ -1,8 +1,9 @@
 """The dashboard's curves: runs overlaid, smoothed, with spikes, NaNs and events kept visible.
 
 Pure functions ``{run: DataFrame} -> go.Figure`` in the manner of ``dashboard.charts``
-(whose palette, layout and ``downsample_extremes`` they reuse), so a page only
-lays figures out and ``parse-log report`` could draw the same ones.  Raw series
+(whose palette, layout and ``downsample_extremes`` they reuse), so a page only lays
+figures out.  ``loss_figure`` is the one loss chart: ``parse-log report`` draws it, and the
+dashboard's curves panel opens on the same figure (``run_curves`` + ``curve_figure``).  Raw series
 are min/max downsampled -- a single-step spike survives -- and drawn faint behind
 the time-weighted EMA; NaN/Inf values and events are markers on a hidden 0..1
 axis laid over the plot, so they show whatever the loss range.  Run names, titles and log
@@ -18,20 +19,29 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.analysis import time_weighted_ema
+from dashboard import series
+from dashboard.analysis import DEFAULT_SMOOTHING, time_weighted_ema
 from dashboard.charts import (
     DEFAULT_MAX_POINTS,
     LOG_SCALE_RATIO,
     NONFINITE_COLOR,
-    _empty,
-    _label,
-    _layout,
-    _style,
+    apply_layout,
     downsample_extremes,
+    empty_figure,
     escape_plotly,
+    run_label,
+    run_style,
 )
 
-__all__ = ["ALERT_COLOR", "EVENT_STYLE", "bulk_range", "curve_figure", "wide_range"]
+__all__ = [
+    "ALERT_COLOR",
+    "EVENT_STYLE",
+    "bulk_range",
+    "curve_figure",
+    "loss_figure",
+    "run_curves",
+    "wide_range",
+]
 
 Curves = Mapping[str, pd.DataFrame]
 
@@ -289,7 +299,7 @@ def _first_epoch_lines(
         end = ends.get(name)
         if end is None or not np.isfinite(end):
             continue
-        line = {"color": _style(i, name, baseline)["color"], "dash": "dot", "width": 1}
+        line = {"color": run_style(i, name, baseline)["color"], "dash": "dot", "width": 1}
         fig.add_vline(x=end, line=line, opacity=0.7, **label)
         label = {}
 
@@ -332,9 +342,9 @@ def curve_figure(
         else None
     )
     for i, (name, data) in enumerate(curves.items()):
-        style = _style(i, name, baseline)
+        style = run_style(i, name, baseline)
         raw, smooth = drawn[name]
-        _run_traces(fig, name, raw, smooth, style=style, label=_label(name, baseline), per_step=per_step)
+        _run_traces(fig, name, raw, smooth, style=style, label=run_label(name, baseline), per_step=per_step)
         if bounds:
             _off_scale(fig, name, raw, bounds, style["color"])
         _nonfinite(fig, name, data, max_points)
@@ -342,7 +352,7 @@ def curve_figure(
             _events(fig, name, events[name], style["color"])
         if alerts and name in alerts and len(alerts[name]):
             _alerts(fig, name, alerts[name])
-    _layout(fig, title=title, x=x_title, y=f"{y_title} (log scale)" if log_y else y_title)
+    apply_layout(fig, title=title, x=x_title, y=f"{y_title} (log scale)" if log_y else y_title)
     _first_epoch_lines(fig, first_epoch or {}, list(curves), baseline)
     if log_y:
         fig.update_layout(yaxis={"type": "log"})
@@ -351,4 +361,51 @@ def curve_figure(
     if reference is not None:
         fig.add_hline(y=reference, line={"color": "#7F7F7F", "width": 1})
     has_data = any(len(c) for c in curves.values())
-    return fig if has_data else _empty(fig, "no values for this metric in the selected runs")
+    return fig if has_data else empty_figure(fig, "no values for this metric in the selected runs")
+
+
+def run_curves(
+    tables: Mapping[str, Mapping[str, pd.DataFrame]],
+    *,
+    metric: str = "loss",
+    x: str = "step",
+    events: bool = True,
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, float | None]]:
+    """Per run: its ``metric`` curve against axis ``x`` (``dashboard.series``), its events placed on
+    that curve, and where its epoch 1 ends -- what ``curve_figure`` draws.  ``tables`` is
+    ``{table: {run: frame}}``, as ``dashboard.data.tables_of`` returns (a report builds it from logs)."""
+    curves, marks, firsts = {}, {}, {}
+    for run in tables["steps"]:
+        steps, epochs, evals = (tables[t][run] for t in ("steps", "epochs", "evals"))
+        axes = series.step_axes(steps, epochs)
+        curves[run] = series.curve(steps, epochs, evals, metric=metric, x=x, axes=axes)
+        if events:
+            marks[run] = series.event_points(tables["events"][run], curves[run])
+        firsts[run] = series.first_epoch_end(steps, epochs, x=x, axes=axes) if len(curves[run]) else None
+    return curves, marks, firsts
+
+
+def loss_figure(
+    tables: Mapping[str, Mapping[str, pd.DataFrame]],
+    *,
+    baseline: str | None = None,
+    smoothing: float = DEFAULT_SMOOTHING,
+    max_points: int = DEFAULT_MAX_POINTS,
+) -> go.Figure:
+    """The loss chart, as ``parse-log report`` saves it and the dashboard opens it: loss against
+    global step, the time-weighted EMA with the raw values faint behind, events and NaN/Inf marked,
+    where epoch 1 (graph compilation) ends marked, a log axis when runs differ a hundredfold."""
+    curves, events, firsts = run_curves(tables, metric="loss", x="step")
+    title = series.METRICS["loss"].title
+    return curve_figure(
+        curves,
+        title=title,
+        x_title=series.AXES["step"],
+        y_title=title,
+        smoothing=smoothing,
+        log_y=None,
+        events=events,
+        first_epoch=firsts,
+        baseline=baseline,
+        max_points=max_points,
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import _empty, _layout, escape_plotly
+from dashboard.charts import apply_layout, empty_figure, escape_plotly
 from dashboard.names import short_names
 
 __all__ = ["LABEL_CHARS", "TICK_CHARS", "cost_figure", "parallel_figure", "short_label"]
@@ -61,7 +61,7 @@ def parallel_figure(table: pd.DataFrame, *, color: str | None = None) -> go.Figu
     fig = go.Figure(go.Parcoords(dimensions=dims, line=line))
     fig.update_layout(template="plotly_white", font={"size": 13}, margin={"l": 70, "r": 70, "t": 70, "b": 30})
     _axis_labels(fig, list(table.columns), colorbar=isinstance(line["color"], list))
-    return fig if dims else _empty(fig, "no hyperparameters to compare")
+    return fig if dims else empty_figure(fig, "no hyperparameters to compare")
 
 
 def _axis_labels(fig: go.Figure, columns: list[str], *, colorbar: bool) -> None:
@@ -109,11 +109,11 @@ def cost_figure(costs: pd.DataFrame, *, currency: str) -> go.Figure:
             ),
         ]
     )
-    _layout(fig, title="Cost per run", x=f"cost ({currency})", y="")
+    apply_layout(fig, title="Cost per run", x=f"cost ({currency})", y="")
     fig.update_layout(
         barmode="stack",
         legend={"traceorder": "normal"},
         hovermode="y unified",
         height=max(260, 60 + 34 * len(rows)),
     )
-    return fig if len(rows) else _empty(fig, "no run has a wall time yet")
+    return fig if len(rows) else empty_figure(fig, "no run has a wall time yet")

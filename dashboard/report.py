@@ -19,11 +19,12 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import charts
+from dashboard import charts, curves
 from dashboard.images import ImageExportError, export_images
 from dashboard.report_pages import html_page, markdown_page
 from parsers.compare import best_evals, compare
 from parsers.runs import Run
+from parsers.schema import LOG_TABLES
 from parsers.table_files import to_jsonable
 
 __all__ = ["CHARTS", "ReportContent", "report_figures", "write_report"]
@@ -31,18 +32,25 @@ __all__ = ["CHARTS", "ReportContent", "report_figures", "write_report"]
 MARKDOWN, HTML, JSON = "report.md", "report.html", "summary.json"
 
 
+Tables = dict[str, dict[str, pd.DataFrame]]  # {table: {run name: frame}}, as the dashboard reads them
+
+
 @dataclass(frozen=True)
 class Chart:
-    """A chart of the report: its title, the table it draws, and the builder in ``charts``."""
+    """A chart of the report: its title, the table it draws, and the builder the dashboard uses too."""
 
     title: str
     table: str
     column: str | None  # the chart is drawn only when some run has a value in this column
-    build: Callable[..., go.Figure]
+    build: Callable[..., go.Figure]  # (tables, *, baseline) -> figure
+    whole: bool = False  # the builder takes every table (``Tables``), not ``{run: table}``
+
+    def figure(self, tables: Tables, *, baseline: str | None) -> go.Figure:
+        return self.build(tables if self.whole else tables[self.table], baseline=baseline)
 
 
 CHARTS: dict[str, Chart] = {
-    "loss": Chart("Training loss", "steps", "loss", charts.loss_figure),
+    "loss": Chart("Training loss", "steps", "loss", curves.loss_figure, whole=True),
     "epoch_time": Chart("Epoch time", "epochs", "epoch_time_ms", charts.epoch_time_figure),
     "throughput": Chart("Throughput", "epochs", "samples_per_sec", charts.throughput_figure),
     "eval": Chart("Evaluation metrics", "evals", "value", charts.eval_figure),
@@ -65,11 +73,11 @@ class ReportContent:
 def report_figures(runs: Sequence[Run], baseline: Run | None = None) -> dict[str, go.Figure]:
     """The charts that have data, with the baseline drawn first in grey."""
     shown = ([baseline] if baseline else []) + list(runs)
+    tables = {table: {run.name: getattr(run.log, table) for run in shown} for table in LOG_TABLES}
     figures = {}
     for name, chart in CHARTS.items():
-        tables = {run.name: getattr(run.log, chart.table) for run in shown}
-        if any(t[chart.column].notna().any() for t in tables.values() if len(t)):
-            figures[name] = chart.build(tables, baseline=baseline.name if baseline else None)
+        if any(t[chart.column].notna().any() for t in tables[chart.table].values() if len(t)):
+            figures[name] = chart.figure(tables, baseline=baseline.name if baseline else None)
     return figures
 
 

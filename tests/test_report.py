@@ -4,6 +4,7 @@ and the chart builders it shares with the dashboard keep what a person needs to 
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import re
 import subprocess
@@ -18,8 +19,9 @@ from cli_logs import LOSS, REPO, corpus_log, edited, numbers, reference_log, run
 from PIL import Image
 
 import parsers
-from dashboard import charts
+from dashboard import charts, curves
 from dashboard.images import IMAGE_HEIGHT, IMAGE_SCALE, IMAGE_WIDTH, find_browser
+from parsers.schema import LOG_TABLES, conform, empty_table
 from parsers.table_files import to_jsonable
 
 # What each chart draws: (table, column) -- a chart is expected when some run has a value there.
@@ -54,6 +56,11 @@ def report(runs, tmp_path_factory):
     result = run_cli("report", *logs.values(), "--baseline", baseline, "-o", out, "--title", "Nightly")
     assert result.returncode == 0, result.stderr
     return out, result
+
+
+def tables_of(logs: dict) -> dict:
+    """``{table: {run: frame}}`` of parsed logs: what the loss chart takes, in the report and the app."""
+    return {name: {run: getattr(log, name) for run, log in logs.items()} for name in LOG_TABLES}
 
 
 def log_of(path):
@@ -228,9 +235,10 @@ def test_a_single_spike_among_millions_of_steps_stays_visible():
     loss = 2.0 * np.exp(-np.arange(n) / 3e5) + rng.normal(0, 0.01, n) + 0.1
     spike, dip = 1_234_567, 345_678
     loss[spike], loss[dip] = 50.0, 1e-6
-    steps = pd.DataFrame({"global_step": np.arange(1, n + 1), "loss": loss})
-    fig = charts.loss_figure({"long run": steps})
-    (trace,) = fig.data
+    steps = conform(pd.DataFrame({"global_step": np.arange(1, n + 1), "loss": loss}), "steps")
+    tables = {name: {"long run": steps if name == "steps" else empty_table(name)} for name in LOG_TABLES}
+    fig = curves.loss_figure(tables)
+    (trace,) = [t for t in fig.data if t.meta["role"] == "raw"]  # faint, behind the smoothed line
     assert len(trace.y) <= charts.DEFAULT_MAX_POINTS + 2
     assert max(trace.y) == 50.0 and spike + 1 in trace.x
     assert min(trace.y) == 1e-6 and dip + 1 in trace.x
@@ -255,11 +263,12 @@ def test_nan_losses_are_marked_at_their_step_not_dropped(tmp_path):
     steps_line = re.search(r"^epoch: (\d+) step: (\d+), loss is nan$", text, re.M)
     assert (int(steps_line[1]) - 1) * 60 + int(steps_line[2]) == bad_steps[0]  # 60 steps per epoch
     log = parsers.parse_log(path)
-    fig = charts.loss_figure({"nan run": log.steps})
-    (mark,) = [t for t in fig.data if "NaN" in t.name]
-    assert list(mark.x) == bad_steps and mark.name == "nan run: NaN/Inf loss (2)"
-    assert list(mark.y) == [max(finite)] * 2  # at the top of the plot, where the curve cannot hide them
-    (line,) = [t for t in fig.data if t.mode == "lines"]
+    fig = curves.loss_figure(tables_of({"nan run": log}))
+    (mark,) = [t for t in fig.data if t.meta["role"] == "nonfinite"]
+    assert list(mark.x) == bad_steps and mark.name == "nan run: NaN/Inf (2)"
+    # at the top of the plot (a 0..1 axis laid over it), where the curve cannot hide them
+    assert mark.yaxis == "y2" and list(mark.y) == [0.97] * 2
+    (line,) = [t for t in fig.data if t.meta["role"] == "raw"]
     assert not set(bad_steps) & set(line.x) and len(line.x) == len(finite)
 
 
@@ -267,14 +276,62 @@ def test_axes_have_units_and_runs_are_distinguishable():
     logs = {name: parsers.parse_log(corpus_log(f"{name}.log")) for name in ("fit", "sink", "basic")}
     epochs = {name: log.epochs for name, log in logs.items()}
     figures = {
-        "loss": charts.loss_figure({n: log.steps for n, log in logs.items()}, baseline="basic"),
+        "loss": curves.loss_figure(tables_of(logs), baseline="basic"),
         "epoch_time": charts.epoch_time_figure(epochs, baseline="basic"),
         "throughput": charts.throughput_figure(epochs),
     }
     assert figures["loss"].layout.xaxis.title.text == "global step"
     assert figures["epoch_time"].layout.yaxis.title.text in ("epoch time (ms)", "epoch time (s)")
     assert figures["throughput"].layout.yaxis.title.text == "throughput (samples/s)"
-    for fig in figures.values():
-        styles = [(t.line.color, t.line.dash) for t in fig.data]
-        assert len(set(styles)) == len(styles)
+    for fig in figures.values():  # each run's line (the smoothed one, on the loss chart)
+        lines = [t for t in fig.data if (t.meta or {}).get("role", "smoothed") == "smoothed"]
+        styles = [(t.line.color, t.line.dash) for t in lines]
+        assert len(set(styles)) == len(styles) == 3
     assert any("(baseline)" in t.name for t in figures["loss"].data)
+
+
+def _axis(trace: dict, axis: str) -> list[float]:
+    """A trace's x or y from plotly JSON: a list, or a typed array (``{"dtype": "f8", "bdata": ...}``)."""
+    data = trace.get(axis, [])
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=np.dtype(data["dtype"])).tolist()
+    return [float(v) for v in data]
+
+
+def _drawn(fig: dict) -> dict:
+    """Each run's raw, smoothed, NaN and event traces (their points), and the epoch-1 marks."""
+    traces = {
+        (t["meta"]["run"], t["meta"]["role"], t["meta"].get("kind")): (_axis(t, "x"), _axis(t, "y"))
+        for t in fig["data"]
+        if t.get("meta", {}).get("role") in ("raw", "smoothed", "nonfinite", "event")
+    }
+    marks = sorted((s["x0"], s["line"]["color"]) for s in fig["layout"].get("shapes", []))
+    return {"traces": traces, "epoch 1 ends": marks, "title": fig["layout"]["title"]["text"]}
+
+
+def test_the_report_and_the_dashboard_draw_the_same_loss_chart(tmp_path, monkeypatch):
+    """The same runs: ``parse-log report``'s loss figure and the dashboard's opening loss chart
+    have the same smoothed and raw lines, markers and epoch-1 lines (one builder)."""
+    import streamlit as st
+    from dashboard_runs import copy_real_runs
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.report import report_figures
+    from parsers.runs import load_runs
+
+    names = ["fit", "sink", "nan"]
+    root = copy_real_runs(tmp_path / "runs", names)
+    report = json.loads(report_figures(load_runs([root / n for n in names]))["loss"].to_json())
+    app = REPO / "dashboard" / "streamlit_app.py"
+    monkeypatch.setattr(sys, "argv", [str(app), "--runs", str(root)])
+    st.cache_data.clear()
+    at = AppTest.from_file(str(app), default_timeout=60)
+    at.run()
+    at.sidebar.multiselect[0].set_value(names).run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown = json.loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = _drawn(report)
+    assert {run for run, role, _ in drawn["traces"] if role == "raw"} == set(names)
+    assert {run for run, role, _ in drawn["traces"] if role == "smoothed"} == {"fit", "sink"}  # nan: 2 points
+    assert len(drawn["epoch 1 ends"]) == 2  # nan.log stops in epoch 1
+    assert _drawn(shown) == drawn

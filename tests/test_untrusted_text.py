@@ -19,11 +19,12 @@ import pytest
 
 from dashboard import charts
 from dashboard.charts import escape_plotly
-from dashboard.curves import curve_figure
+from dashboard.curves import curve_figure, loss_figure
 from dashboard.figures import cost_figure, parallel_figure
 from dashboard.report import write_report
 from dashboard.safe_text import WORD_JOINER, escape_markdown, streamlit_text
 from parsers.runs import load_runs
+from parsers.schema import LOG_TABLES
 from training.log_lines import EVAL_RESULT, RUN_FINISHED, RUN_START, STEP_LOSS
 
 IMAGE = "![px](http://example.invalid/px.png)"
@@ -125,7 +126,7 @@ def test_every_figure_builder_escapes_names(tmp_path):
     steps = {TAG: parsed.steps, BOLD: parsed.steps}
     evals = {TAG: parsed.evals}
     for fig in (
-        charts.loss_figure(steps, baseline=BOLD),
+        loss_figure({t: dict.fromkeys(steps, getattr(parsed, t)) for t in LOG_TABLES}, baseline=BOLD),
         charts.eval_figure(evals),
         charts.epoch_time_figure({TAG: parsed.epochs}),
     ):

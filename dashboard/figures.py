@@ -10,16 +10,30 @@ labels can neither be hovered nor kept from overlapping.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts import apply_layout, empty_figure, escape_plotly
 from dashboard.names import short_names
 
-__all__ = ["LABEL_CHARS", "TICK_CHARS", "cost_figure", "parallel_figure", "short_label"]
+__all__ = [
+    "AXES_SHARE",
+    "EXACT_TICKS",
+    "LABEL_CHARS",
+    "TICK_CHARS",
+    "cost_figure",
+    "parallel_figure",
+    "short_label",
+]
 
 # Characters of an axis label and of a category tick before they are cut (with an ellipsis).
 LABEL_CHARS, TICK_CHARS = 16, 14
+# A numeric hyperparameter with at most this many values gets one tick per value.
+EXACT_TICKS = 8
+# With a colour bar, the axes take this share of the width (the bar the rest).
+AXES_SHARE = 0.9
 
 
 def short_label(key: str, *, limit: int = LABEL_CHARS) -> str:
@@ -28,8 +42,11 @@ def short_label(key: str, *, limit: int = LABEL_CHARS) -> str:
     return last if len(last) <= limit else last[: limit - 1] + "…"
 
 
-def parallel_figure(table: pd.DataFrame, *, color: str | None = None) -> go.Figure:
-    """One axis per column of ``table`` (one row per run); text columns get one tick per value.
+def parallel_figure(
+    table: pd.DataFrame, *, color: str | None = None, exact_ticks: Sequence[str] = ()
+) -> go.Figure:
+    """One axis per column of ``table`` (one row per run); text columns get one tick per value, and
+    so do the numeric ``exact_ticks`` columns (hyperparameters: a seed of 1 or 2 has no tick 1.4).
     Labels are short annotations with the full key on hover (``short_label``)."""
     dims = []
     for column in table.columns:
@@ -37,6 +54,9 @@ def parallel_figure(table: pd.DataFrame, *, color: str | None = None) -> go.Figu
         numeric = pd.to_numeric(values, errors="coerce")
         if numeric.notna().sum() == values.notna().sum() and numeric.notna().any():
             dims.append({"label": "", "values": numeric.astype(float).tolist(), "name": str(column)})
+            seen = sorted(numeric.dropna().unique().tolist())
+            if column in exact_ticks and len(seen) <= EXACT_TICKS:
+                dims[-1].update(tickvals=seen, ticktext=[escape_plotly(f"{v:g}") for v in seen])
             continue
         text = values.astype(str)
         cats = sorted(text.unique().tolist())
@@ -58,19 +78,22 @@ def parallel_figure(table: pd.DataFrame, *, color: str | None = None) -> go.Figu
             "showscale": True,
             "colorbar": {"title": {"text": escape_plotly(color)}},
         }
-    fig = go.Figure(go.Parcoords(dimensions=dims, line=line))
+    colorbar = isinstance(line["color"], list)
+    domain = {"x": [0.0, AXES_SHARE if colorbar else 1.0]}
+    fig = go.Figure(go.Parcoords(dimensions=dims, line=line, domain=domain))
     fig.update_layout(template="plotly_white", font={"size": 13}, margin={"l": 70, "r": 70, "t": 70, "b": 30})
-    _axis_labels(fig, list(table.columns), colorbar=isinstance(line["color"], list))
+    _axis_labels(fig, list(table.columns), right=domain["x"][1])
     return fig if dims else empty_figure(fig, "no hyperparameters to compare")
 
 
-def _axis_labels(fig: go.Figure, columns: list[str], *, colorbar: bool) -> None:
-    """Each axis' short label above it, its full key on hover; axes are spread evenly over the plot."""
+def _axis_labels(fig: go.Figure, columns: list[str], *, right: float) -> None:
+    """Each axis' short label above it, its full key on hover; the axes are spread evenly over
+    ``0..right`` of the plot's width (the parcoords domain)."""
     n = len(columns)
-    right = 0.92 if colorbar else 1.0  # the colour bar takes the right edge of the plot
     for i, column in enumerate(columns):
         fig.add_annotation(
-            x=right * i / (n - 1) if n > 1 else 0.5,
+            x=right * i / (n - 1) if n > 1 else right / 2,
+            xanchor="center",
             y=1.0,
             xref="paper",
             yref="paper",

@@ -137,6 +137,8 @@ def test_the_page_shows_run_information_apart_and_no_metadata_axis(monkeypatch, 
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     axes = [d["name"] for d in spec["data"][0]["dimensions"]]
     assert axes[:2] == ["lr_max", "seed"] and not [a for a in axes if is_run_info(a)]
+    seed = spec["data"][0]["dimensions"][1]
+    assert (seed["tickvals"], seed["ticktext"]) == ([1, 2], ["1", "2"])  # the values run, no tick at 1.4
     tables = {t.proto.id: t for t in at.dataframe}
     info = next(t for t in at.dataframe if "run_name" in t.value.columns)
     assert {"start_time", "command", "sweep.point.lr_max", "mindspore_version"} <= set(info.value.columns)

@@ -9,7 +9,14 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.figures import parallel_figure
 from dashboard.safe_text import streamlit_text
-from dashboard.tables import differing_keys, highlight_differences, hparam_text, parallel_table, reference_run
+from dashboard.tables import (
+    RESULTS,
+    differing_keys,
+    highlight_differences,
+    hparam_text,
+    parallel_table,
+    reference_run,
+)
 from parsers.store.configs import NOT_READ
 
 ctx = state.context()
@@ -70,7 +77,8 @@ if run:
 st.subheader("Hyperparameters against results")
 scope = st.segmented_control("Runs", ["compared", "all"], default="all", key="hparams.scope") or "all"
 table, color = parallel_table(ctx.runs, hparams, runs_shown=names if scope == "compared" else None)
-st.plotly_chart(parallel_figure(table, color=color), key="hparams.parallel")
+keys = [c for c in table.columns if c not in RESULTS.values()]
+st.plotly_chart(parallel_figure(table, color=color, exact_ticks=keys), key="hparams.parallel")
 st.caption(
     "Hyperparameters that differ between the runs shown, then results. Drag along an axis to select a range; "
     "text values are spread over their axis in alphabetical order; hover a label for the full key."

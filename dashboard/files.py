@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from parsers.errors import LogError
+
 __all__ = ["MAX_UPLOAD_MB", "UPLOAD_SUFFIXES", "FolderError", "log_context", "resolve_within", "save_upload"]
 
 # Per file; Streamlit's own limit (server.maxUploadSize in .streamlit/config.toml) is the same.
@@ -23,7 +25,7 @@ UPLOAD_SUFFIXES = ("log", "txt", "out", "gz")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class FolderError(ValueError):
+class FolderError(LogError, ValueError):
     """A folder or file name the dashboard refuses; the message is safe to show."""
 
 

@@ -24,6 +24,7 @@ from parsers.engine.stats import update_stats
 from parsers.events import EventChunk, EventCursor, events_log, is_event_file, source_of
 from parsers.events.tables import event_tables
 from parsers.parse import ParsedLog
+from parsers.schema import LOG_TABLES, TABLES
 
 __all__ = [
     "attach_event_folders",
@@ -183,7 +184,7 @@ def _events_or_empty(chunks: list[tuple[str, EventChunk]]) -> ParsedLog:
             return events_log(chunks)
     except EmptyLogError:  # no complete record yet: nothing to show, nothing wrong
         pass
-    tables = {t: empty_table(t) for t in ("steps", "epochs", "evals", "events", "scalars")}
+    tables = {t: empty_table(t) for t in TABLES}
     return ParsedLog(**tables, meta={"event_files": [], "formats": []})
 
 
@@ -192,10 +193,7 @@ def _joined(store: Path, row: dict[str, Any], text: list[dict[str, Any]], events
     from parsers.store.catalog import query_table
 
     text_row = {**row, "_logs": json.dumps(text)}
-    tables = {
-        t: query_table(store, t, [text_row]).drop(columns="run")
-        for t in ("steps", "epochs", "evals", "events")
-    }
+    tables = {t: query_table(store, t, [text_row]).drop(columns="run") for t in LOG_TABLES}
     log = ParsedLog(**tables, meta=json.loads(row.get("_meta") or "{}"))
     if not events.meta.get("event_files"):
         return log

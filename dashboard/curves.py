@@ -14,6 +14,7 @@ such as ``<b>`` or ``<a href>`` there.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -370,19 +371,24 @@ def run_curves(
     metric: str = "loss",
     x: str = "step",
     events: bool = True,
-) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, float | None]]:
-    """Per run: its ``metric`` curve against axis ``x`` (``dashboard.series``), its events placed on
-    that curve, and where its epoch 1 ends -- what ``curve_figure`` draws.  ``tables`` is
-    ``{table: {run: frame}}``, as ``dashboard.data.tables_of`` returns (a report builds it from logs)."""
-    curves, marks, firsts = {}, {}, {}
+    alerts: Mapping[str, pd.DataFrame] | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict[str, Any]]:
+    """Per run: its ``metric`` curve against axis ``x`` (``dashboard.series``), its events and
+    ``alerts`` (rows of ``parsers.insights.alerts``) placed on that curve, and where its epoch 1
+    ends -- what ``curve_figure`` draws.  ``tables`` is ``{table: {run: frame}}``, as
+    ``dashboard.data.tables_of`` returns (a report builds it from parsed logs)."""
+    curves, marks, flags, firsts = {}, {}, {}, {}
     for run in tables["steps"]:
         steps, epochs, evals = (tables[t][run] for t in ("steps", "epochs", "evals"))
         axes = series.step_axes(steps, epochs)
-        curves[run] = series.curve(steps, epochs, evals, metric=metric, x=x, axes=axes)
+        scalars = tables["scalars"][run] if "scalars" in tables else None
+        curves[run] = series.curve(steps, epochs, evals, metric=metric, x=x, axes=axes, scalars=scalars)
         if events:
             marks[run] = series.event_points(tables["events"][run], curves[run])
+        if alerts is not None and run in alerts:
+            flags[run] = series.alert_points(alerts[run], curves[run])
         firsts[run] = series.first_epoch_end(steps, epochs, x=x, axes=axes) if len(curves[run]) else None
-    return curves, marks, firsts
+    return curves, marks, flags, firsts
 
 
 def loss_figure(
@@ -395,7 +401,7 @@ def loss_figure(
     """The loss chart, as ``parse-log report`` saves it and the dashboard opens it: loss against
     global step, the time-weighted EMA with the raw values faint behind, events and NaN/Inf marked,
     where epoch 1 (graph compilation) ends marked, a log axis when runs differ a hundredfold."""
-    curves, events, firsts = run_curves(tables, metric="loss", x="step")
+    curves, events, _, firsts = run_curves(tables, metric="loss", x="step")
     title = series.METRICS["loss"].title
     return curve_figure(
         curves,

@@ -16,7 +16,7 @@ import streamlit as st
 from dashboard import data, series
 from dashboard.alert_banner import alerts_of, curve_alerts
 from dashboard.analysis import DEFAULT_SMOOTHING, half_life_share
-from dashboard.curves import curve_figure
+from dashboard.curves import curve_figure, run_curves
 from dashboard.safe_text import streamlit_text
 from dashboard.state import Context
 from parsers.insights.cost import DEFAULT_PRICES, Price, PriceError, load_prices, run_costs
@@ -238,19 +238,13 @@ def _figure(
     opts = dict(options)
     tables = data.tables_of(runs_dir, versions)
     key, metric = opts["metric"], series.metric_of(opts["metric"])
-    curves, events, alerts, firsts = {}, {}, {}, {}
-    for run in tables["steps"]:
-        steps, epochs, evals = (tables[t][run] for t in ("steps", "epochs", "evals"))
-        axes = series.step_axes(steps, epochs)
-        curves[run] = series.curve(
-            steps, epochs, evals, metric=key, x=opts["x"], axes=axes, scalars=tables["scalars"][run]
-        )
-        if opts["events"]:
-            events[run] = series.event_points(tables["events"][run], curves[run])
-        if marks:
-            alerts[run] = series.alert_points(alerts_of(marks, run), curves[run])
-        ended = series.first_epoch_end(steps, epochs, x=opts["x"], axes=axes) if len(curves[run]) else None
-        firsts[run] = ended
+    curves, events, alerts, firsts = run_curves(
+        tables,
+        metric=key,
+        x=opts["x"],
+        events=opts["events"],
+        alerts={run: alerts_of(marks, run) for run in tables["steps"]} if marks else None,
+    )
     delta = bool(opts["delta"] and baseline in curves)
     if delta:
         curves = series.minus_baseline(

@@ -29,6 +29,7 @@ steps, evals and events are derived from the scalars when asked (``parsers.store
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import time
@@ -93,6 +94,10 @@ def read_manifest(store: Path, key: str) -> dict[str, Any] | None:
     return read_json(store / "logs" / key / MANIFEST)
 
 
+# An unexpected exception refreshing one log: its traceback goes here, its one line to the row.
+_LOG = logging.getLogger(__name__)
+
+
 def refresh_entry(store: Path, spec: LogSpec, *, segment: int = SEGMENT_BYTES) -> dict[str, Any]:
     """Bring one log's entry up to date; returns its row of ``RunStore.refresh()``.
 
@@ -109,6 +114,7 @@ def refresh_entry(store: Path, spec: LogSpec, *, segment: int = SEGMENT_BYTES) -
         except LogError as exc:
             return _failed(folder, key, spec, manifest, str(exc))
         except Exception as exc:  # a bug must not stop the other logs: report it in the row
+            _LOG.exception("refreshing %s failed: a bug, not bad input", spec.location)
             return _failed(folder, key, spec, manifest, f"{type(exc).__name__}: {exc}")
 
 

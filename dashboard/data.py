@@ -19,6 +19,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.files import log_context
+from parsers.errors import LogError
+from parsers.schema import TABLES as SCHEMA_TABLES
 
 __all__ = [
     "REFRESH_S",
@@ -38,10 +40,10 @@ __all__ = [
 
 # Seconds between live refreshes, and the life of the cached runs table.
 REFRESH_S = 3.0
-TABLES = ("steps", "epochs", "evals", "events", "scalars")  # scalars: summary / event file tags
+TABLES = tuple(SCHEMA_TABLES)  # the store's tables, scalars (summary / event file tags) too
 
 
-class StoreMissingError(RuntimeError):
+class StoreMissingError(LogError):
     """``parsers.store`` is not importable: the dashboard reads nothing without it."""
 
 

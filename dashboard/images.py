@@ -18,6 +18,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from parsers.errors import LogError
+
 __all__ = [
     "IMAGE_FORMATS",
     "IMAGE_HEIGHT",
@@ -37,7 +39,7 @@ IMAGE_SCALE = 2
 BROWSER_ENV = "BROWSER_PATH"
 
 
-class ImageExportError(RuntimeError):
+class ImageExportError(LogError, RuntimeError):
     """Images could not be written (no browser, or the browser failed); the message is one line."""
 
 

@@ -14,12 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from parsers.errors import LogError
 from parsers.insights.cost import PRICES_FILE
 
-__all__ = ["Settings", "parse_settings"]
+__all__ = ["Settings", "SettingsError", "parse_settings"]
 
 DEFAULT_RUNS = "runs"
 DEFAULT_REFRESH_S = 3.0
+
+
+class SettingsError(LogError, ValueError):
+    """A dashboard argument that cannot be used: what was wrong and what is known."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +45,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def parse_settings(argv: Sequence[str]) -> Settings:
-    """Settings from the script arguments; raises ``ValueError`` with a message a user can act on."""
+    """Settings from the script arguments; raises ``SettingsError`` with a message a user can act on."""
     try:
         args, unknown = _parser().parse_known_args(list(argv))
     except argparse.ArgumentError as exc:
-        raise ValueError(f"bad dashboard argument: {exc}") from None
+        raise SettingsError(f"bad dashboard argument: {exc}") from None
     if unknown:
-        raise ValueError(
+        raise SettingsError(
             f"unknown dashboard arguments: {' '.join(unknown)} (known: --runs, --prices, --refresh)"
         )
     root = Path(args.runs).expanduser().resolve()

@@ -14,6 +14,7 @@ workers too, and written once at the end by the caller's process.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,8 @@ from parsers.store.entry import LogSpec, refresh_entry
 from parsers.store.progress import Progress
 from parsers.store.remote import StorageOptions, filesystem, reaching
 from parsers.store.sync import build_row, plan, stale_runs, update_catalog
+
+_LOG = logging.getLogger(__name__)  # tracebacks of failed tasks; their rows say one line
 
 __all__ = ["INGEST_COLUMNS", "ingest", "refresh_entries", "resolve_sources"]
 
@@ -85,6 +88,7 @@ def _run(distributed, client, store: Path, todo: list[LogSpec], sizes: dict[str,
         try:
             rows = future.result()
         except Exception as exc:  # the worker died or the task could not run: rows, not a stop
+            _LOG.error("a refresh task on the cluster failed", exc_info=exc)
             rows = [_failed_row(spec, f"{type(exc).__name__}: {exc}") for spec in batch]
         results += rows
         if bar is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from parsers.compare import delta
 from parsers.insights.direction import higher_is_better
 
 __all__ = [
@@ -194,19 +195,15 @@ def most_recent(runs: pd.DataFrame, *, limit: int = 5) -> list[str]:
     return ok.sort_values("last_update", ascending=False, na_position="last")["run"].head(limit).tolist()
 
 
-# Columns of the runs table compared against the baseline, and whether lower is better there.
-DELTA_COLUMNS = {
-    "last_loss": True,
-    "min_loss": True,
-    "best_value": False,
-    "mean_epoch_time_ms": True,
-    "samples_per_sec": False,
-    "wall_time_s": True,
-}
+# Columns of the runs table compared against the baseline.
+DELTA_COLUMNS = (
+    "last_loss", "min_loss", "best_value", "mean_epoch_time_ms", "samples_per_sec", "wall_time_s",
+)  # fmt: skip
 
 
 def baseline_deltas(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Per run, each compared column minus the baseline's, and the change in percent of it."""
+    """Per run, each compared column minus the baseline's, and the change in percent of it
+    (``parsers.compare.delta``, as ``parse-log compare`` and the report compute them)."""
     base = runs.loc[runs["run"] == baseline]
     out = pd.DataFrame({"run": runs["run"].to_numpy()})
     if not len(base):
@@ -214,8 +211,9 @@ def baseline_deltas(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
     for column in DELTA_COLUMNS:
         if column not in runs:
             continue
-        values = pd.to_numeric(runs[column], errors="coerce").to_numpy(dtype=float)
-        ref = pd.to_numeric(base[column], errors="coerce").astype(float).iloc[0]
-        out[f"Δ {column}"] = values - ref
-        out[f"Δ% {column}"] = (values - ref) / abs(ref) * 100.0 if ref and math.isfinite(ref) else np.nan
+        values = pd.to_numeric(runs[column], errors="coerce").astype(float)
+        ref = float(pd.to_numeric(base[column], errors="coerce").astype(float).iloc[0])
+        pairs = [delta(ref, value) for value in values.tolist()]
+        out[f"Δ {column}"] = np.array([change for change, _ in pairs], dtype=float)
+        out[f"Δ% {column}"] = np.array([pct for _, pct in pairs], dtype=float)
     return out

@@ -27,7 +27,7 @@ from parsers.insights.rules import parse_rule as read_rule
 from parsers.parse import ParsedLog
 from parsers.summary import summarize
 
-__all__ = ["RULES", "Comparison", "Rule", "RuleError", "compare", "parse_rule", "run_metrics"]
+__all__ = ["RULES", "Comparison", "Rule", "RuleError", "compare", "delta", "parse_rule", "run_metrics"]
 
 
 @dataclass(frozen=True)
@@ -155,13 +155,23 @@ def _label(key: str) -> str:
     return key if key.startswith(EVAL_PREFIX) else METRICS[key][0]
 
 
+def delta(baseline: float | None, candidate: float | None) -> tuple[float | None, float | None]:
+    """``candidate - baseline`` and that change in percent of the baseline's magnitude: the one
+    definition of a delta against a baseline (``compare``, the report, the dashboard's runs table).
+    None when either is missing or not finite; the percentage is None when the baseline is 0."""
+    known = [v is not None and math.isfinite(v) for v in (baseline, candidate)]
+    if not all(known):
+        return None, None
+    change = candidate - baseline
+    return change, (100.0 * change / abs(baseline) if baseline else None)
+
+
 def _deltas(base: dict[str, float | None], cand: dict[str, float | None]) -> pd.DataFrame:
     keys = list(dict.fromkeys([*base, *cand]))
     rows = []
     for key in keys:
         b, c = base.get(key), cand.get(key)
-        change = c - b if b is not None and c is not None else None
-        pct = 100.0 * change / abs(b) if change is not None and b not in (0, None) else None
+        change, pct = delta(b, c)
         rows.append(
             {
                 "metric": _label(key),

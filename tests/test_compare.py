@@ -214,3 +214,27 @@ def test_compare_returns_data(baseline, tmp_path):
         "passed",
         "reason",
     ]
+
+
+def test_the_dashboards_baseline_deltas_are_compares(tmp_path):
+    """The runs table's Δ columns (run store figures) equal ``compare``'s changes for the same logs."""
+    from dashboard_runs import copy_real_runs
+
+    from dashboard.analysis import baseline_deltas
+    from parsers.store import RunStore
+
+    root = copy_real_runs(tmp_path / "runs", ["fit", "basic"])
+    store = RunStore(root)
+    store.refresh()
+    shown = baseline_deltas(store.runs(), "basic").set_index("run").loc["fit"]
+    deltas = compare(parsers.parse_log(root / "basic"), parsers.parse_log(root / "fit")).deltas
+    deltas = deltas.set_index("metric")
+    pairs = {
+        "Δ last_loss": ("final loss", "change"),
+        "Δ min_loss": ("min loss", "change"),
+        "Δ% mean_epoch_time_ms": ("mean epoch time (ms)", "change_pct"),
+        "Δ% wall_time_s": ("wall time (s)", "change_pct"),
+    }
+    assert shown[list(pairs)].notna().all()
+    for column, (metric, field) in pairs.items():
+        assert shown[column] == pytest.approx(deltas.loc[metric, field]), column

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from parsers.schema import TABLES, conform
+from parsers.schema import conform
 from parsers.store._deps import require
 from parsers.store.entry import read_manifest
 from parsers.store.files import unique_name
@@ -214,7 +214,3 @@ def _epochs_throughput(table: pd.DataFrame, runs: pd.Series, metas: dict[str, di
 def _with_run(table: pd.DataFrame, runs: list[str]) -> pd.DataFrame:
     table.insert(0, "run", pd.array(runs, dtype="string"))
     return table
-
-
-def table_names() -> tuple[str, ...]:
-    return tuple(TABLES)

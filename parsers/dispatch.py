@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from parsers.registry import NUMERIC_TYPES, LinePattern, LogFormat
 from parsers.scan import KIND_INT, LineScan, gather_ints, gather_token_text, scan_lines
+from parsers.source import CUT_MARK
 from parsers.values import TYPE_SCALE, UNIT_MS, to_value
 
 __all__ = [
@@ -98,6 +99,8 @@ class Dispatcher:
         self.patterns = [(fmt, pat, pat.compiled()) for fmt, pat in patterns]
         self.rank_tag = re.compile(_RANK_TAG, re.IGNORECASE)
         self.plans: dict[int, ShapePlan | None] = {}
+        # The general line grammar, when one of the formats read is it.
+        self.grammar = next((fmt for fmt, _, _ in self.patterns if fmt.grammar), None)
 
     def match(self, text: str):
         """First pattern matching ``text``: used for representatives and fallbacks."""
@@ -111,9 +114,63 @@ class Dispatcher:
         if shape in self.plans:
             return self.plans[shape]
         found = self.match(text)
-        plan = None if found is None else self._build(text, tokens, *found)
+        plan = None
+        if self.grammar is not None and (found is None or _yields_to_grammar(found[0], found[1])):
+            plan = self._read(text, tokens)
+        if plan is None and found is not None:
+            plan = self._build(text, tokens, *found)
         self.plans[shape] = plan
         return plan
+
+    def _read(self, text: str, tokens: list[tuple[int, int, int]]) -> ShapePlan | None:
+        """The grammar's plan for a shape: each value a token slot or a constant (never per line)."""
+        from parsers.formats.grammar import grammar_pattern, read_line
+
+        to_char = _char_offsets(text)
+        spans = [(to_char(s), to_char(e)) for s, e, _ in tokens]
+        reading = read_line(text, spans)
+        if reading is None:
+            return None
+        slot_of = {span: i for i, span in enumerate(spans)}
+        plans = []
+        for value in reading.values:
+            if value.start < 0:
+                plans.append(FieldPlan(value.column, value.kind, constant=value.constant))
+                continue
+            slot = slot_of.get((value.start, value.end))
+            if slot is None or (value.kind == "int" and tokens[slot][2] != KIND_INT):
+                continue  # not a plain number token: the value is left out, never read per line
+            plans.append(
+                FieldPlan(value.column, value.kind, slot=slot, negate=value.negate, scale=value.scale)
+            )
+        if not any(
+            p.column in ("loss", "epoch_time_ms", "epoch", "total_epochs") or p.column.startswith("metric_")
+            for p in plans
+        ):
+            return None
+        columns = {p.column for p in plans}
+        if "rank" not in columns:
+            plans.extend(
+                self._tag_rank(
+                    text, tokens, min((v.start for v in reading.values if v.start >= 0), default=0)
+                )
+            )
+        nan = printed_nan([p.column for p in plans], {p.column: p.constant for p in plans if p.slot < 0})
+        if nan is not None:
+            plans.append(FieldPlan(PRINTED_NAN, "str", constant=nan))
+        return ShapePlan(self.grammar, grammar_pattern(reading), tuple(plans), False)
+
+    def _tag_rank(self, text, tokens, end) -> list[FieldPlan]:
+        tag = self.rank_tag.search(text, 0, end)
+        if not tag:
+            return []
+        group = next(g for g in ("r1", "r2", "r3", "r4") if tag.group(g) is not None)
+        to_byte = _byte_offsets(text)
+        start, stop = to_byte(tag.start(group)), to_byte(tag.end(group))
+        for i, (s, e, _) in enumerate(tokens):
+            if (s, e) == (start, stop):
+                return [FieldPlan("rank", "int", slot=i)]
+        return [FieldPlan("rank", "int", constant=int(tag.group(group)))]
 
     def _build(self, text, tokens, fmt, pat, match) -> ShapePlan:
         to_byte = _byte_offsets(text)
@@ -138,7 +195,7 @@ class Dispatcher:
             else:
                 per_line = True
         plans.extend(self._rank_plan(text, match, tokens, to_byte, pat))
-        nan = printed_nan(pat, {fp.column: fp.constant for fp in plans if fp.slot < 0})
+        nan = printed_nan(list(pat.fields), {fp.column: fp.constant for fp in plans if fp.slot < 0})
         if nan is not None:
             plans.append(FieldPlan(PRINTED_NAN, "str", constant=nan))
         return ShapePlan(fmt, pat, tuple(plans), per_line)
@@ -162,6 +219,26 @@ class Dispatcher:
             if (s, e) == (start, end):
                 return [FieldPlan("rank", "int", slot=i)]
         return [FieldPlan("rank", "int", constant=int(tag.group(group)))]
+
+
+def _yields_to_grammar(fmt: LogFormat, pat: LinePattern) -> bool:
+    """Whether a line this pattern claims is read by the grammar first.
+
+    The fallbacks do: the generic format, and the shared format's readings of lines that
+    are not events (a bare dict, a lone metric, a ``key: value`` line); when the grammar
+    finds no record in such a line, the fallback's reading stands.
+    """
+    return fmt.generic or (fmt.shared and pat.table not in ("events", "noise", "meta"))
+
+
+def _char_offsets(text: str):
+    """Byte offset in the line's UTF-8 -> character offset (identity for ASCII)."""
+    if text.isascii():
+        return lambda pos: pos
+    data = text.encode("utf-8", "surrogateescape")
+    starts = [i for i in range(len(data) + 1) if i == len(data) or (data[i] & 0xC0) != 0x80]
+    index = {b: c for c, b in enumerate(starts)}
+    return lambda pos: index.get(pos, -1)
 
 
 def _byte_offsets(text: str):
@@ -191,6 +268,7 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
     bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(shapes)))])
     vector: dict[int, list[tuple[ShapePlan, np.ndarray]]] = defaultdict(list)
     fallback: list[np.ndarray] = []
+    cut: list[np.ndarray] = []
     skipped: list[np.ndarray] = []
     noise = 0
     for k, shape in enumerate(shapes.tolist()):
@@ -198,6 +276,9 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
         rep = int(rows[0])
         text = _line_text(buf, scan, rep)
         if not text.strip():
+            continue
+        if text.endswith(CUT_MARK):  # cut for its length (parsers.source): searched for events only
+            cut.append(rows)
             continue
         plan = dispatcher.plan(shape, text, _tokens(scan, rep))
         if plan is None:
@@ -212,6 +293,10 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
     extra, extra_skipped, extra_noise = _per_line(buf, scan, fallback, dispatcher)
     batches.extend(extra)
     skipped.extend(extra_skipped)
+    if cut:
+        extra, extra_skipped, _ = _per_line(buf, scan, cut, _events_only(dispatcher))
+        batches.extend(extra)
+        skipped.extend(extra_skipped)
     all_skipped = np.sort(np.concatenate(skipped)) if skipped else np.empty(0, np.int64)
     return ChunkRecords(scan.n_lines, len(buf), batches, all_skipped, noise + extra_noise)
 
@@ -219,6 +304,20 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
 def _line_text(buf: np.ndarray, scan: LineScan, row: int) -> str:
     raw = buf[scan.line_start[row] : scan.line_end[row]].tobytes()
     return raw.decode("utf-8", "surrogateescape")
+
+
+def _shown(text: str) -> str:
+    """Text for a table: bytes that are not UTF-8 (surrogates in ``_line_text``) as U+FFFD."""
+    return text if text.isascii() else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _events_only(dispatcher: Dispatcher) -> Dispatcher:
+    """A dispatcher of ``dispatcher``'s event patterns alone (made once)."""
+    events = getattr(dispatcher, "events_only", None)
+    if events is None:
+        events = Dispatcher([(fmt, pat) for fmt, pat, _ in dispatcher.patterns if pat.table == "events"])
+        dispatcher.events_only = events  # type: ignore[attr-defined]
+    return events
 
 
 def _tokens(scan: LineScan, row: int) -> list[tuple[int, int, int]]:
@@ -241,7 +340,7 @@ def _gather(buf: np.ndarray, scan: LineScan, plans: list[tuple[ShapePlan, np.nda
         batch.columns[column] = concat_columns(parts)
     if first.pattern.table == "events":
         messages = np.empty(len(rows), dtype=object)
-        messages[:] = [_line_text(buf, scan, int(r)).strip() for r in rows]
+        messages[:] = [_shown(_line_text(buf, scan, int(r)).strip()) for r in rows]
         batch.columns["message"] = messages
     return batch
 
@@ -259,12 +358,16 @@ def _field_values(buf, scan, plan: ShapePlan, rows: np.ndarray, column: str):
     data, offsets = gather_token_text(buf, scan.tok_start[tok], scan.tok_end[tok])
     text = pa.LargeStringArray.from_buffers(len(tok), pa.py_buffer(offsets), pa.py_buffer(data))
     values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    if fp.kind == "epoch_progress":  # fractional epochs done: the epoch it is in (``to_value``'s rule)
+        return np.maximum(1.0, np.ceil(values))
     if fp.negate:
         values = -values
     return values * fp.scale if fp.scale != 1.0 else values
 
 
 def _is_numeric(plan: ShapePlan, column: str) -> bool:
+    if column.startswith("metric_"):
+        return True
     kind = plan.pattern.fields.get(column, "int" if column == "rank" else "str")
     return kind in NUMERIC_TYPES or kind in ("bool", "epoch_progress", "nonzero")
 
@@ -337,12 +440,12 @@ def _per_line(buf, scan, groups: list[np.ndarray], dispatcher: Dispatcher):
     return batches, [np.asarray(skipped, dtype=np.int64)], noise
 
 
-def printed_nan(pat: LinePattern, values: dict[str, Any]) -> str | None:
-    """The ``metric_*`` fields of a pattern whose value in ``values`` is a printed NaN ("" for none).
+def printed_nan(columns: list[str], values: dict[str, Any]) -> str | None:
+    """The ``metric_*`` columns among ``columns`` whose value in ``values`` is a printed NaN ("" for none).
 
-    None when the pattern has no metric field, so lines of other patterns carry no column.
+    None when there is no metric column, so lines of other patterns carry no such column.
     """
-    metrics = [g for g in pat.fields if g.startswith("metric_")]
+    metrics = [g for g in columns if g.startswith("metric_")]
     if not metrics:
         return None
     return ",".join(g for g in metrics if isinstance(values.get(g), float) and math.isnan(values[g]))
@@ -366,9 +469,9 @@ def _match_values(pat: LinePattern, match, text: str) -> dict[str, Any]:
             values[group] = None
     if "rank" not in values:
         values["rank"] = None
-    nan = printed_nan(pat, values)
+    nan = printed_nan(list(pat.fields), values)
     if nan is not None:
         values[PRINTED_NAN] = nan
     if pat.table == "events":
-        values["message"] = text.strip()
+        values["message"] = _shown(text.strip())
     return values

@@ -77,7 +77,8 @@ EXTRA_TARGETS = {
 _TABLE_EXTRAS = {
     "steps": {"total_epochs", "steps_per_epoch"},
     "epochs": {"seconds", "total_epochs", "phase"},
-    "evals": {"metrics", "total_epochs"},
+    # step / steps_per_epoch: the progress of a running evaluation (``[10/313]``), see evals_table
+    "evals": {"metrics", "total_epochs", "step", "steps_per_epoch"},
     "events": {"total_epochs"},
 }
 
@@ -144,6 +145,7 @@ class LogFormat:
     step_base: int = 1
     generic: bool = False
     shared: bool = False
+    grammar: bool = False  # read by the general line grammar (parsers.formats.grammar), not by regexes
     eval_not_metrics: tuple[str, ...] = ("epoch", "step")
     eval_epoch_key: str | None = "epoch"
     hparam_meta: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -187,7 +187,8 @@ def decide_numbering(ctx: Context, formats: dict[str, LogFormat]) -> Numbering:
 
 
 def _last_index_only(facts: dict) -> bool:
-    """A counter that on every record reads one less than the printed total counts from 0.
+    """A counter that prints a 0 (``iter[0]``), or on every record reads one less than the
+    printed total, counts from 0.
 
     ``step:[  624/  625]`` printed once an epoch, with 625 steps an epoch: a monitor
     printing at the end of each epoch shows its last step, so 624 is a 0-based index
@@ -195,7 +196,7 @@ def _last_index_only(facts: dict) -> bool:
     ``[625/625]`` there instead (mindvision's ``[ 1875/ 1875]``).
     """
     spe, low, high = facts["printed_spe"], facts["step_min"], facts["step_max"]
-    return not math.isnan(spe) and low == high == spe - 1
+    return low == 0 or (not math.isnan(spe) and low == high == spe - 1)
 
 
 def check_numbering(ctx: Context, numbering: Numbering) -> None:

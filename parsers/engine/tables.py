@@ -108,7 +108,10 @@ def evals_table(
                 number = hparam_number(value)
                 if number is not None:
                     records.append({**base, "metric": name, "value": number})
-        nan = set((row.get(PRINTED_NAN) or "").split(","))
+        if _running(row):
+            continue
+        printed = row.get(PRINTED_NAN)
+        nan = set(printed.split(",")) if isinstance(printed, str) else set()
         for col in metric_cols:
             value = row.get(col)
             if value is not None and (not pd.isna(value) or col in nan):  # a printed NaN is a value
@@ -116,6 +119,15 @@ def evals_table(
         if row.get("metric") is not None and row.get("value") is not None:
             records.append({**base, "metric": str(row["metric"]), "value": float(row["value"])})
     return pd.DataFrame(records) if records else empty_table("evals")
+
+
+def _running(row: dict[str, Any]) -> bool:
+    """An eval line printed with a progress short of its total (``valid ... 1000 / 1311 loss=1.60``,
+    ``Epoch(val) [1][10/313]``) is a running evaluation's partial figure, not its result."""
+    step, total = row.get("step"), row.get("steps_per_epoch")
+    return (
+        step is not None and total is not None and not pd.isna(step) and not pd.isna(total) and step < total
+    )
 
 
 def eval_metrics(values: dict[str, Any], not_metrics: tuple[str, ...]) -> dict[str, Any]:

@@ -1,0 +1,474 @@
+"""The general line grammar: any line read as keyed values, before any named format.
+
+A training log prints values after their names in a handful of ways, whatever wrote it::
+
+    epoch: 1, step: 100, outputs are [4.4550357], step_time_span is 0.2664   (model zoo)
+    rank[0], iter[12], loss[3.21], overflow:False, loss_scale:256.0          (brackets)
+    Epoch(train)  [1][ 10/196]  lr: 3.3333e-04  time: 0.4073  loss: 6.1887    (mmengine)
+    | epoch 008 | valid on 'valid' subset | valid_loss 6.43844 | valid_ppl 37.61   (fairseq)
+    {"current_steps": 400, "total_steps": 13080, "loss": 0.0, "epoch": 0.107}     (JSON lines)
+    val Loss: 0.2793 Acc: 0.8889                                              (a loop's eval)
+
+``read_line`` finds the values of a line (the scanner's number tokens, plus ``nan``, ``inf``,
+``True``/``False``), the key written before each (``key: v``, ``key=v``, ``key v``, ``key is v``,
+``key are v``, ``key[v]``, ``key(v)``, ``key：v``, quoted JSON keys, ``Tensor(... value= v)``),
+the unit after it, and ``cur/total`` progress pairs; ``SYNONYMS`` (data) says which schema column
+a key spelling is, and the line's context words say which table the line feeds: an eval word
+(``val``, ``valid``, ``eval``, ``test``, ``Epoch(val)``) makes it an evaluation, a loss makes it a
+step record, an epoch time an epoch record, a lone ``Epoch 45/49`` a header that sets the epoch of
+the lines after it.  The reader runs on one line per scanner shape (``parsers.dispatch``), so it
+costs once per distinct shape, never once per line, and its values are gathered by token slot.
+
+Named formats stay in front: a line a named format reads is theirs (they carry what the text
+cannot say: epoch bases, cumulative counters, which of two printed times wins).  The grammar's
+format is ``generic``: where a named format found records of a table, the grammar's records of
+that table are its misreadings and are dropped (``parsers.engine.generic``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from parsers.registry import PRIORITY_GENERIC, LinePattern, LogFormat, register
+
+__all__ = ["GRAMMAR", "SYNONYMS", "Reading", "Value", "grammar_pattern", "read_line"]
+
+# Key spellings (lower case, words separated by one space) -> schema column.  A key is
+# looked up whole, then without its leading words ("Train epoch" -> "epoch").
+SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(("epoch", "ep", "epochs"), "epoch"),
+    **dict.fromkeys(("step", "iter", "iteration", "it", "batch", "train step", "steps"), "step"),
+    **dict.fromkeys(("global step", "num updates", "current steps", "global steps"), "global_step"),
+    **dict.fromkeys(
+        ("loss", "total loss", "train loss", "training loss", "lm loss", "outputs", "loss is", "avg loss"),
+        "loss",
+    ),
+    **dict.fromkeys(("lr", "learning rate", "cur lr"), "lr"),
+    **dict.fromkeys(
+        (
+            "step time",
+            "per step time",
+            "time of per steps",
+            "step time span",
+            "per step",
+            "time per step",
+            "batch time",
+            "iter time",
+        ),
+        "step_time_ms",
+    ),
+    **dict.fromkeys(
+        ("epoch time", "train epoch time", "total cost", "epoch cost", "cost time", "epoch duration"),
+        "epoch_time_ms",
+    ),
+    **dict.fromkeys(
+        ("samples per sec", "samples/sec", "samples/s", "speed", "throughput", "fps", "mean fps"),
+        "samples_per_sec",
+    ),
+    "loss scale": "loss_scale",
+    "overflow": "overflow",
+    "rank": "rank",
+    "max epochs": "total_epochs",
+}
+# The kind of value each column holds (int counters, a flag, numbers).
+_KINDS = {
+    "epoch": "int",
+    "step": "int",
+    "global_step": "int",
+    "rank": "int",
+    "total_epochs": "int",
+    "steps_per_epoch": "int",
+    "overflow": "bool",
+}
+# Words that make a key an evaluation metric (on an eval line, or alone on a line): a key is
+# one when a part of its last word (split at "_", "-", "@", ".", "/") is one of them.
+METRIC_WORDS = frozenset(
+    [
+        "acc",
+        "accuracy",
+        "acc1",
+        "acc5",
+        "top1",
+        "top5",
+        "loss",
+        "nll",
+        "error",
+        "err",
+        "f1",
+        "map",
+        "miou",
+        "auc",
+        "bleu",
+        "rouge",
+        "ppl",
+        "perplexity",
+        "precision",
+        "recall",
+        "iou",
+        "dice",
+        "psnr",
+        "ssim",
+        "score",
+        "scores",
+        "mse",
+        "mae",
+        "rmse",
+        "wer",
+        "cer",
+    ]
+)
+# Keys that are never metrics: summaries and positions.
+_NOT_METRIC = re.compile(r"(?i)\bbest\b|\bavg\b|\bmean\b|^(?:lr|time|eta|memory|data time)$")
+# Words that make a line an evaluation: not followed by '_' (val_loss is a key), '.' or '/'.
+_EVAL_WORD = re.compile(
+    r"(?i)(?<![\w/.])(val|valid|validation|validating|eval|evaluation|evaluating|test|testing)(?![\w./])"
+)
+_TRAIN_WORD = re.compile(r"(?i)(?<![\w/.])(train|training)(?![\w./])")
+# Units glued or spaced after a value, and units in a key ("Epoch Time(s)", "Speed (samples/sec)").
+_UNIT = re.compile(
+    r"\s?(?P<unit>ms|msec|secs?|seconds?|s|mins?|minutes?|h|hours?|%|fps|[A-Za-z]+/s(?:ec)?)(?![A-Za-z])"
+)
+_KEY_UNIT = re.compile(r"\(\s*(?P<unit>ms|s|sec|min|h|%|[A-Za-z]+/s(?:ec)?)\s*\)\s*$")
+_DURATION_MS = {"ms": 1.0, "msec": 1.0, "s": 1e3, "sec": 1e3, "secs": 1e3, "second": 1e3, "seconds": 1e3}
+_DURATION_MS.update({"min": 6e4, "mins": 6e4, "minute": 6e4, "minutes": 6e4, "h": 3.6e6, "hour": 3.6e6})
+_DURATION_MS["hours"] = 3.6e6
+# Values that are words.
+_WORD_VALUE = re.compile(r"(?<![\w.])(?i:(nan|inf|infinity|true|false))(?!\w)")
+# What may stand between a key and its value.
+_CONNECTOR = re.compile(
+    r"(?:Tensor\(shape=\[[^\]]*\],\s*dtype=\w+,\s*value=\s*\[?\s*"
+    r"|[\s:=：\[(\"'{]|(?<![\w])(?:is|are|of|with)(?![\w]))+$"
+)
+_REMARK = re.compile(r"\([^()]*\s[^()]*\)|\((?i:train|val|valid|test|eval)\)")
+_SPLIT = re.compile(r"[,|;\t\[\](){}<>\"'：]|\s{2,}|\s-\s|(?<=\S):(?=\S)|:\s")
+_KEY_WORD = re.compile(r"^[A-Za-z_@][\w@.\-/]*$")
+_KEY_REACH = 120
+# A key that names an evaluation itself (``val_loss``, ``eval_loss``, ``test_acc1``).
+_KEYED_EVAL = re.compile(r"(?i)(?:val|valid|eval|test)_")
+_EPOCHS_AFTER = re.compile(r"\s*epochs\b")
+_LOG_WORDS = {"INFO", "DEBUG", "WARNING", "WARN", "ERROR", "I", "W", "E"}
+
+
+@dataclass(frozen=True)
+class Value:
+    """One value a line gives a column: a number token's character span, or a constant."""
+
+    column: str
+    kind: str
+    start: int = -1
+    end: int = -1
+    constant: Any = None
+    scale: float = 1.0
+    negate: bool = False
+    bracketed: bool = False  # "[" right before, or the epoch's value: where a step's progress stands
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a line is (its table, and the further tables it feeds) and its values."""
+
+    table: str
+    also: tuple[str, ...]
+    values: tuple[Value, ...]
+
+
+@dataclass
+class _Item:
+    key: str
+    start: int
+    end: int
+    text: str
+    unit: str | None
+    total: tuple[int, int] | None = None
+    negate: bool = False
+    bracketed: bool = False  # "[" right before, or the epoch's value: where a step's progress stands
+
+
+def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
+    """The record a line holds, read by the grammar, or None.
+
+    ``numbers`` are the character spans of the line's number tokens (the scanner's).
+    """
+    items = _items(text, numbers)
+    if not items:
+        return None
+    fields: dict[str, Value] = {}
+    metrics: dict[str, Value] = {}
+    eval_line = _is_eval_line(text)
+    prefix = _metric_prefix(items, eval_line)
+    for item in items:
+        _take(item, fields, metrics, eval_line, prefix)
+    if "loss" not in fields and not eval_line:
+        # No plain loss: the first of several named ones (``G_loss: 18.95, D_loss: 5.37``) stands for it.
+        named = next(
+            (i for i in items if _norm(i.key).endswith(" loss") and not _KEYED_EVAL.match(i.key)), None
+        )
+        if named is not None:
+            fields["loss"] = _value("loss", named, "float")
+            metrics.pop(_metric_name(named.key, ""), None)
+    return _record(fields, metrics, eval_line, items)
+
+
+def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
+    """Every value of the line with the key before it, its unit and a progress total."""
+    spans = [(s, e) for s, e in numbers if not _inside_word(text, s, e)]
+    spans += [m.span(1) for m in _WORD_VALUE.finditer(text)]
+    spans.sort()
+    items: list[_Item] = []
+    last = 0
+    for start, end in spans:
+        if start < last:
+            continue
+        lead = text[last:start]
+        if items and items[-1].total is None and re.fullmatch(r"\s*/\s*", lead) and text[start].isdigit():
+            items[-1].total = (start, end)
+            last = end
+            continue
+        unit_match = _UNIT.match(text, end)
+        unit = unit_match.group("unit") if unit_match else None
+        key, key_unit = _key(lead)
+        # A minus sign right before a value belongs to it (not in "2023-08", a hyphen).
+        negate = start > 0 and text[start - 1] == "-" and (start < 2 or not text[start - 2].isalnum())
+        bracketed = lead.rstrip().endswith("[") or bool(items and column_of(items[-1].key) == "epoch")
+        items.append(
+            _Item(key, start, end, text[start:end], unit or key_unit, negate=negate, bracketed=bracketed)
+        )
+        if key.lower().split()[-1:] in (["max"], ["total"]) and _EPOCHS_AFTER.match(text, end):
+            items[-1].key = "max epochs"  # "max: 30 epochs"
+        last = unit_match.end() if unit_match else end
+    return items
+
+
+def _inside_word(text: str, start: int, end: int) -> bool:
+    """A digit run that is part of a name (``top-1``, ``acc@5``, ``2023-08-16``, ``1st``)."""
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    if before in "-@" and start > 1 and text[start - 2].isalnum():
+        return True
+    return after.isalpha() and after not in "sehm%" and not text[end : end + 3].isalpha()
+
+
+def _key(lead: str) -> tuple[str, str | None]:
+    """The key written in the text between the previous value and this one (and its unit).
+
+    Only the last ``_KEY_REACH`` characters are read: a key sits right before its value,
+    and a bounded text keeps every regex here linear in the line, however long.
+    """
+    lead = _REMARK.sub(" ", lead[-_KEY_REACH:])
+    lead = _CONNECTOR.sub("", lead)
+    unit = None
+    found = _KEY_UNIT.search(lead)
+    if found:
+        unit, lead = found.group("unit"), lead[: found.start()]
+    piece = _SPLIT.split(lead)[-1] if lead else ""
+    words = [w for w in piece.split() if _KEY_WORD.match(w)]
+    while words and words[0] in _LOG_WORDS:
+        words.pop(0)
+    if len(piece.split()) != len(words) and words:  # junk between: keep the words after it
+        tail = []
+        for w in reversed(piece.split()):
+            if not _KEY_WORD.match(w):
+                break
+            tail.insert(0, w)
+        words = tail
+    return " ".join(words[-4:]), unit
+
+
+def is_metric_key(key: str) -> bool:
+    """Whether a key names a metric (``val_loss``, ``acc@1``, ``Val IoU``; not ``subErrType``)."""
+    parts = re.split(r"[_\-@./]+", key.split()[-1].lower()) if key.split() else []
+    return any(part in METRIC_WORDS for part in parts) and not _NOT_METRIC.search(key)
+
+
+def _norm(key: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", key.lower()).strip()
+
+
+def column_of(key: str) -> str | None:
+    """The schema column a key spelling names, trying it whole and without its leading words.
+
+    Words are what spaces separate: ``Train epoch`` is an epoch, ``base_lr`` is not ``lr``.
+    """
+    words = key.split()
+    for i in range(len(words)):
+        column = SYNONYMS.get(_norm(" ".join(words[i:])))
+        if column is not None:
+            return column
+    return None
+
+
+def _is_eval_line(text: str) -> bool:
+    return bool(_EVAL_WORD.search(text)) and not _TRAIN_WORD.search(text.split("|")[0] if "|" in text else "")
+
+
+def _metric_prefix(items: list[_Item], eval_line: bool) -> str:
+    """``val`` in ``val Loss: x Acc: y``: a lower-case eval word before the first key names every metric."""
+    if not eval_line:
+        return ""
+    for item in items:
+        words = item.key.split()
+        if len(words) > 1 and _EVAL_WORD.fullmatch(words[0]) and words[0].islower():
+            return words[0]
+        if item.key:
+            return ""
+    return ""
+
+
+def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str) -> None:
+    column = column_of(item.key) if item.key else None
+    if item.total is not None and item.bracketed and (column is None or column == "step"):
+        # A progress pair in brackets, or after the epoch, with no counter key of its own
+        # (``[1][ 10/196]``, ``| epoch 010  2000 / 8223``, ``subset  1000 / 1311``) is the step.
+        _put(fields, "step", item)
+        _put_total(fields, "steps_per_epoch", item)
+        return
+    if not item.key:
+        return
+    key_is_metric = is_metric_key(item.key)
+    keyed_eval = bool(_KEYED_EVAL.match(item.key))
+    if key_is_metric and (eval_line or keyed_eval) and column not in ("epoch", "step", "global_step"):
+        name = _metric_name(item.key, prefix)
+        metrics.setdefault(name, _value(f"metric_{name}", item, "float"))
+        return
+    if column is None:
+        if key_is_metric:  # kept for a line of metrics alone; a step line drops them
+            name = _metric_name(item.key, "")
+            metrics.setdefault(name, _value(f"metric_{name}", item, "float"))
+        return
+    if column == "epoch" and "." in item.text:
+        # A fractional epoch (``"epoch": 0.107``) is progress through the run: the epoch it is in.
+        fields.setdefault("epoch", _value("epoch", item, "epoch_progress"))
+        return
+    _put(fields, column, item)
+    if item.total is not None:
+        _put_total(fields, {"epoch": "total_epochs", "step": "steps_per_epoch"}.get(column, ""), item)
+
+
+def _metric_name(key: str, prefix: str) -> str:
+    name = re.sub(r"\s+", "_", key.strip())
+    if prefix:
+        name = name.lower()
+        if not name.startswith(prefix):
+            name = f"{prefix}_{name}"
+    return name
+
+
+def _put(fields: dict, column: str, item: _Item) -> None:
+    if column in fields:
+        return
+    fields[column] = _value(column, item, _KINDS.get(column, "float"))
+
+
+def _put_total(fields: dict, column: str, item: _Item) -> None:
+    if column and column not in fields and item.total is not None:
+        start, end = item.total
+        fields[column] = Value(column, "int", start, end)
+
+
+def _value(column: str, item: _Item, kind: str) -> Value:
+    word = item.text.lower()
+    if word in ("true", "false"):
+        return Value(column, kind, constant=word == "true")
+    if word in ("nan", "inf", "infinity"):
+        return Value(column, kind, constant=float("nan") if word == "nan" else float("inf"))
+    if kind == "bool":
+        return Value(column, kind, constant=None)
+    scale = 1.0
+    unit = (item.unit or "").lower()
+    if column.endswith("_time_ms"):
+        scale = _DURATION_MS.get(unit, 1.0)
+    elif unit == "%":
+        scale = 0.01
+    return Value(column, kind, item.start, item.end, scale=scale, negate=item.negate)
+
+
+def _record(fields: dict, metrics: dict, eval_line: bool, items: list[_Item]) -> Reading | None:
+    """The table a line feeds, decided from what it holds (each rule where it is applied)."""
+    if eval_line and metrics:
+        # An eval line: its metrics, with the epoch (and progress, for running evaluations) it names.
+        keep = {k: v for k, v in fields.items() if k in ("epoch", "step", "steps_per_epoch", "rank")}
+        return Reading("evals", (), tuple([*keep.values(), *metrics.values()]))
+    has_loss = "loss" in fields
+    if has_loss and not eval_line:
+        # A loss with a counter, or a training word, is a step record; it may close an epoch.
+        also = ("epochs",) if "epoch_time_ms" in fields else ()
+        if metrics and any(k.startswith("metric_") for k in (v.column for v in metrics.values())):
+            keyed = {k: v for k, v in metrics.items() if _KEYED_EVAL.match(k)}
+            if keyed:
+                return Reading("steps", (*also, "evals"), tuple([*fields.values(), *keyed.values()]))
+        return Reading("steps", also, tuple(fields.values()))
+    if "epoch_time_ms" in fields:
+        keep = ("epoch", "epoch_time_ms", "step_time_ms", "samples_per_sec", "rank", "total_epochs")
+        return Reading("epochs", (), tuple(v for k, v in fields.items() if k in keep))
+    if metrics and not fields.keys() - _POSITIONS:
+        # Metrics alone on a line (``acc: [1.0]; avg acc: [0.92]``, DeepSpeed's scores): an evaluation.
+        return Reading("evals", (), tuple([*fields.values(), *metrics.values()]))
+    if set(fields) == {"total_epochs"}:
+        return Reading("context", (), tuple(fields.values()))  # "max: 30 epochs"
+    if (
+        "epoch" in fields
+        and len(items) <= 3
+        and not fields.keys() - {"epoch", "total_epochs", "steps_per_epoch"}
+    ):
+        # A header (``Epoch 45/49``): it sets the epoch of the lines after it.
+        keep = {k: v for k, v in fields.items() if k in ("epoch", "total_epochs")}
+        return Reading("context", (), tuple(keep.values()))
+    return None
+
+
+# What a line of metrics alone may also print: where it stands.
+_POSITIONS = {"epoch", "step", "global_step", "steps_per_epoch", "total_epochs", "rank"}
+
+
+def _never(fields: tuple[str, ...]) -> str:
+    """A regex that never matches, with the named groups the registry checks fields against."""
+    return r"\b\B" + "".join(f"(?P<{f}>)" for f in fields)
+
+
+_STEP_FIELDS = ("epoch", "step", "global_step", "loss", "lr", "step_time_ms", "loss_scale", "overflow")
+_STEP_FIELDS += ("total_epochs", "steps_per_epoch")
+_FIELD_KINDS = {f: _KINDS.get(f, "float") for f in _STEP_FIELDS}
+_EPOCH_FIELDS = {
+    "epoch": "int",
+    "epoch_time_ms": "float",
+    "step_time_ms": "float",
+    "samples_per_sec": "float",
+}
+_GRAMMAR_PATTERNS: dict[tuple[str, tuple[str, ...]], LinePattern] = {}
+for _table, _also, _fields in (
+    ("steps", (), _FIELD_KINDS),
+    ("steps", ("epochs",), {**_FIELD_KINDS, **_EPOCH_FIELDS}),
+    ("steps", ("evals",), _FIELD_KINDS),
+    ("steps", ("epochs", "evals"), {**_FIELD_KINDS, **_EPOCH_FIELDS}),
+    ("evals", (), {"epoch": "int", "step": "int", "steps_per_epoch": "int"}),
+    ("epochs", (), {**_EPOCH_FIELDS, "total_epochs": "int"}),
+    ("context", (), {"epoch": "int", "total_epochs": "int"}),
+):
+    _GRAMMAR_PATTERNS[(_table, _also)] = LinePattern(
+        name=f"grammar {'+'.join((_table, *_also))}",
+        table=_table,
+        also=_also,
+        regex=_never(tuple(_fields)),
+        fields=_fields,
+        priority=PRIORITY_GENERIC,
+    )
+
+
+def grammar_pattern(reading: Reading) -> LinePattern:
+    """The grammar's pattern for the tables a reading feeds (its regex never matches: the grammar reads)."""
+    return _GRAMMAR_PATTERNS[(reading.table, reading.also)]
+
+
+GRAMMAR = register(
+    LogFormat(
+        name="grammar",
+        description="the general line grammar: keyed values of any line, read when no named format reads it",
+        patterns=tuple(_GRAMMAR_PATTERNS.values()),
+        epoch_base=None,
+        generic=True,
+        grammar=True,
+        example="rank[0], iter[12], loss[3.21], overflow:False, loss_scale:256.0",
+    )
+)

@@ -1,0 +1,220 @@
+"""The general line grammar (``parsers.formats.grammar``) on real lines no named format reads.
+
+Every line here is quoted from a log in ``tests/data`` (the folder and file are named
+beside it); the logs themselves are tested whole by ``tests/test_data_logs.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import parsers
+from parsers.formats.grammar import column_of, is_metric_key, read_line
+from parsers.scan import scan_lines
+
+
+def _parse(*lines: str) -> parsers.ParsedLog:
+    return parsers.parse_log("\n".join(lines) + "\n", strict=False)
+
+
+def _read(line: str):
+    """``read_line`` on a line with its number tokens as the scanner finds them."""
+    scan = scan_lines(np.frombuffer(line.encode() + b"\n", np.uint8))
+    spans = [(int(s), int(e)) for s, e in zip(scan.tok_start, scan.tok_end)]
+    return read_line(line, spans)
+
+
+@pytest.mark.parametrize(
+    ("key", "column"),
+    [
+        ("time of per steps", "step_time_ms"),  # modelzoo/centernet_cpu_time_of_per_steps
+        ("step_time_span", "step_time_ms"),  # modelzoo/bert_thor_outputs_list_step_time_span
+        ("outputs", "loss"),  # "outputs are [5.0842705]"
+        ("Train epoch", "epoch"),  # pytorch/siastegnet_epoch_header_test_set_issue1
+        ("iter", "step"),
+        ("num_updates", "global_step"),  # fairseq
+        ("total cost", "epoch_time_ms"),  # mindspore/cyclegan_args_dump_epoch_total_cost
+        ("grad_norm", None),  # mmengine: a NaN gradient norm is not a NaN loss
+    ],
+)
+def test_synonyms_name_schema_columns(key: str, column: str | None) -> None:
+    assert column_of(key) == column
+
+
+def test_metric_keys_are_named_by_their_last_word() -> None:
+    assert is_metric_key("chosen_last_scores")  # deepspeed/chat_reward_opt350m_epoch_loss_acc
+    assert is_metric_key("accuracy_top-1")  # mmcv/mmcls_val_glued_after_progress_issue360
+    assert is_metric_key("Val IoU")  # pytorch/dinov2_segmentation_padded_eval
+    assert not is_metric_key("dynamic loss scale from")  # "Reducing dynamic loss scale from 65536 to ..."
+    assert not is_metric_key("subErrType")  # mindformers/telechat_crash_ez9999
+    assert not is_metric_key("Best val Acc")  # a summary of past evaluations
+
+
+def test_values_in_brackets_after_their_key() -> None:
+    # modelzoo/facedetection_rank_iter_loss_brackets.log
+    log = _parse(
+        "rank[0], iter[0], loss[318555.8], overflow:False, loss_scale:1024.0, lr:6.24999984211172e-06, "
+        "batch_images:(64, 3, 448, 768), batch_labels:(64, 200, 6)",
+        "rank[0], iter[1], loss[95394.28], overflow:True, loss_scale:1024.0, lr:6.24999984211172e-06, "
+        "batch_images:(64, 3, 448, 768), batch_labels:(64, 200, 6)",
+    )
+    steps = log.steps
+    assert steps["loss"].tolist() == [318555.8, 95394.28]
+    assert steps["step"].tolist() == [0, 1]
+    assert steps["global_step"].tolist() == [1, 2]  # iter[0] is printed: the counter is 0-based
+    assert steps["overflow"].tolist() == [False, True]
+    assert steps["loss_scale"].tolist() == [1024.0, 1024.0]
+    assert steps["rank"].tolist() == [0, 0]
+
+
+def test_outputs_are_a_list_and_time_spans() -> None:
+    # modelzoo/bert_thor_outputs_list_step_time_span.log
+    line = (
+        "epoch: 1, step: 100, outputs are [4.4550357], total_time_span is 579.6836116313934, "
+        "step_time_span is 5.855390016478721"
+    )
+    reading = _read(line)
+    assert reading is not None and reading.table == "steps"
+    log = _parse(line)
+    assert log.steps["loss"].tolist() == [4.4550357]
+    assert log.steps["step_time_ms"].tolist() == [5.855390016478721]
+
+
+def test_fractional_epoch_and_seconds_per_step() -> None:
+    # modelzoo/centernet_cpu_time_of_per_steps.log
+    log = _parse(
+        "epoch: 0.0, current epoch percent: 0.00, step: 1, time of per steps: 66.693 s, outputs are 3.645",
+        "epoch: 0.0, current epoch percent: 0.00, step: 2, time of per steps: 46.594 s, outputs are 4.862",
+    )
+    assert log.steps["loss"].tolist() == [3.645, 4.862]
+    assert log.steps["step_time_ms"].tolist() == pytest.approx([66693.0, 46594.0])
+    assert log.steps["epoch"].tolist() == [1, 1]
+
+
+def test_mmengine_progress_and_a_nan_gradient_norm() -> None:
+    # mmengine/yolo_world_grad_norm_nan_issue190.log
+    log = _parse(
+        "03/26 00:47:15 - mmengine - INFO - Epoch(train) [100][3200/4309]  base_lr: 2.0000e-03 lr: 5.9600e-05  "
+        "eta: 11:01:50  time: 0.8353  data_time: 0.0056  memory: 7607  grad_norm: nan  loss: 1102.9471  "
+        "loss_cls: 398.6264  loss_bbox: 331.0399  loss_dfl: 373.2808"
+    )
+    row = log.steps.iloc[0]
+    assert (row["epoch"], row["step"], row["loss"], row["lr"]) == (100, 3200, 1102.9471, 5.96e-05)
+    assert row["global_step"] == 99 * 4309 + 3200
+    assert not (log.events["kind"] == "nan").any()
+
+
+def test_val_line_is_an_eval_and_a_running_validation_is_not() -> None:
+    # mmengine/fifteen_minutes_resnet50_cifar10_val.log
+    log = _parse(
+        "2022/08/22 15:51:58 - mmengine - INFO - Epoch(train) [1][70/1563]  lr: 1.0000e-03  eta: 0:06:28  "
+        "time: 0.0348  data_time: 0.0072  memory: 392  loss: 2.7351",
+        "2022/08/22 15:52:51 - mmengine - INFO - Epoch(val) [1][10/313]    eta: 0:00:03  time: 0.0122  "
+        "data_time: 0.0047  memory: 392",
+        "2022/08/22 15:52:54 - mmengine - INFO - Epoch(val) [1][313/313]  accuracy: 35.7000",
+    )
+    assert log.steps["global_step"].tolist() == [70]  # the date's 2022/08 is no progress pair
+    assert log.evals[["epoch", "metric", "value"]].values.tolist() == [[1, "accuracy", 35.7]]
+
+
+def test_fairseq_valid_lines() -> None:
+    # fairseq/lstm_progress_valid_subset_issue301.log
+    log = _parse(
+        "| epoch 010  8000 / 8223 loss=1.33 (1.45), wps=961, wpb=905, bsz=32, lr=0.001, clip=100%, gnorm=2.1133",
+        "| epoch 010 | valid on 'valid' subset  1000 / 1311 loss=1.60",
+        "| epoch 010 | valid on 'valid' subset | valid loss 1.94 | valid ppl 3.83",
+    )
+    assert log.steps["loss"].tolist() == [1.33]
+    evals = log.evals[["epoch", "metric", "value"]].values.tolist()
+    assert evals == [[10, "valid_loss", 1.94], [10, "valid_ppl", 3.83]]
+
+
+def test_epoch_header_sets_the_epoch_of_train_and_val_lines() -> None:
+    # pytorch/transfer_learning_tutorial_epoch_headers.log
+    log = _parse(
+        "Epoch 1/24",
+        "----------",
+        "train Loss: 0.4725 Acc: 0.8115",
+        "val Loss: 0.2793 Acc: 0.8889",
+        "",
+        "Epoch 2/24",
+        "----------",
+        "train Loss: 0.4257 Acc: 0.8402",
+        "val Loss: 0.3542 Acc: 0.8627",
+    )
+    assert log.steps[["epoch", "loss"]].values.tolist() == [[1, 0.4725], [2, 0.4257]]
+    evals = log.evals[["epoch", "metric", "value"]].values.tolist()
+    assert evals == [
+        [1, "val_loss", 0.2793],
+        [1, "val_acc", 0.8889],
+        [2, "val_loss", 0.3542],
+        [2, "val_acc", 0.8627],
+    ]
+    assert log.meta["total_epochs"] == 24
+
+
+def test_padded_eval_lines() -> None:
+    # pytorch/dinov2_segmentation_padded_eval.log
+    log = _parse("Validation Accuracy  : 0.8218", "Epoch 1", "Val IoU   : 0.4395")
+    evals = log.evals[["metric", "value"]].values.tolist()
+    assert evals == [["Validation_Accuracy", 0.8218], ["Val_IoU", 0.4395]]
+    assert log.evals["epoch"].isna().tolist() == [True, False]
+
+
+def test_json_lines_with_a_nan_eval() -> None:
+    # ascend/llamafactory_npu_jsonl_eval_nan_issue8439.log
+    log = _parse(
+        '{"current_steps": 400, "total_steps": 13080, "loss": 0.0, "lr": 3.0504587155963303e-05, '
+        '"epoch": 0.10702341137123746, "percentage": 3.06, "elapsed_time": "1:16:53", "remaining_time": "1 day, 16:37:24"}',
+        '{"current_steps": 400, "total_steps": 13080, "eval_loss": NaN, "epoch": 0.10702341137123746, '
+        '"percentage": 3.06, "elapsed_time": "1:33:36", "remaining_time": "2 days, 1:27:26"}',
+    )
+    assert log.steps[["global_step", "loss"]].values.tolist() == [[400, 0.0]]
+    assert log.evals["metric"].tolist() == ["eval_loss"]
+    assert math.isnan(log.evals["value"].iloc[0])
+
+
+def test_full_width_colon_before_an_ordinary_record() -> None:
+    # modelzoo/psenet_fullwidth_colon_device_grep.log
+    log = _parse("回归现象：epoch: 1 step: 18, loss is 869.990478515625")
+    assert log.steps[["epoch", "step", "loss"]].values.tolist() == [[1, 18, 869.990478515625]]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # mindnlp/bertweet_pip_install_modelarts_notebook.log
+        [
+            "Looking in indexes: http://mirrors.aliyun.com/pypi/simple/",
+            "Requirement already satisfied: datasets in /home/ma-user/anaconda3/envs/MindSpore/lib/python3.9/"
+            "site-packages (3.3.2)",
+            "  Downloading http://mirrors.aliyun.com/pypi/packages/91/db/a0335710caaa6d0aebdaa65ad4df789c15d8"
+            "9b7babd9a30277838a7d9aac/emoji-2.14.1-py3-none-any.whl (590 kB)",
+        ],
+        # mindspore/ascend_error_e39999_traceback.log
+        [
+            "E39999  Aicpu kernel execute failed, device_id=0, stream_id=12, task_id=2.[FUNC:PrintAicpuErrorInfo]"
+            "[FILE:task.cc][LINE:747]",
+        ],
+        # mindformers/telechat_crash_ez9999.log
+        [
+            "       The extend info: errcode:(0x800000, 0, 0) errorStr: The DDR address of the MTE instruction is "
+            "out of range. fixp_error0 info: 0x6000032, fixp_error1 info: 0xd0, fsmId:0, tslot:7, thread:0, "
+            "ctxid:0, blk:14, sublk:0, subErrType:4.[FUNC:PrintCoreInfo][FILE:device_error_core_proc.cc][LINE:658]",
+        ],
+        # mindspore/cyclegan_args_dump_epoch_total_cost.log: a config dump
+        ["--> lr: 0.0002", "--> max_epoch: 200", "--> n_epochs: 100", "--> lambda_A: 10.0"],
+        # deepspeed/chat_reward_opt350m_epoch_loss_acc.log
+        [
+            "[2023-04-18 03:36:00,502] [INFO] [fused_optimizer.py:363:_update_scale] Reducing dynamic loss scale "
+            "from 65536 to 32768.0",
+        ],
+    ],
+)
+def test_no_phantom_records(lines: list[str]) -> None:
+    log = _parse(*lines)
+    assert len(log.steps) == 0
+    assert len(log.evals) == 0

@@ -258,3 +258,25 @@ def test_a_folder_with_a_log_and_event_files_is_one_run_joined_on_step(tmp_path:
 def test_hidden_folders_are_skipped(tmp_path: Path, run_dir: Path) -> None:
     shutil.copytree(run_dir, tmp_path / "x" / ".hidden")
     assert event_files(tmp_path / "x") == []
+
+
+def write_lightning_like(folder: Path, *, epochs: int, per_epoch: int, extra: int = 0) -> None:
+    """What PyTorch Lightning records: ``train_loss`` and ``epoch`` (from 0) with every step,
+    0.25 s apart, plus ``extra`` steps of an epoch that has not finished."""
+    writer = SummaryWriter(str(folder), flush_secs=3600)
+    for step in range(1, epochs * per_epoch + extra + 1):
+        wall = T0 + step * 0.25
+        writer.add_scalar("train_loss", 1.0 / step, step, walltime=wall)
+        writer.add_scalar("epoch", float((step - 1) // per_epoch), step, walltime=wall)
+    writer.close()
+
+
+def test_an_epoch_tag_gives_steps_their_epoch_and_wall_times_give_epoch_times(tmp_path: Path) -> None:
+    write_lightning_like(tmp_path / "tb", epochs=3, per_epoch=10, extra=4)
+    run = parse_events(tmp_path / "tb")
+    assert run.steps["epoch"].tolist() == [(s - 1) // 10 + 1 for s in range(1, 35)]  # counted from 1
+    epochs = run.epochs
+    assert epochs["epoch"].tolist() == [1, 2, 3]  # the 4th has 4 steps so far: not finished
+    np.testing.assert_allclose(epochs["epoch_time_ms"].to_numpy(), [2500.0] * 3)  # 10 steps x 0.25 s
+    np.testing.assert_allclose(epochs["step_time_ms"].to_numpy(), [250.0] * 3)
+    assert epochs["steps"].tolist() == [10, 10, 10] and set(epochs["source"]) == {"tfevents"}

@@ -8,6 +8,7 @@ of one run (rows joined on step).  Every event file here is written by a real wr
 
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 from pathlib import Path
@@ -18,7 +19,7 @@ from parsers.runs import load_run
 from parsers.schema import TABLES
 from parsers.store import RunStore
 from tests.store_helpers import assert_same_tables
-from tests.test_events import LOG_LINE, expected_scalars, write_run, written
+from tests.test_events import LOG_LINE, expected_scalars, write_lightning_like, write_run, written
 
 pytest.importorskip("duckdb")
 
@@ -181,3 +182,34 @@ def test_a_file_named_like_an_event_file_that_is_not_one_is_an_error_row(
     assert refreshed["status"] == "error" and "not a TensorBoard event file" in refreshed["error"]
     (row,) = store.runs().to_dict("records")
     assert row["status"] == "error" and "not a TensorBoard event file" in row["error"]
+
+
+def test_wall_times_give_epoch_times_and_the_config_the_total_epochs_for_an_eta(tmp_path: Path) -> None:
+    """A Lightning-like run (``epoch`` tag) of 3 finished epochs of 10 steps, 0.25 s a step, and
+    4 steps of the 4th; its hparams.json says 5 epochs of batch 32: ETA is 2 epochs x 2.5 s."""
+    write_lightning_like(tmp_path / "source", epochs=3, per_epoch=10, extra=4)
+    (source,) = (tmp_path / "source").iterdir()
+    data = source.read_bytes()
+    runs = tmp_path / "runs"
+    (runs / "pl").mkdir(parents=True)
+    (runs / "pl" / "hparams.json").write_text(json.dumps({"max_epochs": 5, "batch_size": 32}))
+    store = RunStore(runs)
+    half = record_ends(data)[1 + 2 * 15]  # the version record, then 2 a step: steps 1..16
+    (runs / "pl" / source.name).write_bytes(data[:half])
+    store.refresh()
+    (row,) = store.runs().to_dict("records")
+    assert row["epochs_done"] == 1 and row["eta_s"] == pytest.approx(4 * 2.5)
+    with (runs / "pl" / source.name).open("ab") as handle:
+        handle.write(data[half:])
+    assert store.refresh()["status"].tolist() == ["appended"]
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "running" and row["epochs_done"] == 3 and row["total_epochs"] == 5
+    assert row["mean_epoch_time_ms"] == pytest.approx(2500.0)
+    assert row["eta_s"] == pytest.approx(5.0)
+    assert row["samples_per_sec"] == pytest.approx(32 / 0.25)
+    epochs = store.table("epochs", ["pl"])
+    assert epochs["epoch"].tolist() == [1, 2, 3]
+    assert epochs["samples_per_sec"].to_numpy() == pytest.approx([128.0] * 3)
+    assert set(epochs["samples_per_sec_source"]) == {"computed"}
+    steps = store.table("steps", ["pl"])
+    assert steps["epoch"].tolist() == [(s - 1) // 10 + 1 for s in range(1, 35)]

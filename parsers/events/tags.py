@@ -3,8 +3,8 @@
 A summary or event file names its scalars freely: ``loss``, ``loss/auto``
 (MindSpore's ``SummaryCollector``), ``train/loss``, ``Loss/train``, ``lr``,
 ``learning_rate``, ``eval/acc``, ``val_loss``...  The rules below say, in order,
-which of them fill ``steps.loss``, ``steps.lr``, ``steps.loss_scale`` or become
-``evals`` rows (the metric named by the pattern's ``metric`` group).  The first rule
+which of them fill ``steps.loss``, ``steps.lr``, ``steps.loss_scale``, ``steps.epoch`` or
+become ``evals`` rows (the metric named by the pattern's ``metric`` group).  The first rule
 that matches a tag wins; a tag no rule matches is only in the ``scalars`` table, where
 every tag is.  Add a spelling by adding a rule, not code.
 """
@@ -39,6 +39,7 @@ class TagRule:
 
 
 TAG_RULES: tuple[TagRule, ...] = (
+    TagRule("steps", "epoch", rf"{_TRAIN}epoch{_SUFFIX}"),  # PyTorch Lightning records it every step
     TagRule("steps", "loss_scale", rf"{_TRAIN}loss[_ ]?scal(?:e|ing){_SUFFIX}"),
     TagRule("steps", "loss", rf"{_TRAIN}(?:total[_ ]?)?loss{_SUFFIX}|loss[/_ ]train(?:ing)?"),
     TagRule(

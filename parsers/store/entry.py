@@ -45,7 +45,7 @@ from parsers.events import EventCursor, describe_file, is_event_file, read_event
 from parsers.parse import formats_for
 from parsers.registry import LogFormat, named_formats, ordered_patterns
 from parsers.source import LogSource
-from parsers.store.events import chunk_stats
+from parsers.store.events import chunk_stats, epochs_of_stats
 from parsers.store.files import (
     atomic_write_json,
     locked,
@@ -420,16 +420,29 @@ class _EventRefresh:
             _compact(self.folder, parts, garbage, commit)
         offset = chunk.cursor.offset
         fp_len = min(FINGERPRINT_BYTES, offset)
+        stats = chunk_stats({} if fresh else old.get("stats") or {}, chunk, self.spec.log)
+        epochs = self._epochs(epochs_of_stats(stats), garbage, commit, now)
         m = {**_identity(self.spec, self.key), "commit": commit, "offset": offset, "gzip": False}
         m.update(fp_len=fp_len, fp=self.log.fingerprint(fp_len), tail=self.log.tail_digest(offset))
-        m.update(files={**{t: [] for t in _PART_TABLES}, "scalars": parts, "epochs": None, "context": None})
+        m.update(files={**{t: [] for t in _PART_TABLES}, "scalars": parts, "epochs": epochs, "context": None})
         m.update(cursor=chunk.cursor.to_json(), event_file=describe_file(self.spec.log, chunk), meta={})
-        m.update(stats=chunk_stats({} if fresh else old.get("stats") or {}, chunk, self.spec.log))
+        m.update(stats=stats)
         m.update(size=stat.size, mtime_ns=stat.mtime_ns, formats_sig="", error=None, fatal=False)
         m["garbage"] = garbage
         m["garbage"] = _collect(self.folder, m)
         atomic_write_json(self.folder / MANIFEST, m)
         return commit
+
+    def _epochs(self, epochs, garbage: list, commit: int, now: float) -> str | None:
+        """The epochs table the wall times give (``epoch`` tag), rewritten whole as a text log's is."""
+        old = (self.old.get("files") or {}).get("epochs")
+        if old and old not in {name for name, _ in garbage}:
+            garbage.append([old, now])
+        if epochs is None:
+            return None
+        name = unique_name(f"epochs-{commit:07d}", ".parquet")
+        write_frame(epochs, self.folder / name, table="epochs", remember=True)
+        return name
 
 
 _CONTEXTS: OrderedDict[str, Context] = OrderedDict()

@@ -22,18 +22,31 @@ import pandas as pd
 
 from parsers.engine.stats import update_stats
 from parsers.events import EventChunk, EventCursor, events_log, is_event_file, source_of
-from parsers.events.tables import event_tables
+from parsers.events.tables import (
+    SPAN_COLUMNS,
+    epoch_shift_of,
+    epochs_of_spans,
+    event_tables_and_spans,
+    merge_spans,
+)
 from parsers.parse import ParsedLog
 from parsers.schema import LOG_TABLES, TABLES
 
 __all__ = [
+    "HPARAM_META",
     "attach_event_folders",
     "chunk_stats",
+    "epochs_of_stats",
     "run_tables_with_events",
     "summary_manifests",
     "with_event_meta",
 ]
 
+# meta fields a summary-only run takes from its config files, and the names that state them
+HPARAM_META: dict[str, tuple[str, ...]] = {
+    "total_epochs": ("epoch_size", "epochs", "max_epochs", "num_epochs", "n_epochs", "total_epochs"),
+    "batch_size": ("batch_size", "train_batch_size", "per_device_train_batch_size"),
+}
 _DERIVED: OrderedDict[tuple, ParsedLog] = OrderedDict()
 _DERIVED_MAX = 16
 
@@ -69,21 +82,41 @@ def chunk_stats(stats: dict[str, Any], chunk: EventChunk, name: str) -> dict[str
     """``stats`` (an entry's running figures) with one read of its file folded in, plus tag counts."""
     source = source_of(chunk.cursor)
     corrupt = [{"file": name, "offset": o, "why": why, "source": source} for o, why in chunk.corrupt]
-    tables = event_tables(chunk.scalars.assign(source=source), corrupt)
+    shift = stats["epoch_shift"] if stats.get("epoch_shift") is not None else epoch_shift_of(chunk.scalars)
+    tables, spans = event_tables_and_spans(chunk.scalars.assign(source=source), corrupt, epoch_shift=shift)
     running = _Running(json.loads(json.dumps(stats)))  # a copy: the old manifest stays as it was
+    running.stats["epoch_shift"] = shift  # decided by the first read that met the epoch tag
     update_stats(running, tables["steps"], tables["events"], tables["evals"])  # type: ignore[arg-type]
     tags = running.stats.setdefault("tags", {})
     for tag, n in chunk.scalars["tag"].value_counts(sort=False).items():
         tags[str(tag)] = tags.get(str(tag), 0) + int(n)
+    if len(spans):
+        merged = merge_spans(_spans_of(running.stats), spans)
+        running.stats["epoch_spans"] = merged.astype(object).to_numpy().tolist()  # exact wall times
     return running.stats
+
+
+def _spans_of(stats: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(stats.get("epoch_spans") or [], columns=list(SPAN_COLUMNS))
+
+
+def epochs_of_stats(stats: dict[str, Any]) -> pd.DataFrame | None:
+    """The epochs table an event file's running figures give (None without an ``epoch`` tag)."""
+    if not stats.get("epoch_spans"):
+        return None
+    return epochs_of_spans(_spans_of(stats))
 
 
 def _is_events(manifest: dict[str, Any]) -> bool:
     return "cursor" in manifest or is_event_file(str(manifest.get("log") or manifest.get("location") or ""))
 
 
-def with_event_meta(meta: dict[str, Any], manifests: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run's meta with what its event files said: their formats, files and tag counts."""
+def with_event_meta(
+    meta: dict[str, Any], manifests: list[dict[str, Any]], hparams: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The run's meta with what its event files said: their formats, files and tag counts; and,
+    where no log said them, the total epochs and batch size its config files name (``HPARAM_META``:
+    an event file does not record them, and ETA and throughput need them)."""
     files = [m["event_file"] for m in manifests if m.get("event_file")]
     if not files:
         return meta
@@ -93,7 +126,26 @@ def with_event_meta(meta: dict[str, Any], manifests: list[dict[str, Any]]) -> di
             tags[tag] = tags.get(tag, 0) + n
     kinds = sorted({"mindspore-summary" if f["source"] == "summary" else "tensorboard" for f in files})
     formats = list(dict.fromkeys([*meta.get("formats", []), *kinds]))
-    return {**meta, "formats": formats, "event_files": files, "tags": tags}
+    out = {**meta, "formats": formats, "event_files": files, "tags": tags}
+    for field, value in _from_hparams(hparams or {}).items():
+        if out.get(field) is None:
+            out[field] = value
+    return out
+
+
+def _from_hparams(hparams: dict[str, Any]) -> dict[str, int]:
+    """``HPARAM_META`` fields found in a run's hyperparameters (keys matched on their last part)."""
+    by_name = {str(k).rsplit(".", 1)[-1].lower(): v for k, v in hparams.items()}
+    found = {}
+    for field, names in HPARAM_META.items():
+        value = next((by_name[n] for n in names if n in by_name), None)
+        try:
+            number = int(value) if value is not None and not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is not None and number > 0:
+            found[field] = number
+    return found
 
 
 def summary_manifests(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -104,7 +156,13 @@ def summary_manifests(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return manifests
     keep = ("event_counts", "bad_event_line")
     return [
-        {**m, "stats": {k: v for k, v in (m.get("stats") or {}).items() if k in keep}} if _is_events(m) else m
+        {
+            **m,
+            "stats": {k: v for k, v in (m.get("stats") or {}).items() if k in keep},
+            "files": {**(m.get("files") or {}), "epochs": None},  # the log's epochs are the run's
+        }
+        if _is_events(m)
+        else m
         for m in manifests
     ]
 
@@ -152,6 +210,10 @@ def _derived(store: Path, row: dict[str, Any]) -> ParsedLog:
     text = [log for log in logs if not is_event_file(log["log"])]
     if text:
         parsed = _joined(store, row, text, parsed)
+    elif len(parsed.epochs):  # samples/s where the config names the batch size, as for a log
+        from parsers.store.summary import run_epochs
+
+        parsed.epochs = run_epochs([parsed.epochs], json.loads(row.get("_meta") or "{}"))
     _DERIVED[key] = parsed
     while len(_DERIVED) > _DERIVED_MAX:
         _DERIVED.popitem(last=False)

@@ -176,11 +176,13 @@ def build_row(store: Path, run: RunSpec) -> dict[str, Any]:
     for spec in run.logs:
         manifest = read_manifest(store, entry_key(spec.location))
         manifests.append(manifest or {"location": spec.location, "error": "not parsed yet", "fatal": True})
-    meta = with_event_meta(run_meta([m for m in manifests if not m.get("fatal")]), manifests)
-    row = run_row(summary_manifests(manifests), _epoch_figures(store, manifests, meta), meta)
+    meta = run_meta([m for m in manifests if not m.get("fatal")])
     hparams, source = read_hparams(
         run.configs, lambda name: read_config(run, name), printed=meta.get("hparams")
     )
+    meta = with_event_meta(meta, manifests, hparams)
+    counted = summary_manifests(manifests)
+    row = run_row(counted, _epoch_figures(store, counted, meta), meta)
     mtimes = [m.get("mtime_ns") for m in manifests if (m.get("mtime_ns") or -1) >= 0]
     row.update(
         run=run.name,

@@ -51,6 +51,9 @@ scalars -- every scalar of a run's summary / event files, by tag (none for a tex
     wall_time      float64  seconds since 1970-01-01 UTC, when the value was recorded
     value          float64  the value (float32 in the file for most writers)
     source         string   'summary' or 'tfevents'
+runs -- ``RunStore.runs()``: one row per run (a folder's logs are its ranks), the figures of
+    ``parsers.summarize`` for the whole run; meanings in ``parsers.store.summary``.  ``RUNS``.
+
 The tags that mean a column of the tables above (loss spellings -> steps.loss, lr,
 loss_scale, eval metrics -> evals) are listed in ``parsers.events.tags``.
 
@@ -65,7 +68,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULTS", "EVENT_KINDS", "LOG_TABLES", "TABLES", "conform", "empty_table", "missing_column"]
+__all__ = [
+    "DEFAULTS",
+    "EVENT_KINDS",
+    "LOG_TABLES",
+    "RUNS",
+    "TABLES",
+    "conform",
+    "empty_table",
+    "missing_column",
+]
 
 TABLES: dict[str, dict[str, str]] = {
     "steps": {
@@ -117,6 +129,29 @@ TABLES: dict[str, dict[str, str]] = {
         "value": "float64",
         "source": "string",
     },
+}
+
+# The runs table (one row per run, ``RunStore.runs()``): columns in order, with their dtypes.
+RUNS: dict[str, str] = {
+    "run": "string",
+    "path": "string",
+    "log": "string",
+    "status": "string",
+    "epochs_done": "Int64",
+    "total_epochs": "Int64",
+    "steps": "Int64",
+    "first_loss": "float64",
+    "last_loss": "float64",
+    "min_loss": "float64",
+    "best_metric": "string",
+    "best_value": "float64",
+    "mean_epoch_time_ms": "float64",
+    "samples_per_sec": "float64",
+    "wall_time_s": "float64",
+    "eta_s": "float64",
+    "last_update": "datetime64[ns, UTC]",
+    "error": "string",
+    "formats": "string",
 }
 
 # What a missing value of a column means, where it means something: rows that do not say

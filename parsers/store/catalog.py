@@ -22,21 +22,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from parsers.schema import conform
+from parsers.schema import RUNS, conform
 from parsers.store._deps import require
 from parsers.store.entry import read_manifest
 from parsers.store.files import unique_name
-from parsers.store.summary import RUN_COLUMNS, STALL_FACTOR, STALL_MIN_S, STALL_UNKNOWN_S, run_epochs
+from parsers.store.summary import RUN_COLUMNS, run_epochs, stall_after_s
 
 __all__ = ["CATALOG", "query_runs", "query_table", "read_catalog", "write_catalog"]
 
 CATALOG = "runs.parquet"
-_FLOAT = ("first_loss", "last_loss", "min_loss", "best_value", "mean_epoch_time_ms", "samples_per_sec",
-          "wall_time_s", "eta_s", "_interval_s", "_max_eval_s")  # fmt: skip
-_INT = ("epochs_done", "total_epochs", "steps", "last_update_ns")
-_TEXT = ("run", "path", "log", "status", "best_metric", "error", "formats", "_internal")
+# The runs table's columns (``parsers.schema.RUNS``) as stored, plus the stall rule's inputs.
+_FLOAT = (*(c for c, t in RUNS.items() if t == "float64"), "_interval_s", "_max_eval_s")
+_INT = (*(c for c, t in RUNS.items() if t == "Int64"), "last_update_ns")
+_TEXT = (*(c for c, t in RUNS.items() if t == "string"), "_internal")
 # Store-internal fields, kept together in one JSON column: fewer columns, faster writes.
 _PACKED = ("_logs", "_meta", "_hparams", "_hp_source", "_sig", "_root", "_log_status")
 
@@ -130,33 +131,22 @@ def query_runs(store: Path, *, now: float | None = None) -> pd.DataFrame:
     if loaded is None:
         return _empty_runs()
     now_ns = int((time.time() if now is None else now) * 1e9)
-    limit = (
-        f"CASE WHEN _interval_s IS NULL THEN {STALL_UNKNOWN_S} ELSE greatest({STALL_FACTOR} * _interval_s, "
-        f"{STALL_MIN_S}, 2 * coalesce(_max_eval_s, 0)) END"
-    )
-    stalled = f"status = 'running' AND ({now_ns} - last_update_ns) / 1e9 > {limit}"
-    columns = ", ".join(
-        f"CASE WHEN {stalled} THEN 'stalled' ELSE status END AS status" if c == "status"
-        else f"CASE WHEN {stalled} THEN NULL ELSE eta_s END AS eta_s" if c == "eta_s"
-        else "last_update_ns AS last_update" if c == "last_update"
-        else c
-        for c in RUN_COLUMNS
-    )  # fmt: skip
+    columns = ", ".join("last_update_ns AS last_update" if c == "last_update" else c for c in RUN_COLUMNS)
     with _connect() as con:
         con.register("catalog", loaded[0])
-        frame = con.execute(f"SELECT {columns} FROM catalog ORDER BY run").df()
-    return _typed_runs(frame)
+        frame = con.execute(f"SELECT {columns}, _interval_s, _max_eval_s FROM catalog ORDER BY run").df()
+    idle_s = (now_ns - frame["last_update"].astype(float)) / 1e9
+    stalled = (frame["status"] == "running") & (
+        idle_s > stall_after_s(frame["_interval_s"], frame["_max_eval_s"])
+    )
+    frame.loc[stalled, "status"] = "stalled"
+    frame.loc[stalled, "eta_s"] = np.nan  # a stalled run has no ETA
+    return _typed_runs(frame.drop(columns=["_interval_s", "_max_eval_s"]))
 
 
 def _typed_runs(frame: pd.DataFrame) -> pd.DataFrame:
     frame["last_update"] = pd.to_datetime(frame["last_update"], unit="ns", utc=True)
-    for col in ("run", "path", "log", "status", "best_metric", "error", "formats"):
-        frame[col] = frame[col].astype("string")
-    for col in ("epochs_done", "total_epochs", "steps"):
-        frame[col] = frame[col].astype("Int64")
-    for col in ("first_loss", "last_loss", "min_loss", "best_value", "mean_epoch_time_ms", "samples_per_sec",
-                "wall_time_s", "eta_s"):  # fmt: skip
-        frame[col] = frame[col].astype("float64")
+    frame = frame.astype({c: dtype for c, dtype in RUNS.items() if c != "last_update"})
     return frame.reset_index(drop=True)
 
 

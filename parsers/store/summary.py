@@ -1,6 +1,6 @@
 """One summary row per run, from its logs' manifests -- never from the whole steps table.
 
-runs -- ``RunStore.runs()``, one row per run, by name
+runs -- ``RunStore.runs()``, one row per run, by name (columns and dtypes: ``parsers.schema.RUNS``)
     run                 folder relative to the runs folder ('.' for the runs folder itself)
     path                the folder (or URL prefix)
     log                 its log file name(s), comma-separated, in rank order
@@ -43,7 +43,7 @@ import pandas as pd
 
 from parsers.engine import computed_throughput, merge_meta
 from parsers.insights.direction import lower_is_better
-from parsers.schema import conform, empty_table
+from parsers.schema import RUNS, conform, empty_table
 
 __all__ = [
     "RUN_COLUMNS",
@@ -57,11 +57,7 @@ __all__ = [
     "stall_after_s",
 ]
 
-RUN_COLUMNS = (
-    "run", "path", "log", "status", "epochs_done", "total_epochs", "steps", "first_loss", "last_loss",
-    "min_loss", "best_metric", "best_value", "mean_epoch_time_ms", "samples_per_sec", "wall_time_s",
-    "eta_s", "last_update", "error", "formats",
-)  # fmt: skip
+RUN_COLUMNS = tuple(RUNS)  # the runs table's columns, with their dtypes in parsers.schema.RUNS
 STALL_FACTOR = 20.0
 STALL_MIN_S = 300.0
 STALL_UNKNOWN_S = 3600.0
@@ -245,11 +241,15 @@ def _interval_s(mean_ms: float | None, n_steps: int, stats: list[dict]) -> float
     return mean_ms / 1000.0 / max(per_epoch, 1.0)
 
 
-def stall_after_s(interval_s: float | None, max_eval_s: float | None) -> float:
-    """Seconds without growth after which a running run is called stalled (see module docstring)."""
-    if interval_s is None or not math.isfinite(interval_s):
-        return STALL_UNKNOWN_S
-    return max(STALL_FACTOR * interval_s, STALL_MIN_S, 2.0 * (max_eval_s or 0.0))
+def stall_after_s(interval_s: Any, max_eval_s: Any) -> Any:
+    """Seconds without growth after which a running run is called stalled (see module docstring):
+    the one definition of the rule, for one run (floats or None) or for every row of the runs table
+    at once (arrays, NaN for unknown; ``catalog.query_runs`` applies it against the clock)."""
+    interval = np.asarray(interval_s, dtype=float)
+    evals = np.nan_to_num(np.asarray(max_eval_s, dtype=float), nan=0.0)
+    limit = np.maximum(np.maximum(STALL_FACTOR * interval, STALL_MIN_S), 2.0 * evals)
+    limit = np.where(np.isfinite(interval), limit, STALL_UNKNOWN_S)
+    return float(limit) if limit.ndim == 0 else limit
 
 
 def _f(value: Any) -> float | None:

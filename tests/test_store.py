@@ -249,6 +249,7 @@ def test_runs_columns_and_table_run_column(runs: Path) -> None:
     for name in TABLES:
         both = store.table(name)
         assert list(both.columns) == ["run", *TABLES[name]]
+        assert both.index.equals(pd.RangeIndex(len(both)))
         assert set(both["run"]) <= {"a/deep", "b"}
     steps = store.table("steps", ["b"])
     assert set(steps["run"]) == {"b"} and len(steps) == len(parsers.parse_log(MINDSPORE).steps)
@@ -293,6 +294,29 @@ def test_a_store_without_runs_has_an_empty_runs_table(runs: Path) -> None:
         assert {types[c] for c in ("epochs_done", "total_epochs", "steps")} == {"Int64"}
         assert {types[c] for c in ("first_loss", "min_loss", "eta_s", "wall_time_s")} == {"float64"}
     assert store.table("steps").empty and list(store.table("steps").columns) == ["run", *TABLES["steps"]]
+
+
+def test_throughput_from_each_runs_own_batch_size_in_a_table_of_runs(runs: Path) -> None:
+    """Logs that print no samples/s: each run's comes from its own batch size and devices,
+    also when one table holds several runs; the table is indexed 0..n-1 like any other."""
+    step_ms = [532.519, 200.444, 200.223, 202.555, 198.182]  # per step time of its 5 epochs
+    samples = {"a": 32 * 8, "b": 64 * 1}
+    for run, head in (("a", "batch_size=32, device_num=8"), ("b", "batch_size=64, device_num=1")):
+        (runs / run).mkdir()
+        (runs / run / "train.log").write_text(f"Namespace({head})\n" + MINDSPORE.read_text())
+    (runs / "c").mkdir()  # steps, no epoch line: no epochs rows
+    (runs / "c" / "train.log").write_text("epoch: 1 step: 1, loss is 2.5\nepoch: 1 step: 2, loss is 2.4\n")
+    store = RunStore(runs)
+    store.refresh()
+    epochs = store.table("epochs")
+    assert epochs["run"].tolist() == ["a"] * 5 + ["b"] * 5
+    assert epochs.index.equals(pd.RangeIndex(10))
+    for run, per_step in samples.items():
+        got = epochs[epochs["run"] == run]
+        assert got["samples_per_sec"].tolist() == pytest.approx([per_step * 1000.0 / t for t in step_ms])
+        assert set(got["samples_per_sec_source"]) == {"computed"}
+    assert store.table("epochs", ["c"]).empty and len(store.table("steps", ["c"])) == 2
+    assert store.table("epochs", ["b"])["samples_per_sec"].iloc[0] == pytest.approx(64000 / 532.519)
 
 
 def test_stalled_when_the_log_stops_growing(runs: Path) -> None:

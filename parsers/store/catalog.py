@@ -125,12 +125,12 @@ def _connect():
     return duckdb.connect(config={"threads": 2})
 
 
-def query_runs(store: Path, *, now: float | None = None) -> pd.DataFrame:
+def query_runs(store: Path) -> pd.DataFrame:
     """One row per run (``RUN_COLUMNS``), 'stalled' decided against the clock now."""
     loaded = _load(store)
     if loaded is None:
         return _empty_runs()
-    now_ns = int((time.time() if now is None else now) * 1e9)
+    now_ns = time.time_ns()
     columns = ", ".join("last_update_ns AS last_update" if c == "last_update" else c for c in RUN_COLUMNS)
     with _connect() as con:
         con.register("catalog", loaded[0])

@@ -225,3 +225,52 @@ def test_ingest_exits_2_when_some_logs_fail_and_keeps_the_others(runs: Path, tmp
     assert table.loc["binary", "status"] == "error"
     steps = store.table("steps", ["good"])
     assert steps["loss"].tolist() == _losses(QUICKSTART.read_bytes(), rb"loss is (\S+)")
+
+
+# --- parse-log's summary -------------------------------------------------------------------
+
+
+def test_the_summary_of_a_log_is_what_its_text_says(tmp_path: Path) -> None:
+    """``parsers.summarize``, the figures ``parse-log`` prints, read off the quickstart log
+    behind a ``Namespace`` line (32 samples a step on each of 8 devices)."""
+    log = tmp_path / "train.log"
+    log.write_text("Namespace(batch_size=32, device_num=8)\n" + QUICKSTART.read_text())
+    step_ms = [200.444, 200.223, 202.555, 198.182]  # per step time, epochs 2-5 (the first compiles)
+    epoch_ms = [416429.509, 156746.872, 156574.210, 158398.108, 154978.618]
+    assert (
+        parsers.summarize(parsers.parse_log(log))
+        == {
+            "formats": ["mindspore"],
+            "status": "running",  # five epochs of an unannounced total, no finish line
+            "epochs_done": 5,
+            "total_epochs": None,
+            "steps": 25,
+            "last_global_step": 3900.0,  # 25 prints x 156 (see the log's .expect.toml)
+            "first_loss": 2.0816354751586914,
+            "last_loss": 0.09367241710424423,
+            "min_loss": 0.006707251071929932,  # epoch 5 step 304
+            "mean_epoch_time_ms": pytest.approx(sum(epoch_ms[1:]) / 4),
+            "samples_per_sec": pytest.approx(sum(32 * 8 * 1000.0 / t for t in step_ms) / 4),
+            "samples_per_sec_source": "computed",
+            "total_time_s": pytest.approx(sum(epoch_ms) / 1000.0),
+            "eta_s": None,  # no total announced
+            "evals": {"accuracy": 0.951},
+            "events": {"warning": 4},  # the four [WARNING] DEVICE lines
+            "lines_read": 46,
+            "lines_skipped": 0,
+            "lines_noise": 0,
+        }
+    )
+
+
+def test_the_summary_keeps_the_last_eval_and_skips_a_nan_loss() -> None:
+    text = (
+        "epoch: 1 step: 1, loss is 2.5\n{'accuracy': 0.5}\n"
+        "epoch: 2 step: 1, loss is 1.5\nepoch: 2 step: 2, loss is nan\n{'accuracy': 0.75}\n"
+    )
+    summary = parsers.summarize(parsers.parse_log(text))
+    assert summary["evals"] == {"accuracy": 0.75}  # what the run ended with, not the best
+    assert (summary["first_loss"], summary["last_loss"], summary["min_loss"]) == (2.5, None, 1.5)
+    assert (summary["steps"], summary["events"]) == (3, {"nan": 1})
+    assert summary["mean_epoch_time_ms"] is summary["total_time_s"] is summary["samples_per_sec"] is None
+    assert summary["samples_per_sec_source"] is None

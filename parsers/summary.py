@@ -4,6 +4,11 @@
 dashboard show the same numbers.  The first epoch is left out of time averages:
 on Ascend and in GRAPH_MODE it includes graph compilation and is often several
 times slower than the rest.
+
+Each rule is written once, as a function of the figures it needs (``mean_after_first``,
+``wall_time_s``, ``completed_epochs``, ``status_of``, ``eta_s``): ``summarize`` feeds them
+from a log's tables, the run store (``parsers.store.summary``) from the running statistics
+each log's context keeps -- so a run's row and ``parse-log`` never disagree.
 """
 
 from __future__ import annotations
@@ -17,7 +22,21 @@ import pandas as pd
 if TYPE_CHECKING:
     from parsers.parse import ParsedLog
 
-__all__ = ["epochs_done", "mean_epoch_time_ms", "run_status", "summarize"]
+__all__ = [
+    "BAD_EVENTS",
+    "completed_epochs",
+    "epochs_done",
+    "eta_s",
+    "mean_after_first",
+    "mean_epoch_time_ms",
+    "run_status",
+    "status_of",
+    "summarize",
+    "wall_time_s",
+]
+
+# Event kinds that end a run as crashed when nothing was recorded after them.
+BAD_EVENTS = ("traceback", "error", "interrupt")
 
 
 def _f(value: Any) -> float | None:
@@ -26,29 +45,92 @@ def _f(value: Any) -> float | None:
     return float(value)
 
 
+def mean_after_first(values: Any) -> float | None:
+    """Mean of the known values (in line order), without the first when there are several:
+    the first epoch's time and throughput include compilation and warm-up."""
+    known = np.asarray(values, dtype=float)
+    known = known[~np.isnan(known)]
+    if len(known) > 1:
+        known = known[1:]
+    return float(known.mean()) if len(known) else None
+
+
+def wall_time_s(train_ms: Any, eval_ms: Any) -> float | None:
+    """Training plus evaluation time of the epochs, in seconds; None without a training time."""
+    train, evals = np.asarray(train_ms, dtype=float), np.asarray(eval_ms, dtype=float)
+    if np.isnan(train).all() or not np.nansum(train):
+        return None
+    return (float(np.nansum(train)) + (0.0 if np.isnan(evals).all() else float(np.nansum(evals)))) / 1000.0
+
+
+def completed_epochs(
+    *,
+    timed_epochs: int,
+    last_epoch: int | None,
+    last_epoch_step: float | None,
+    steps_per_epoch: int | None,
+    finished: bool,
+) -> int:
+    """Epochs completed: those that printed a time line, else the last epoch with steps -- less
+    one while it has run fewer than ``steps_per_epoch`` steps and the log has not finished."""
+    if timed_epochs:
+        return timed_epochs
+    if last_epoch is None:
+        return 0
+    partial = last_epoch_step is not None and steps_per_epoch and last_epoch_step < steps_per_epoch
+    return last_epoch - 1 if partial and not finished else last_epoch
+
+
+def status_of(
+    *,
+    finished: bool,
+    total_epochs: int | None,
+    epochs_done: int,
+    last_record_line: int,
+    last_bad_line: int | None,
+    nan_and_traceback: bool,
+) -> str:
+    """finished / crashed / running, from the log alone (the store adds 'stalled' from the clock):
+    finished when it says so or ran its announced epochs; crashed when an error, traceback or
+    interrupt came after the last record, or a NaN loss ended in a traceback."""
+    if finished or (total_epochs and epochs_done >= total_epochs):
+        return "finished"
+    if (last_bad_line is not None and last_bad_line >= last_record_line) or nan_and_traceback:
+        return "crashed"
+    return "running"
+
+
+def eta_s(
+    *, total_epochs: int | None, epochs_done: int, mean_epoch_time_ms: float | None, status: str
+) -> float | None:
+    """Seconds still to run: remaining epochs x mean epoch time, while the run is running."""
+    remaining = max(total_epochs - epochs_done, 0) if total_epochs else None
+    if remaining and mean_epoch_time_ms and status == "running":
+        return remaining * mean_epoch_time_ms / 1000.0
+    return None
+
+
+def _in_line_order(table: pd.DataFrame, column: str) -> np.ndarray:
+    return table.sort_values("line", kind="stable")[column].to_numpy(dtype=float, na_value=np.nan)
+
+
 def mean_epoch_time_ms(epochs: pd.DataFrame) -> float | None:
     """Mean training epoch time, without the first (compile/warm-up) epoch when there are more."""
-    times = epochs.dropna(subset=["epoch_time_ms"]).sort_values("line")["epoch_time_ms"]
-    if len(times) > 1:
-        times = times.iloc[1:]
-    return _f(times.mean()) if len(times) else None
+    return mean_after_first(_in_line_order(epochs, "epoch_time_ms"))
 
 
 def epochs_done(log: ParsedLog) -> int:
     """Epochs completed: those that printed a time line, else those whose steps all ran."""
-    timed = log.epochs.dropna(subset=["epoch"])
-    if len(timed):
-        return int(timed["epoch"].nunique())
     steps = log.steps.dropna(subset=["epoch"])
-    if not len(steps):
-        return 0
-    last = int(steps["epoch"].max())
-    spe = log.meta.get("steps_per_epoch")
-    last_step = steps.loc[steps["epoch"] == last, "step"].max()
-    finished = _has(log, "finish")
-    if not finished and spe and not pd.isna(last_step) and last_step < spe:
-        return last - 1
-    return last
+    last = int(steps["epoch"].max()) if len(steps) else None
+    last_step = steps.loc[steps["epoch"] == last, "step"].max() if len(steps) else None
+    return completed_epochs(
+        timed_epochs=int(log.epochs.dropna(subset=["epoch"])["epoch"].nunique()),
+        last_epoch=last,
+        last_epoch_step=None if last_step is None or pd.isna(last_step) else float(last_step),
+        steps_per_epoch=log.meta.get("steps_per_epoch"),
+        finished=_has(log, "finish"),
+    )
 
 
 def _has(log: ParsedLog, kind: str) -> bool:
@@ -57,20 +139,16 @@ def _has(log: ParsedLog, kind: str) -> bool:
 
 def run_status(log: ParsedLog) -> str:
     """finished / crashed / running, from the log alone (the store adds 'stalled' from mtime)."""
-    if _has(log, "finish"):
-        return "finished"
-    total = log.meta.get("total_epochs")
-    if total and epochs_done(log) >= total:
-        return "finished"
-    last_record = max([int(t["line"].max()) for t in (log.steps, log.epochs) if len(t)] or [0])
     events = log.events
-    if len(events):
-        bad = events[events["kind"].isin(["traceback", "error", "interrupt"])]
-        if len(bad) and int(bad["line"].max()) >= last_record:
-            return "crashed"
-        if _has(log, "nan") and (events["kind"] == "traceback").any():
-            return "crashed"
-    return "running"
+    bad = events[events["kind"].isin(BAD_EVENTS)] if len(events) else events
+    return status_of(
+        finished=_has(log, "finish"),
+        total_epochs=log.meta.get("total_epochs"),
+        epochs_done=epochs_done(log),
+        last_record_line=max([int(t["line"].max()) for t in (log.steps, log.epochs) if len(t)] or [0]),
+        last_bad_line=int(bad["line"].max()) if len(bad) else None,
+        nan_and_traceback=_has(log, "nan") and _has(log, "traceback"),
+    )
 
 
 def summarize(log: ParsedLog) -> dict[str, Any]:
@@ -82,13 +160,7 @@ def summarize(log: ParsedLog) -> dict[str, Any]:
     done = epochs_done(log)
     mean_ms = mean_epoch_time_ms(epochs)
     status = run_status(log)
-    throughput = epochs.dropna(subset=["samples_per_sec"]).sort_values("line")["samples_per_sec"]
-    if len(throughput) > 1:
-        throughput = throughput.iloc[1:]
-    train_ms = epochs["epoch_time_ms"].sum(min_count=1)
-    eval_ms = epochs["eval_time_ms"].sum(min_count=1)
     counts = log.events["kind"].value_counts().to_dict() if len(log.events) else {}
-    remaining = max(total - done, 0) if total else None
     return {
         "formats": log.meta.get("formats", []),
         "status": status,
@@ -100,12 +172,13 @@ def summarize(log: ParsedLog) -> dict[str, Any]:
         "last_loss": _f(losses[-1]) if len(losses) else None,
         "min_loss": _f(finite.min()) if len(finite) else None,
         "mean_epoch_time_ms": mean_ms,
-        "samples_per_sec": _f(throughput.mean()) if len(throughput) else None,
+        "samples_per_sec": mean_after_first(_in_line_order(epochs, "samples_per_sec")),
         "samples_per_sec_source": _source(epochs),
-        "total_time_s": _f(
-            (np.nansum([_f(train_ms) or 0.0, _f(eval_ms) or 0.0]) / 1000.0) if _f(train_ms) else None
+        "total_time_s": wall_time_s(
+            epochs["epoch_time_ms"].to_numpy(float, na_value=np.nan),
+            epochs["eval_time_ms"].to_numpy(float, na_value=np.nan),
         ),
-        "eta_s": (remaining * mean_ms / 1000.0) if (remaining and mean_ms and status == "running") else None,
+        "eta_s": eta_s(total_epochs=total, epochs_done=done, mean_epoch_time_ms=mean_ms, status=status),
         "evals": _best_evals(log.evals),
         "events": {str(k): int(v) for k, v in counts.items()},
         "lines_read": log.meta.get("lines_read"),

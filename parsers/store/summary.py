@@ -44,6 +44,7 @@ import pandas as pd
 from parsers.engine import computed_throughput, merge_meta
 from parsers.insights.direction import lower_is_better
 from parsers.schema import RUNS, conform, empty_table
+from parsers.summary import completed_epochs, eta_s, mean_after_first, status_of, wall_time_s
 
 __all__ = [
     "RUN_COLUMNS",
@@ -111,9 +112,9 @@ def run_row(
     row.update(status=status, _log_status=status, epochs_done=done, **_losses(stats), **_best(stats))
     row.update(mean_epoch_time_ms=mean_ms, samples_per_sec=figures["samples_per_sec"])
     row.update(wall_time_s=figures["wall_time_s"], _max_eval_s=figures["max_eval_s"])
-    total = meta.get("total_epochs")
-    remaining = max(total - done, 0) if total else None
-    row["eta_s"] = (remaining * mean_ms / 1000.0) if (remaining and mean_ms and status == "running") else None
+    row["eta_s"] = eta_s(
+        total_epochs=meta.get("total_epochs"), epochs_done=done, mean_epoch_time_ms=mean_ms, status=status
+    )
     row["_interval_s"] = _interval_s(mean_ms, n_steps, stats)
     return row
 
@@ -135,32 +136,17 @@ def epoch_figures(epochs: pd.DataFrame) -> dict[str, Any]:
     return {
         "timed_epochs": len(np.unique(epoch[~np.isnan(epoch)])),
         "max_line": int(np.nanmax(line)),
-        "mean_epoch_time_ms": _mean_after_first(train[order]),
-        "samples_per_sec": _mean_after_first(
+        "mean_epoch_time_ms": mean_after_first(train[order]),
+        "samples_per_sec": mean_after_first(
             epochs["samples_per_sec"].to_numpy(np.float64, na_value=np.nan)[order]
         ),
-        "wall_time_s": _wall_s(train, evals),
+        "wall_time_s": wall_time_s(train, evals),
         "max_eval_s": float(known_evals.max()) / 1000.0 if len(known_evals) else None,
     }
 
 
 _NO_EPOCHS = {"timed_epochs": 0, "max_line": None, "mean_epoch_time_ms": None, "samples_per_sec": None,
               "wall_time_s": None, "max_eval_s": None}  # fmt: skip
-
-
-def _mean_after_first(values: np.ndarray) -> float | None:
-    """Mean of the known values in line order, without the first when there are several."""
-    known = values[~np.isnan(values)]
-    if len(known) > 1:
-        known = known[1:]
-    return float(known.mean()) if len(known) else None
-
-
-def _wall_s(train: np.ndarray, evals: np.ndarray) -> float | None:
-    if np.isnan(train).all() or not np.nansum(train):
-        return None
-    eval_ms = 0.0 if np.isnan(evals).all() else float(np.nansum(evals))
-    return (float(np.nansum(train)) + eval_ms) / 1000.0
 
 
 def _sum_counts(stats: list[dict]) -> dict[str, int]:
@@ -172,38 +158,33 @@ def _sum_counts(stats: list[dict]) -> dict[str, int]:
 
 
 def _epochs_done(figures: dict, stats: list[dict], meta: dict, counts: dict[str, int]) -> int:
-    """``parsers.summary.epochs_done`` from the running statistics."""
-    if figures["timed_epochs"]:
-        return figures["timed_epochs"]
+    """``parsers.summary.completed_epochs`` fed from the running statistics."""
     lasts = [(s["last_epoch"], s.get("last_epoch_step")) for s in stats if s.get("last_epoch") is not None]
-    if not lasts:
-        return 0
-    last = max(e for e, _ in lasts)
+    last = max((e for e, _ in lasts), default=None)
     steps = [step for e, step in lasts if e == last and step is not None]
-    last_step = max(steps) if steps else None
-    spe = meta.get("steps_per_epoch")
-    if not counts.get("finish") and spe and last_step is not None and last_step < spe:
-        return last - 1
-    return last
+    return completed_epochs(
+        timed_epochs=figures["timed_epochs"],
+        last_epoch=last,
+        last_epoch_step=max(steps) if steps else None,
+        steps_per_epoch=meta.get("steps_per_epoch"),
+        finished=bool(counts.get("finish")),
+    )
 
 
 def _status(figures: dict, stats: list[dict], meta: dict, counts: dict[str, int], done: int) -> str:
-    """``parsers.summary.run_status`` from the running statistics."""
-    if counts.get("finish"):
-        return "finished"
-    total = meta.get("total_epochs")
-    if total and done >= total:
-        return "finished"
+    """``parsers.summary.status_of`` fed from the running statistics."""
     lines = [s["max_step_line"] for s in stats if s.get("max_step_line") is not None]
     if figures["max_line"] is not None:
         lines.append(figures["max_line"])
-    last_record = max(lines or [0])
     bad = [s["bad_event_line"] for s in stats if s.get("bad_event_line") is not None]
-    if bad and max(bad) >= last_record:
-        return "crashed"
-    if counts.get("nan") and counts.get("traceback"):
-        return "crashed"
-    return "running"
+    return status_of(
+        finished=bool(counts.get("finish")),
+        total_epochs=meta.get("total_epochs"),
+        epochs_done=done,
+        last_record_line=max(lines or [0]),
+        last_bad_line=max(bad) if bad else None,
+        nan_and_traceback=bool(counts.get("nan") and counts.get("traceback")),
+    )
 
 
 def _losses(stats: list[dict]) -> dict[str, Any]:

@@ -95,3 +95,31 @@ def test_signal_is_recorded_then_raised_between_steps() -> None:
         with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C does not wait
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_a_process_forked_during_training_ends_on_sigterm() -> None:
+    """MindSpore's summary writer forks workers and ends them with SIGTERM: the inherited
+    handler must let them end, or the run hangs when it closes its summary."""
+    with stop_on_signals() as request:
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # the child blocks, as an idle pool worker does, until a signal ends it
+            os.close(write)
+            os.read(read, 1)
+            os._exit(0)
+        os.close(read)
+        time.sleep(0.2)
+        os.kill(child, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(child, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the forked child did not end on SIGTERM")
+        os.close(write)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+        assert request.signal_name is None  # the training itself was not asked to stop

@@ -8,6 +8,7 @@ float32 the summary stores) or what the same run's log printed.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -143,3 +144,25 @@ def test_a_run_with_log_and_summary_is_joined_on_step(summary_run: Path, tiny) -
     ].tolist()
     assert not (joined.events["kind"] == "conflict").any()
     assert joined.epochs.equals(log_only.epochs) and joined.evals.equals(log_only.evals)
+
+
+def test_a_run_with_log_and_summary_in_the_store_is_one_run_as_a_cold_read(
+    summary_run: Path, tmp_path: Path, tiny
+) -> None:
+    """The store finds ``summary/`` as part of the run beside ``train.log`` and gives its tables
+    the cold read's: joined on step, the summary's scalars in their own table."""
+    pytest.importorskip("duckdb")
+    from parsers.store import RunStore
+    from tests.store_helpers import assert_same_tables
+
+    runs = tmp_path / "runs"
+    shutil.copytree(summary_run, runs / "s")
+    store = RunStore(runs)
+    refreshed = store.refresh()
+    assert refreshed["run"].tolist() == ["s", "s"] and refreshed["error"].isna().all()
+    assert refreshed["log"].tolist()[1].startswith(f"{SUMMARY_DIR}/")
+    assert_same_tables(store, "s", load_run(runs / "s").log)
+    (row,) = store.runs().to_dict("records")
+    assert row["steps"] == tiny.epochs * tiny.steps and row["status"] == "finished"
+    assert row["formats"].endswith("mindspore-summary")
+    assert set(store.table("scalars", ["s"])["tag"]) == {"loss/auto"}

@@ -27,7 +27,7 @@ from parsers.humanize import summary_view
 if TYPE_CHECKING:
     from dashboard.report import ReportContent
 
-__all__ = ["delta_table", "html_page", "markdown_page", "summary_table"]
+__all__ = ["delta_table", "html_page", "markdown_page", "summary_table", "tables"]
 
 Table = tuple[list[str], list[list[str]]]
 IMAGE_FOR_MARKDOWN = "png"
@@ -86,19 +86,24 @@ def _md_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tables(content: ReportContent) -> list[tuple[str, Table]]:
+    """The pages' tables under their headings (plain text, escaped by each page): the summary,
+    then each run against the baseline."""
+    out = [("Summary", summary_table(content))]
+    for name, deltas in content.deltas.items():
+        heading = f"{name} compared with {content.baseline.name}"
+        out.append((heading, delta_table(deltas, run=name, baseline=content.baseline.name)))
+    return out
+
+
 def markdown_page(content: ReportContent) -> str:
     """``report.md``: headings and tables only, images by relative path (the folder is the artifact)."""
     parts = [
         f"# {escape_markdown(content.title)}\n",
         _intro(content, path=escape_markdown, code=_md_code),
-        "## Summary\n",
-        _md_table(summary_table(content)),
     ]
-    for name, deltas in content.deltas.items():
-        parts += [
-            f"## {escape_markdown(name)} compared with {escape_markdown(content.baseline.name)}\n",
-            _md_table(delta_table(deltas, run=name, baseline=content.baseline.name)),
-        ]
+    for heading, table in tables(content):
+        parts += [f"## {escape_markdown(heading)}\n", _md_table(table)]
     parts.append("## Charts\n")
     if content.images_note:
         parts.append(f"Images {content.images_note}. The interactive charts are in `report.html`.\n")
@@ -167,14 +172,9 @@ def html_page(content: ReportContent, *, data: dict[str, Any]) -> str:
     body = [
         f"<h1>{html.escape(content.title)}</h1>",
         f"<p>{_intro(content, path=_html_code, code=_html_code).strip()}</p>",
-        "<h2>Summary</h2>",
-        _html_table(summary_table(content)),
     ]
-    for name, deltas in content.deltas.items():
-        body += [
-            f"<h2>{html.escape(name)} compared with {html.escape(content.baseline.name)}</h2>",
-            _html_table(delta_table(deltas, run=name, baseline=content.baseline.name)),
-        ]
+    for heading, table in tables(content):
+        body += [f"<h2>{html.escape(heading)}</h2>", _html_table(table)]
     body.append("<h2>Charts</h2>")
     body += [f'<div class="chart">{_figure_div(n, f)}</div>' for n, f in content.figures.items()]
     embedded = json.dumps(to_jsonable(data))

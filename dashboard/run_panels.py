@@ -20,6 +20,7 @@ from dashboard.curves import curve_figure
 from dashboard.panels import outliers_toggle, smoothing_slider
 from dashboard.safe_text import streamlit_text
 from dashboard.state import Context
+from parsers.events import is_event_file
 from parsers.humanize import duration_ms, loss, number
 
 __all__ = ["downloads", "event_list", "run_curves", "summary"]
@@ -143,6 +144,8 @@ def _log_path(ctx: Context, run: str) -> Path | None:
     if len(logs) != 1 or not logs[0].get("location"):
         return None
     path = Path(str(logs[0]["location"]))
+    if is_event_file(path.name):  # records, not lines: no text around an event to show
+        return None
     return path if path.is_file() else None
 
 

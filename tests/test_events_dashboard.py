@@ -61,7 +61,8 @@ def runs_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(runs_dir):
+def served(runs_dir):
+    """(url, a Chromium page on it)."""
     playwright = pytest.importorskip("playwright.sync_api")
     path = chromium()
     if path is None:
@@ -70,10 +71,17 @@ def page(runs_dir):
         browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
         page.set_default_timeout(TIMEOUT_MS)
-        page.goto(url)
-        page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stMultiSelect"]')
-        yield page
+        yield url, page
         browser.close()
+
+
+@pytest.fixture
+def page(served):
+    url, page = served
+    page.goto(url)
+    # the first open of a fresh server imports the app and refreshes the store: slow on a busy machine
+    page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stMultiSelect"]', timeout=3 * TIMEOUT_MS)
+    return page
 
 
 def wait_runs(page, runs: set[str]) -> None:
@@ -124,3 +132,13 @@ def test_a_file_named_like_an_event_file_that_is_not_one_is_an_error_row(page) -
     cells = table_cells(page)
     row = cells[cells.index(BAD) :][:8]
     assert any(c.endswith("error") for c in row) and any("not a TensorBoard event file" in c for c in row)
+
+
+@pytest.mark.e2e
+def test_the_run_page_of_a_summary_only_run_draws_its_curves(served) -> None:
+    url, page = served
+    page.goto(f"{url}/run?run={EVENTS}")
+    page.wait_for_selector(".js-plotly-plot")
+    page.wait_for_timeout(1500)  # the rest of the page, events and downloads included
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("scalars", exact=False).count() > 0  # the long table is downloadable

@@ -198,23 +198,51 @@ def _off_scale(fig: go.Figure, name: str, raw: pd.DataFrame, bounds: tuple[float
     ):
         if not mask.any():
             continue
-        fig.add_trace(
-            go.Scatter(
-                x=raw["x"][mask].tolist(),
-                y=[level] * int(mask.sum()),
-                yaxis="y2",
-                mode="markers",
-                name=f"{escape_plotly(name)}: off scale",
-                legendgroup=name,
-                showlegend=False,
-                marker={"symbol": symbol, "size": 10, "color": color, "line": {"width": 1, "color": "#222"}},
-                customdata=y[mask].tolist(),
-                text=[escape_plotly(name)] * int(mask.sum()),  # as data: a "%{x}" in a name stays text
-                hovertemplate=f"%{{text}}: %{{customdata:.4g}} at x %{{x}} ({where} the range shown)"
-                "<extra></extra>",
-                meta={"role": "offscale", "run": name},
-            )
+        _overlay_markers(
+            fig,
+            name,
+            raw["x"][mask].tolist(),
+            level=level,
+            label=f"{escape_plotly(name)}: off scale",
+            marker={"symbol": symbol, "size": 10, "color": color, "line": {"width": 1, "color": "#222"}},
+            text=[escape_plotly(name)] * int(mask.sum()),  # as data: a "%{x}" in a name stays text
+            hover=f"%{{text}}: %{{customdata:.4g}} at x %{{x}} ({where} the range shown)<extra></extra>",
+            meta={"role": "offscale"},
+            showlegend=False,
+            customdata=y[mask].tolist(),
         )
+
+
+def _overlay_markers(
+    fig: go.Figure,
+    run: str,
+    x: list,
+    *,
+    level: float,
+    label: str,
+    marker: dict,
+    text: list[str],
+    hover: str,
+    meta: dict,
+    **scatter,
+) -> None:
+    """One trace of markers at height ``level`` of the hidden 0..1 axis (``_overlay_axis``): where
+    NaN/Inf values, events, alerts and points off the y range are shown whatever the loss range."""
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[level] * len(x),
+            yaxis="y2",
+            mode="markers",
+            name=label,
+            legendgroup=run,
+            marker=marker,
+            text=text,
+            hovertemplate=hover,
+            meta={**meta, "run": run},
+            **scatter,
+        )
+    )
 
 
 def _overlay_axis(fig: go.Figure) -> None:
@@ -226,19 +254,16 @@ def _nonfinite(fig: go.Figure, name: str, data: pd.DataFrame, max_points: int) -
     bad = data[~np.isfinite(data["y"].to_numpy(dtype=float))].head(max_points)
     if not len(bad):
         return
-    fig.add_trace(
-        go.Scatter(
-            x=bad["x"].tolist(),
-            y=[0.97] * len(bad),
-            yaxis="y2",
-            mode="markers",
-            name=f"{escape_plotly(name)}: NaN/Inf ({len(bad)})",
-            legendgroup=name,
-            marker={"symbol": "x", "size": 11, "color": NONFINITE_COLOR},
-            text=[f"value {v}" for v in bad["y"].tolist()],
-            hovertemplate="x %{x}: %{text}<extra></extra>",
-            meta={"role": "nonfinite", "run": name},
-        )
+    _overlay_markers(
+        fig,
+        name,
+        bad["x"].tolist(),
+        level=0.97,
+        label=f"{escape_plotly(name)}: NaN/Inf ({len(bad)})",
+        marker={"symbol": "x", "size": 11, "color": NONFINITE_COLOR},
+        text=[f"value {v}" for v in bad["y"].tolist()],
+        hover="x %{x}: %{text}<extra></extra>",
+        meta={"role": "nonfinite"},
     )
 
 
@@ -254,39 +279,31 @@ def _events(fig: go.Figure, name: str, events: pd.DataFrame, color: str) -> None
     """Markers near the bottom for the events worth seeing on a curve, one trace per kind."""
     for kind, rows in _restarts(events).groupby("kind"):
         symbol, _ = EVENT_STYLE[str(kind)]
-        text = [escape_plotly(m[:HOVER_CHARS]) for m in rows["message"].astype(str)]
-        fig.add_trace(
-            go.Scatter(
-                x=rows["x"].tolist(),
-                y=[0.03] * len(rows),
-                yaxis="y2",
-                mode="markers",
-                name=f"{escape_plotly(name)}: {kind} ({len(rows)})",
-                legendgroup=name,
-                marker={"symbol": symbol, "size": 12, "color": color, "line": {"width": 1, "color": "#222"}},
-                text=text,
-                hovertemplate=f"{kind} at x %{{x}}<br>%{{text}}<extra></extra>",
-                meta={"role": "event", "run": name, "kind": str(kind)},
-            )
+        _overlay_markers(
+            fig,
+            name,
+            rows["x"].tolist(),
+            level=0.03,
+            label=f"{escape_plotly(name)}: {kind} ({len(rows)})",
+            marker={"symbol": symbol, "size": 12, "color": color, "line": {"width": 1, "color": "#222"}},
+            text=[escape_plotly(m[:HOVER_CHARS]) for m in rows["message"].astype(str)],
+            hover=f"{kind} at x %{{x}}<br>%{{text}}<extra></extra>",
+            meta={"role": "event", "kind": str(kind)},
         )
 
 
 def _alerts(fig: go.Figure, name: str, alerts: pd.DataFrame) -> None:
     """A flag near the top where each alert's rule became true (``x``/``kind``: the rule/``message``)."""
-    text = [escape_plotly(f"{r}: {m}"[:HOVER_CHARS]) for r, m in zip(alerts["kind"], alerts["message"])]
-    fig.add_trace(
-        go.Scatter(
-            x=alerts["x"].tolist(),
-            y=[0.92] * len(alerts),
-            yaxis="y2",
-            mode="markers",
-            name=f"{escape_plotly(name)}: alerts ({len(alerts)})",
-            legendgroup=name,
-            marker={"symbol": "triangle-down", "size": 13, "color": ALERT_COLOR, "line": {"width": 1}},
-            text=text,
-            hovertemplate="alert at x %{x}<br>%{text}<extra></extra>",
-            meta={"role": "alert", "run": name, "rules": [str(k) for k in alerts["kind"]]},
-        )
+    _overlay_markers(
+        fig,
+        name,
+        alerts["x"].tolist(),
+        level=0.92,
+        label=f"{escape_plotly(name)}: alerts ({len(alerts)})",
+        marker={"symbol": "triangle-down", "size": 13, "color": ALERT_COLOR, "line": {"width": 1}},
+        text=[escape_plotly(f"{r}: {m}"[:HOVER_CHARS]) for r, m in zip(alerts["kind"], alerts["message"])],
+        hover="alert at x %{x}<br>%{text}<extra></extra>",
+        meta={"role": "alert", "rules": [str(k) for k in alerts["kind"]]},
     )
 
 

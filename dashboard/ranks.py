@@ -23,6 +23,7 @@ import pandas as pd
 
 from parsers.insights.alert_checks import RunData, rank_lag
 from parsers.insights.alerts import parse_alert_rule
+from parsers.summary import mean_after_first
 
 __all__ = ["RANK_COLUMNS", "RANK_LAG_RULE", "RankStory", "rank_flag", "rank_story", "rank_table"]
 
@@ -95,9 +96,7 @@ def _mean_after_first(table: pd.DataFrame, column: str) -> float | None:
     if not len(table) or column not in table:
         return None
     values = table[column].to_numpy(np.float64, na_value=np.nan)
-    values = values[np.isfinite(values)]
-    values = values[1:] if len(values) > 1 else values
-    return float(values.mean()) if len(values) else None
+    return mean_after_first(np.where(np.isfinite(values), values, np.nan))  # the summary's own rule
 
 
 def _seconds(ms: float | None) -> float | None:

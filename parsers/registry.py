@@ -109,18 +109,11 @@ class LinePattern:
     name: str = ""
     also: tuple[str, ...] = ()
 
-    def compiled(self) -> re.Pattern[str]:
-        return _compile(self.regex)
+    def compiled(self):
+        """The regex compiled for linear time (RE2, see ``parsers.formats._regex``)."""
+        from parsers.formats._regex import compile_linear  # the package imports this module
 
-
-_COMPILED: dict[str, re.Pattern[str]] = {}
-
-
-def _compile(regex: str) -> re.Pattern[str]:
-    pattern = _COMPILED.get(regex)
-    if pattern is None:
-        pattern = _COMPILED[regex] = re.compile(regex)
-    return pattern
+        return compile_linear(self.regex)
 
 
 @dataclass(frozen=True)

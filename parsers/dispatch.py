@@ -117,6 +117,9 @@ class Dispatcher:
         plan = None
         if self.grammar is not None and (found is None or _yields_to_grammar(found[0], found[1])):
             plan = self._read(text, tokens)
+        elif self.grammar is not None and found[1].table == "epochs":
+            plan = self._read(text, tokens)
+            plan = plan if _grammar_reads_more(found[1], plan) else None
         if plan is None and found is not None:
             plan = self._build(text, tokens, *found)
         self.plans[shape] = plan
@@ -229,6 +232,20 @@ def _yields_to_grammar(fmt: LogFormat, pat: LinePattern) -> bool:
     finds no record in such a line, the fallback's reading stands.
     """
     return fmt.generic or (fmt.shared and pat.table not in ("events", "noise", "meta"))
+
+
+def _grammar_reads_more(pat: LinePattern, plan: ShapePlan | None) -> bool:
+    """Whether the grammar's plan beats a named pattern that reads only an epoch's time.
+
+    ``epoch: 141 train loss: 0.0192 epoch time: 19.43s``: TimeMonitor's pattern finds the
+    time, the grammar the loss as well; the line is a step record that closes its epoch.
+    """
+    return (
+        plan is not None
+        and pat.table == "epochs"
+        and "loss" not in pat.fields
+        and plan.pattern.table == "steps"
+    )
 
 
 def _char_offsets(text: str):

@@ -27,7 +27,7 @@ import pandas as pd
 
 from parsers.engine.context import Context, ContextChanged
 from parsers.engine.epochs import decide_epoch_bases, epoch_at, epoch_timeline, last_statement, shifted_epochs
-from parsers.engine.generic import drop_generic, generic_names
+from parsers.engine.generic import drop_generic, drop_summaries, generic_names
 from parsers.engine.meta import (
     computed_throughput,
     count_formats,
@@ -109,6 +109,8 @@ def _assemble(raw: RawRecords, ctx: Context, formats: dict[str, LogFormat], stat
     steps = raw.columns("steps", consume=True)
     cols, codes, dropped = drop_generic(ctx, facts, steps, small, generic)
     names = steps[2]
+    cols, codes, summaries = drop_summaries(ctx, facts, (cols, codes, names), generic)
+    dropped += summaries
     small["evals"], bare = split_bare_dicts(small["evals"])
     count_formats(ctx, codes, names, small["evals"])
     bases = decide_epoch_bases(ctx, facts, (cols, codes, names), small, formats)

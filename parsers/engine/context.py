@@ -70,6 +70,8 @@ class Context:
     step_min: float = math.nan
     # [last epoch of a step row without a step counter, an epoch repeated or missing on such rows]
     epoch_rows: list[Any] = field(default_factory=lambda: [None, False])
+    # fallback step rows seen [with no position, a global step, a step] (generic.drop_summaries)
+    summaries: list[bool] = field(default_factory=lambda: [False, False, False])
     epoch_one_only: bool = True  # every committed row with a step is in epoch 1
     numbering: list[Any] | None = None  # [mode, steps per epoch, step base] of committed rows
     streams: dict[str, Stream] = field(default_factory=dict)
@@ -129,6 +131,7 @@ _HINTED = (
     "step_max",
     "step_min",
     "epoch_rows",
+    "summaries",
     "loss_seen",
     "streams",
     "ranks",
@@ -152,6 +155,8 @@ def merge_facts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     out["step_min"] = float(np.fmin(a.get("step_min", math.nan), b.get("step_min", math.nan)))
     rows_a, rows_b = a.get("epoch_rows", [None, False]), b.get("epoch_rows", [None, False])
     out["epoch_rows"] = [rows_a[0], bool(rows_a[1] or rows_b[1])]
+    flags = (a.get("summaries") or [False] * 3, b.get("summaries") or [False] * 3)
+    out["summaries"] = [bool(x or y) for x, y in zip(*flags)]
     streams = {k: list(v) for k, v in a.get("streams", {}).items()}
     for key, stream in b.get("streams", {}).items():
         mine = streams.get(key)

@@ -16,7 +16,14 @@ from parsers.columns import Columns
 from parsers.engine.context import Context, ContextChanged
 from parsers.registry import LogFormat
 
-__all__ = ["decide_generic", "drop_generic", "drops_generic", "generic_names", "without_generic"]
+__all__ = [
+    "decide_generic",
+    "drop_generic",
+    "drop_summaries",
+    "drops_generic",
+    "generic_names",
+    "without_generic",
+]
 
 
 def drops_generic(has_generic: bool, has_specific: bool) -> bool:
@@ -72,7 +79,10 @@ def drop_generic(
         if not len(frame):
             continue
         mask = frame["format"].isin(generic)
-        if decide_generic(ctx, facts, name, bool(mask.any()), bool((~mask).any())) and mask.any():
+        # A bare dict is no specific reading: it may be a config dump (``parsers.hparams``).
+        bare = frame["bare"].eq(True).to_numpy(bool) if "bare" in frame else np.zeros(len(frame), bool)
+        specific = bool((~mask & ~bare).any())
+        if decide_generic(ctx, facts, name, bool(mask.any()), specific) and mask.any():
             dropped += int(mask.sum()) if name == "evals" else 0
             small[name] = frame[~mask].reset_index(drop=True)
     return cols, codes, dropped
@@ -84,3 +94,45 @@ def without_generic(frame: pd.DataFrame, generic: set[str]) -> tuple[pd.DataFram
     if not drops_generic(bool(mask.any()), bool((~mask).any())):
         return frame, 0
     return frame[~mask].reset_index(drop=True), int(mask.sum())
+
+
+def drop_summaries(
+    ctx: Context, facts: dict, steps: tuple[Columns, np.ndarray, list[str]], generic: set[str]
+) -> tuple[Columns, np.ndarray, int]:
+    """This part's steps without the fallback's loss rows that are epoch summaries.
+
+    A fallback format (the line grammar) reads every line with a loss.  Its rows are kept
+    at the strongest position any of them prints: a step in the epoch, else a global step,
+    else none.  Rows below it summarise an epoch and are dropped (counted as skipped):
+    fairseq's ``| epoch 008 | loss 6.326 | ... | num_updates 21896`` beside its
+    ``| epoch 009:   1000 / 2737 loss=6.220, ...`` lines, or its JSON ``train`` dict with no
+    ``num_updates`` beside the ``train_inner`` ones.  A log whose fallback rows print no
+    position keeps them all (an ``Epoch 3/24`` header, then ``train Loss: ...``).  Raises
+    ``ContextChanged`` when a stronger position appears after weaker rows were committed.
+    """
+    cols, codes, names = steps
+    generic_codes = [i for i, n in enumerate(names) if n in generic]
+    if not generic_codes or not len(codes):
+        return cols, codes, 0
+    is_generic = np.isin(codes, generic_codes)
+    level = np.zeros(len(codes), np.int8)
+    for rank, key in ((1, "global_step"), (2, "step")):
+        if key in cols:
+            level[~np.isnan(np.asarray(cols[key], dtype=np.float64))] = rank
+    before = list(ctx.summaries or [False, False, False])
+    hint = facts.get("summaries") or [False, False, False]
+    now = [bool((is_generic & (level == lvl)).any()) for lvl in range(3)]
+    ctx.summaries = [a or b for a, b in zip(before, now)]
+    was = _strongest(before, hint)
+    top = _strongest(ctx.summaries, hint)
+    if top > was and any(before[:top]):
+        raise ContextChanged("a stronger step position appeared after weaker fallback rows were kept")
+    drop = is_generic & (level < top)
+    if not drop.any():
+        return cols, codes, 0
+    return {k: v[~drop] for k, v in cols.items()}, codes[~drop], int(drop.sum())
+
+
+def _strongest(*flags: list[bool]) -> int:
+    """The strongest position level seen: 2 a step, 1 a global step, 0 none."""
+    return max([lvl for lvl in range(3) if any(f[lvl] for f in flags)], default=0)

@@ -46,10 +46,27 @@ def epoch_records(
     frame = pd.DataFrame(joined)
     frame["format"] = np.asarray(names, dtype=object)[codes]
     frame, dropped = without_generic(frame, generic)
-    ctx.stats["epochs_dropped"] = dropped
+    frame, early = _mid_epoch(frame)
+    ctx.stats["epochs_dropped"] = dropped + early
     ctx.stats["epoch_counts"] = dict(Counter(frame["format"].tolist()))  # first-seen order
     ctx.stats["spe_epochs"] = spe_from_epochs(frame)
     return frame
+
+
+def _mid_epoch(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Records without those printed at a step short of the epoch's steps, and how many.
+
+    ``step: [20/5004], loss is 6.94 Epoch time: 12416.098 ms``: a time printed at step 20 of
+    5004 is the time since the last print, not an epoch's time.
+    """
+    if not {"step", "steps_per_epoch"} <= set(frame.columns):
+        return frame, 0
+    step = pd.to_numeric(frame["step"], errors="coerce")
+    total = pd.to_numeric(frame["steps_per_epoch"], errors="coerce")
+    early = (step < total).fillna(False).to_numpy(bool)
+    if not early.any():
+        return frame, 0
+    return frame[~early].reset_index(drop=True), int(early.sum())
 
 
 def epochs_table(records: pd.DataFrame, bases: Bases) -> pd.DataFrame:

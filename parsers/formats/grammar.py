@@ -38,7 +38,7 @@ __all__ = ["GRAMMAR", "SYNONYMS", "Reading", "Value", "grammar_pattern", "read_l
 # Key spellings (lower case, words separated by one space) -> schema column.  A key is
 # looked up whole, then without its leading words ("Train epoch" -> "epoch").
 SYNONYMS: dict[str, str] = {
-    **dict.fromkeys(("epoch", "ep", "epochs"), "epoch"),
+    **dict.fromkeys(("epoch", "ep", "epcoh"), "epoch"),  # "epcoh": a MindSpore example's typo
     **dict.fromkeys(("step", "iter", "iteration", "it", "batch", "train step", "steps"), "step"),
     **dict.fromkeys(("global step", "num updates", "current steps", "global steps"), "global_step"),
     **dict.fromkeys(
@@ -70,7 +70,9 @@ SYNONYMS: dict[str, str] = {
     "loss scale": "loss_scale",
     "overflow": "overflow",
     "rank": "rank",
-    "max epochs": "total_epochs",
+    **dict.fromkeys(
+        ("max epochs", "max epoch", "total epoch", "total epochs", "epochs", "num epochs"), "total_epochs"
+    ),
 }
 # The kind of value each column holds (int counters, a flag, numbers).
 _KINDS = {
@@ -120,10 +122,11 @@ METRIC_WORDS = frozenset(
     ]
 )
 # Keys that are never metrics: summaries and positions.
-_NOT_METRIC = re.compile(r"(?i)\bbest\b|\bavg\b|\bmean\b|^(?:lr|time|eta|memory|data time)$")
+_NOT_METRIC = re.compile(r"(?i)\bbest\b|\bavg\b|^(?:lr|time|eta|memory|data time)$")
 # Words that make a line an evaluation: not followed by '_' (val_loss is a key), '.' or '/'.
 _EVAL_WORD = re.compile(
-    r"(?i)(?<![\w/.])(val|valid|validation|validating|eval|evaluation|evaluating|test|testing)(?![\w./])"
+    r"(?i)(?<![\w/.])(val|valid|validation|validating|eval|evaluation|evaluating|test|testing|results?|metrics)"
+    r"(?![\w./])"
 )
 _TRAIN_WORD = re.compile(r"(?i)(?<![\w/.])(train|training)(?![\w./])")
 # Units glued or spaced after a value, and units in a key ("Epoch Time(s)", "Speed (samples/sec)").
@@ -138,7 +141,7 @@ _DURATION_MS["hours"] = 3.6e6
 _WORD_VALUE = re.compile(r"(?<![\w.])(?i:(nan|inf|infinity|true|false))(?!\w)")
 # What may stand between a key and its value.
 _CONNECTOR = re.compile(
-    r"(?:Tensor\(shape=\[[^\]]*\],\s*dtype=\w+,\s*value=\s*\[?\s*"
+    r"(?:Tensor\(shape=\[[^\]]*\],\s*dtype=\w+,\s*(?:value=)?\s*\[?\s*|(?:np|numpy)\.\w+\(|tensor\("
     r"|[\s:=：\[(\"'{]|(?<![\w])(?:is|are|of|with)(?![\w]))+$"
 )
 _REMARK = re.compile(r"\([^()]*\s[^()]*\)|\((?i:train|val|valid|test|eval)\)")
@@ -147,6 +150,10 @@ _KEY_WORD = re.compile(r"^[A-Za-z_@][\w@.\-/]*$")
 _KEY_REACH = 120
 # A key that names an evaluation itself (``val_loss``, ``eval_loss``, ``test_acc1``).
 _KEYED_EVAL = re.compile(r"(?i)(?:val|valid|eval|test)_")
+# A Tensor's shape (``Tensor(shape=[1], dtype=Float32, [ 1.08e+01])``) holds no value.
+_TENSOR_SHAPE = re.compile(r"shape=\[[^\]]{0,40}\]")
+_EVAL_PART = re.compile(r"(?i)(?:^|_)(?:val|valid|validation|eval|test)(?:_|$)")
+_AVERAGE_AFTER = re.compile(r"\s*\(\s*[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*\)")
 _EPOCHS_AFTER = re.compile(r"\s*epochs\b")
 _LOG_WORDS = {"INFO", "DEBUG", "WARNING", "WARN", "ERROR", "I", "W", "E"}
 
@@ -162,7 +169,6 @@ class Value:
     constant: Any = None
     scale: float = 1.0
     negate: bool = False
-    bracketed: bool = False  # "[" right before, or the epoch's value: where a step's progress stands
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,7 @@ class _Item:
     total: tuple[int, int] | None = None
     negate: bool = False
     bracketed: bool = False  # "[" right before, or the epoch's value: where a step's progress stands
+    averaged: bool = False  # followed by "(running average)": a progress meter's figure
 
 
 def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
@@ -208,12 +215,15 @@ def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
         if named is not None:
             fields["loss"] = _value("loss", named, "float")
             metrics.pop(_metric_name(named.key, ""), None)
-    return _record(fields, metrics, eval_line, items)
+    return _record(fields, metrics, eval_line, items, bool(_TRAIN_WORD.search(text)))
 
 
 def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
     """Every value of the line with the key before it, its unit and a progress total."""
-    spans = [(s, e) for s, e in numbers if not _inside_word(text, s, e)]
+    shapes = [m.span() for m in _TENSOR_SHAPE.finditer(text)] if "shape=[" in text else []
+    spans = [
+        (s, e) for s, e in numbers if not _inside_word(text, s, e) and not any(a <= s < b for a, b in shapes)
+    ]
     spans += [m.span(1) for m in _WORD_VALUE.finditer(text)]
     spans.sort()
     items: list[_Item] = []
@@ -226,6 +236,9 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
             items[-1].total = (start, end)
             last = end
             continue
+        if text.startswith("%|", end):
+            last = end + 1
+            continue  # a progress bar's percentage ("Map: 100%|████")
         unit_match = _UNIT.match(text, end)
         unit = unit_match.group("unit") if unit_match else None
         key, key_unit = _key(lead)
@@ -235,6 +248,7 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
         items.append(
             _Item(key, start, end, text[start:end], unit or key_unit, negate=negate, bracketed=bracketed)
         )
+        items[-1].averaged = bool(_AVERAGE_AFTER.match(text, end))
         if key.lower().split()[-1:] in (["max"], ["total"]) and _EPOCHS_AFTER.match(text, end):
             items[-1].key = "max epochs"  # "max: 30 epochs"
         last = unit_match.end() if unit_match else end
@@ -293,14 +307,22 @@ def column_of(key: str) -> str | None:
     """
     words = key.split()
     for i in range(len(words)):
+        if i and _norm(words[i - 1]) in _STOP_WORDS:
+            return None  # "Total time since last epoch" is no epoch
         column = SYNONYMS.get(_norm(" ".join(words[i:])))
         if column is not None:
             return column
     return None
 
 
+# A key with one of these words before a synonym is not that synonym.
+_STOP_WORDS = {"time", "since", "cost", "per", "avg", "average", "mean", "max", "total", "num"}
+
+
 def _is_eval_line(text: str) -> bool:
-    return bool(_EVAL_WORD.search(text)) and not _TRAIN_WORD.search(text.split("|")[0] if "|" in text else "")
+    """An eval word makes an evaluation, unless a training word says otherwise (before any ``|``:
+    fairseq's ``| epoch 010 | valid on 'valid' subset`` names the phase after the epoch)."""
+    return bool(_EVAL_WORD.search(text)) and not _TRAIN_WORD.search(text.split("|")[0])
 
 
 def _metric_prefix(items: list[_Item], eval_line: bool) -> str:
@@ -347,6 +369,12 @@ def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str
 
 
 def _metric_name(key: str, prefix: str) -> str:
+    """A metric's name as printed, spaces written as "_"; ``prefix`` (``val``) names them all, in
+    lower case, Keras-style.  Words before a snake_case name are context, not part of it
+    (``Validation Top_1_Accuracy`` is ``Top_1_Accuracy``; ``Validation Accuracy`` stays whole)."""
+    words = key.split()
+    if len(words) > 1 and "_" in words[-1] and _EVAL_WORD.fullmatch(words[-2]):
+        key = words[-1]
     name = re.sub(r"\s+", "_", key.strip())
     if prefix:
         name = name.lower()
@@ -384,14 +412,27 @@ def _value(column: str, item: _Item, kind: str) -> Value:
     return Value(column, kind, item.start, item.end, scale=scale, negate=item.negate)
 
 
-def _record(fields: dict, metrics: dict, eval_line: bool, items: list[_Item]) -> Reading | None:
+def _record(
+    fields: dict, metrics: dict, eval_line: bool, items: list[_Item], train_line: bool
+) -> Reading | None:
     """The table a line feeds, decided from what it holds (each rule where it is applied)."""
     if eval_line and metrics:
         # An eval line: its metrics, with the epoch (and progress, for running evaluations) it names.
+        # A metric followed by its running average (timm's ``Acc@1:   0.000 (  0.076)``) is a
+        # progress meter's reading, not the evaluation's result.
+        if any(i.averaged and is_metric_key(i.key) for i in items):
+            return None
+        # Where some metrics carry an eval word of their own (``- Loss: 2.95 - val PSNR: 33.72``),
+        # the others are training figures printed beside them.
+        own = {k: v for k, v in metrics.items() if _EVAL_PART.search(k)}
+        if own:
+            metrics = own
         keep = {k: v for k, v in fields.items() if k in ("epoch", "step", "steps_per_epoch", "rank")}
         return Reading("evals", (), tuple([*keep.values(), *metrics.values()]))
     has_loss = "loss" in fields
-    if has_loss and not eval_line:
+    if has_loss and any(_norm(i.key).endswith("runtime") for i in items):
+        return None  # Hugging Face's end-of-run dict ("train_runtime", "train_loss"): a summary
+    if has_loss and not eval_line and (train_line or fields.keys() & _PLACED):
         # A loss with a counter, or a training word, is a step record; it may close an epoch.
         also = ("epochs",) if "epoch_time_ms" in fields else ()
         if metrics and any(k.startswith("metric_") for k in (v.column for v in metrics.values())):
@@ -405,8 +446,9 @@ def _record(fields: dict, metrics: dict, eval_line: bool, items: list[_Item]) ->
     if metrics and not fields.keys() - _POSITIONS:
         # Metrics alone on a line (``acc: [1.0]; avg acc: [0.92]``, DeepSpeed's scores): an evaluation.
         return Reading("evals", (), tuple([*fields.values(), *metrics.values()]))
-    if set(fields) == {"total_epochs"}:
-        return Reading("context", (), tuple(fields.values()))  # "max: 30 epochs"
+    if set(fields) == {"total_epochs"} and not any("_" in i.key for i in items):
+        # "max: 30 epochs", "Train total epoch:  50000"; a config dump's ``max_epoch: 200`` is a setting.
+        return Reading("context", (), tuple(fields.values()))
     if (
         "epoch" in fields
         and len(items) <= 3
@@ -418,6 +460,8 @@ def _record(fields: dict, metrics: dict, eval_line: bool, items: list[_Item]) ->
     return None
 
 
+# A loss record needs one of these (or a training word): a loss alone on a line is a summary.
+_PLACED = {"epoch", "step", "global_step", "lr", "step_time_ms", "epoch_time_ms"}
 # What a line of metrics alone may also print: where it stands.
 _POSITIONS = {"epoch", "step", "global_step", "steps_per_epoch", "total_epochs", "rank"}
 

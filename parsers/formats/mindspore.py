@@ -45,12 +45,22 @@ TIME_MONITOR = LinePattern(
     name="TimeMonitor",
     table="epochs",
     regex=(
-        rf"{WORD_START}(?:(?P<phase>Train|Eval)\s+)?[Ee]poch time:\s*(?P<epoch_time_ms>{NUM})\s*(?:ms)?"
-        rf"(?:,\s*per step time:\s*(?P<step_time_ms>{NUM})\s*(?:ms)?)?"
+        rf"{WORD_START}(?:(?P<phase>Train|Eval)\s+)?[Ee]poch time:\s*(?P<epoch_time_ms>{NUM})"
+        r"\s*(?:(?P<epoch_time_ms_unit>ms|s)\b)?"
+        rf"(?:,\s*per step time:\s*(?P<step_time_ms>{NUM})\s*(?:(?P<step_time_ms_unit>ms|s)\b)?)?"
         rf"(?:.*?data time:\s*(?P<data_time_ms>{NUM})\s*(?:ms)?)?"
         rf"(?:,\s*avg loss:\s*{NUM})?"
     ),
-    fields={"phase": "str", "epoch_time_ms": "float", "step_time_ms": "float", "data_time_ms": "float"},
+    # Times are in ms unless a unit says otherwise (MindSpore Elec prints "epoch time: 185.432 s").
+    fields={"phase": "str", "epoch_time_ms": "duration", "step_time_ms": "duration", "data_time_ms": "float"},
+)
+
+# "Avg epoch time: 7.16" sums up a run (DGL): it is no epoch's time.
+AVERAGE_EPOCH_TIME = LinePattern(
+    name="average epoch time",
+    table="noise",
+    regex=r"(?i)\b(?:avg|average|mean)\.?\s+epoch\s+time\b",
+    priority=PRIORITY_EVENT_FIRST,
 )
 
 MODELZOO_THROUGHPUT = LinePattern(
@@ -92,7 +102,15 @@ MINDSPORE = register(
     LogFormat(
         name="mindspore",
         description="MindSpore LossMonitor / TimeMonitor callbacks and model-zoo train.py lines",
-        patterns=(LOSS_MONITOR, NAN_ABORT, TIME_MONITOR, MODELZOO_THROUGHPUT, EVAL_RESULT, RESULT_DICT),
+        patterns=(
+            LOSS_MONITOR,
+            NAN_ABORT,
+            AVERAGE_EPOCH_TIME,
+            TIME_MONITOR,
+            MODELZOO_THROUGHPUT,
+            EVAL_RESULT,
+            RESULT_DICT,
+        ),
         # LossMonitor counts from 1, but model-zoo scripts that imitate it print epoch 0.
         epoch_base=None,
         # MindSpore scripts' argparse / config names: context.set_context(device_target=...),

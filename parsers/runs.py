@@ -70,7 +70,7 @@ def load_run(
     """Parse the log of ``path`` (a log, a run folder, or a folder of per-rank logs)."""
     path = Path(path)
     log = _parse(path, format=format, formats_file=formats_file)
-    hparams, source = folder_hparams(path if path.is_dir() else None, printed=log.meta.get("hparams"))
+    hparams, source = folder_hparams(_run_folder(path), printed=log.meta.get("hparams"))
     return Run(name=_name(path), source=path, log=log, hparams=hparams, hparams_source=source)
 
 
@@ -86,6 +86,14 @@ def folder_hparams(folder: Path | None, *, printed: dict[str, Any] | None) -> tu
     if problems:
         raise ConfigError(problems[0])
     return hparams, source
+
+
+def _run_folder(path: Path) -> Path | None:
+    """The run folder whose configs belong to ``path``: itself, or the folder of a ``train.log``
+    named directly (the run is named after that folder too); None for any other log file."""
+    if path.is_dir():
+        return path
+    return path.parent if path.name == RUN_LOG else None
 
 
 def config_problems(source: str, *, folder: str) -> list[str]:

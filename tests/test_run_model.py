@@ -102,3 +102,13 @@ def test_a_config_py_that_does_not_parse_is_refused_with_one_reason_everywhere(m
         re.sub(r"\\(.)", r"\1", w.value) for w in hparams_page(monkeypatch, root, "broken-run").warning
     ]
     assert any(f"{reason}{told}" in w for w in warnings), warnings
+
+
+def test_a_train_log_named_directly_has_its_folders_hyperparameters(tmp_path):
+    from parsers.runs import load_run
+
+    folder = run_folder(tmp_path / "runs", "zoo-run", CONFIG_PY)
+    by_log, by_folder = load_run(folder / "train.log"), load_run(folder)
+    assert by_log.name == by_folder.name == "zoo-run"
+    assert by_log.hparams == by_folder.hparams and by_log.hparams["optimizer.name"] == "Momentum"
+    assert by_log.hparams_source == "config.py"

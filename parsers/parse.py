@@ -15,10 +15,10 @@ import pandas as pd
 import parsers.formats  # noqa: F401 - registers the built-in formats
 from parsers.dispatch import Dispatcher, extract_chunk
 from parsers.engine import RawRecords, assemble
-from parsers.errors import NoRecordsError
+from parsers.errors import NoRecordsError, UnreadableLogError
 from parsers.registry import FORMATS, LogFormat, forced_names, named_formats, ordered_patterns
 from parsers.schema import LOG_TABLES, empty_table
-from parsers.source import BLOCK_SIZE, LogSource, iter_blocks, open_sources
+from parsers.source import BLOCK_SIZE, LogSource, iter_blocks, mostly_binary, open_sources
 from parsers.user_formats import load_user_formats
 
 __all__ = ["TABLE_NAMES", "ParsedLog", "parse_log", "parse_source"]
@@ -69,6 +69,8 @@ def parse_log(
     if strict and not any(len(t) for t in parsed.tables().values()):
         tried = ", ".join(named_formats(names or sorted(formats), formats))
         where = sources[0].name if len(sources) == 1 else str(source)
+        if all(mostly_binary(src.open) for src in sources):  # no record and mostly not text
+            raise UnreadableLogError(f"{where}: binary file, not a text log")
         raise NoRecordsError(
             f"{where}: no records of any known format (tried: {tried}); "
             "describe the layout in a TOML file and pass it with --formats"
@@ -104,10 +106,10 @@ def parse_source(
     raw = RawRecords(name=src.name, rank=src.rank, first_line=first_line, size_hint=src.size_hint())
     with src.open() as handle, ThreadPoolExecutor(_WORKERS) as pool:
         pending: deque[Future] = deque()
-        for block in iter_blocks(handle, block_size=block_size, final=final):
+        for block, consumed in iter_blocks(handle, block_size=block_size, final=final):
             buf = np.frombuffer(block, dtype=np.uint8)
             pending.append(pool.submit(extract_chunk, buf, dispatcher))
-            raw.bytes_read += len(block)
+            raw.bytes_read += consumed
             if len(pending) > _WORKERS:
                 raw.add(pending.popleft().result())
         while pending:

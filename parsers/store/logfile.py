@@ -9,15 +9,13 @@ read proves that what was read is still there, so appending is safe.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import os
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from parsers.errors import EmptyLogError, UnreadableLogError
+from parsers.errors import UnreadableLogError
+from parsers.source import UTF16_BOMS, check_text, open_regular, open_text, regular_stat
 from parsers.store import remote
 
 __all__ = ["FINGERPRINT_BYTES", "LogFile", "Stat", "mtime_ns"]
@@ -56,7 +54,7 @@ class LogFile:
     def stat(self) -> Stat:
         try:
             if self.is_local:
-                st = os.stat(self.path)  # type: ignore[arg-type]
+                st = regular_stat(self.path)  # type: ignore[arg-type]  # a FIFO, device, loop: an error
                 return Stat(st.st_size, st.st_mtime_ns)
             info = self.filesystem().info(self.location)
         except FileNotFoundError:
@@ -70,7 +68,7 @@ class LogFile:
         requests, each ``read`` fetching only the bytes asked for (an append reads only itself)."""
         try:
             if self.is_local:
-                return open(self.path, "rb")  # type: ignore[arg-type]
+                return open_regular(self.path)  # type: ignore[arg-type]
             return self.filesystem().open(self.location, "rb")
         except OSError as exc:
             raise self._unreadable(exc) from None
@@ -84,15 +82,16 @@ class LogFile:
             raise self._unreadable(exc) from None
 
     def is_gzip(self) -> bool:
-        return self.read(0, 2) == _GZIP_MAGIC
+        """Gzip'd or UTF-16: the text is not the file's bytes, so it is read whole each time."""
+        return self.read(0, 2) in (_GZIP_MAGIC, *UTF16_BOMS)
 
     def opener(self, *, gzip_file: bool):
-        """A function opening the log's text (decompressed for a .gz)."""
+        """A function opening the log's text (decompressed for a .gz, decoded from UTF-16)."""
         if not gzip_file:
             return self.open_raw
         if self.is_local:
-            return lambda: gzip.open(self.open_raw(), "rb")
-        return lambda: gzip.open(remote.buffered(self.open_raw()), "rb")
+            return lambda: open_text(self.open_raw(), self.location)
+        return lambda: open_text(remote.buffered(self.open_raw()), self.location)
 
     def _unreadable(self, exc: OSError) -> UnreadableLogError:
         """The error of a log that cannot be read, its message free of credentials."""
@@ -109,19 +108,8 @@ class LogFile:
         return _digest(self.read(start, offset - start))
 
     def check_text(self, *, gzip_file: bool) -> None:
-        """Fail with a clear message for an empty, binary or broken-gzip log."""
-        try:
-            with self.opener(gzip_file=gzip_file)() as handle:
-                head = handle.read(8192)
-        except (OSError, EOFError, zlib.error) as exc:
-            what = "broken gzip file" if gzip_file else "cannot read"
-            raise UnreadableLogError(f"{self.location}: {what}: {exc}") from None
-        if not head:
-            raise EmptyLogError(
-                f"{self.location}: {'gzip file holds no text' if gzip_file else 'file is empty'}"
-            )
-        if b"\x00" in head:
-            raise UnreadableLogError(f"{self.location}: binary file, not a text log")
+        """Fail with a clear message for an empty or broken-gzip log."""
+        check_text(self.opener(gzip_file=gzip_file), self.location)
 
 
 def _digest(data: bytes) -> str:

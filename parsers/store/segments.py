@@ -143,9 +143,9 @@ def _parse_small(piece: SliceSource, dispatcher: Dispatcher, *, first_line: int,
     """``parse_source`` for what a refresh typically reads (one block): on this thread, no pool to start."""
     raw = RawRecords(name=piece.name, rank=piece.rank, first_line=first_line, size_hint=size)
     with piece.open() as handle:
-        for block in iter_blocks(handle, block_size=max(_MIN_BLOCK, size + 1), final=False):
+        for block, consumed in iter_blocks(handle, block_size=max(_MIN_BLOCK, size + 1), final=False):
             raw.add(extract_chunk(np.frombuffer(block, dtype=np.uint8), dispatcher))
-            raw.bytes_read += len(block)
+            raw.bytes_read += consumed
     return raw
 
 

@@ -32,6 +32,8 @@ class FolderError(LogError, ValueError):
 def resolve_within(root: Path, relative: str) -> Path:
     """``root / relative`` resolved, refused unless it is ``root`` or inside it (no ``..``, no
     absolute path elsewhere, no symlink pointing out)."""
+    if "\x00" in relative:  # the OS cannot take it: a message, not a traceback
+        raise FolderError(f"{relative!r} is not a folder name (it holds a NUL character)")
     base = root.resolve()
     target = (base / relative.strip()).resolve() if relative.strip() else base
     if target != base and base not in target.parents:

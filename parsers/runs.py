@@ -143,7 +143,10 @@ def run_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
 
 def _name(path: Path) -> str:
     """The folder's name for a run folder or ``.../run/train.log``; else the file name without suffixes."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: named as given; reading it says what it is
+        resolved = path.absolute()
     if resolved.is_dir():
         return resolved.name
     if resolved.name == RUN_LOG:

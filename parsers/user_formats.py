@@ -21,20 +21,24 @@ from pathlib import Path
 
 from parsers.errors import DuplicateFormatError, FormatDefinitionError, LogError
 from parsers.registry import LinePattern, LogFormat, register
+from parsers.source import open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["load_user_formats"]
+__all__ = ["MAX_FORMATS_BYTES", "load_user_formats"]
+
+MAX_FORMATS_BYTES = 1 << 20  # a formats file is a few KB; more is not read as one
 
 
 def load_user_formats(path: Path, into: dict[str, LogFormat]) -> list[str]:
     """Register every format in ``path`` into ``into`` (a per-parse registry); returns their names."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open_regular(path) as handle:  # a FIFO or device here would block or never end
+            data = tomllib.loads(handle.read(MAX_FORMATS_BYTES + 1).decode("utf-8"))
     except OSError as exc:
         raise LogError(f"{path}: cannot read formats file: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -21,8 +21,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from parsers.events import is_event_file
-from parsers.source import looks_like_log, rank_from_name
+from parsers.source import check_inside, looks_like_log, open_regular, rank_from_name
 from parsers.store import remote
+from parsers.store.configs import CONFIG_BYTES
 from parsers.store.entry import LogSpec
 from parsers.store.events import attach_event_folders
 from parsers.store.logfile import mtime_ns
@@ -53,6 +54,7 @@ class RunSpec:
     log_stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # as found, to skip unchanged logs
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)  # may hold credentials
     root: str = ""  # the folder or URL the run was found under (runs gone from it are pruned)
+    confine: str = ""  # a local runs root every file read must really be under ("": files named explicitly)
 
 
 def _natural(text: str) -> list:
@@ -60,9 +62,19 @@ def _natural(text: str) -> list:
 
 
 def run_spec(
-    name: str, folder: str, files: dict[str, tuple[int, int]], *, join, storage_options=None, root: str = ""
+    name: str,
+    folder: str,
+    files: dict[str, tuple[int, int]],
+    *,
+    join,
+    storage_options=None,
+    root: str = "",
+    confine: str = "",
 ) -> RunSpec | None:
-    """The run of one folder from its files (name -> (size, mtime_ns)), or None if it holds no log."""
+    """The run of one folder from its files (name -> (size, mtime_ns)), or None if it holds no log.
+
+    ``confine``: the local runs root whose real path every log and config must stay under.
+    """
     logs = sorted((n for n in files if looks_like_log(Path(n)) and not is_event_file(n)), key=_natural)
     events = sorted(n for n in files if is_event_file(n))
     if not logs and not events:
@@ -71,10 +83,10 @@ def run_spec(
     if len(logs) > 1 and any(r is None for r in ranks):
         ranks = list(range(len(logs)))
     options = remote.StorageOptions(storage_options or {})  # one copy per run, its secrets out of repr
-    specs = [LogSpec(join(folder, n), name, n, rank, options) for n, rank in zip(logs, ranks)]
-    specs += [LogSpec(join(folder, n), name, n, None, options) for n in events]
+    specs = [LogSpec(join(folder, n), name, n, rank, options, confine) for n, rank in zip(logs, ranks)]
+    specs += [LogSpec(join(folder, n), name, n, None, options, confine) for n in events]
     stats = {n: files[n] for n in [*logs, *events]}
-    return RunSpec(name, folder, specs, config_files(files), stats, options, root)
+    return RunSpec(name, folder, specs, config_files(files), stats, options, root, confine)
 
 
 def config_files(files: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
@@ -83,8 +95,14 @@ def config_files(files: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]
 
 
 def discover_local(root: Path, *, skip: Path | None = None) -> list[RunSpec]:
-    """Runs under a local folder (recursively), in name order."""
+    """Runs under a local folder (recursively), in name order.
+
+    Folders are entered, never folder links; a file that is not a regular file or a link
+    that goes nowhere is still listed (its run gets an error row saying what it is), and
+    every file is read later only if its real path is under the root's (``confine``).
+    """
     root = Path(root)
+    real_root = os.path.realpath(root)
     runs = []
     skip_resolved = skip.resolve() if skip is not None else None
     stack = [root]
@@ -102,13 +120,14 @@ def discover_local(root: Path, *, skip: Path | None = None) -> list[RunSpec]:
                 if entry.is_dir(follow_symlinks=False):
                     if skip_resolved is None or Path(entry.path).resolve() != skip_resolved:
                         stack.append(Path(entry.path))
-                elif entry.is_file():
-                    st = entry.stat()
-                    files[entry.name] = (st.st_size, st.st_mtime_ns)
+                else:
+                    files[entry.name] = _entry_stat(entry)
             except OSError:
                 continue
         rel = folder.relative_to(root).as_posix()
-        spec = run_spec(rel, str(folder), files, join=os.path.join, root=str(root.resolve()))
+        spec = run_spec(
+            rel, str(folder), files, join=os.path.join, root=str(root.resolve()), confine=real_root
+        )
         if spec is not None:
             runs.append(spec)
     return attach_event_folders(sorted(runs, key=lambda r: _natural(r.name)))
@@ -163,10 +182,27 @@ def file_runs(paths: list[str], *, storage_options: dict[str, Any] | None = None
     return runs
 
 
+def _entry_stat(entry: os.DirEntry) -> tuple[int, int]:
+    """(size, mtime_ns) of a file, links followed; (-1, -1) for a link that leads nowhere."""
+    try:
+        st = entry.stat()
+    except OSError:  # a dangling link or a link loop: the refresh says which
+        return -1, -1
+    return st.st_size, st.st_mtime_ns
+
+
 def read_config(run: RunSpec, name: str) -> bytes:
-    """A config file beside a run's logs (hparams.json, a YAML file, config.py), local or remote."""
+    """A config file beside a run's logs (hparams.json, a YAML file, config.py), local or remote.
+
+    A local one is read only if it is a regular file (a FIFO would block) whose real path
+    is under the runs root (a link to another team's secrets is not followed out).
+    """
     if "://" not in run.folder:
-        return Path(run.folder, name).read_bytes()
+        path = Path(run.folder, name)
+        if run.confine:
+            check_inside(path, run.confine)
+        with open_regular(path) as handle:
+            return handle.read(CONFIG_BYTES + 1)
     fs, path = remote.filesystem(_join_url(run.folder, name), run.storage_options)
     return fs.cat_file(path)
 

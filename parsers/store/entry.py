@@ -44,7 +44,7 @@ from parsers.errors import LogError
 from parsers.events import EventCursor, describe_file, is_event_file, read_event_file, source_of
 from parsers.parse import formats_for
 from parsers.registry import LogFormat, named_formats, ordered_patterns
-from parsers.source import LogSource
+from parsers.source import LogSource, check_inside, mostly_binary
 from parsers.store.events import chunk_stats, epochs_of_stats
 from parsers.store.files import (
     atomic_write_json,
@@ -57,7 +57,16 @@ from parsers.store.files import (
 from parsers.store.logfile import FINGERPRINT_BYTES, LogFile, Stat
 from parsers.store.segments import SEGMENT_BYTES, read_parts
 
-__all__ = ["LOG_STATUSES", "LogSpec", "entry_key", "formats_signature", "read_manifest", "refresh_entry"]
+__all__ = [
+    "FORMATS_BESIDE_ENV",
+    "LOG_STATUSES",
+    "LogSpec",
+    "entry_key",
+    "formats_beside_logs",
+    "formats_signature",
+    "read_manifest",
+    "refresh_entry",
+]
 
 LOG_STATUSES = ("new", "unchanged", "appended", "reparsed", "error")
 MANIFEST = "manifest.json"
@@ -79,6 +88,7 @@ class LogSpec:
     log: str
     rank: int | None = None
     storage_options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    root: str = ""  # the runs root a local log was found under: its real path must stay inside
 
     @property
     def file(self) -> LogFile:
@@ -109,6 +119,8 @@ def refresh_entry(store: Path, spec: LogSpec, *, segment: int = SEGMENT_BYTES) -
     with locked(store / "locks" / f"{key}.lock"):
         manifest = read_json(folder / MANIFEST)
         try:
+            if spec.root and spec.file.path is not None:  # read now, so checked now (a link may be new)
+                check_inside(spec.file.path, spec.root)
             refresh = _EventRefresh if is_event_file(spec.log) else _Refresh
             return refresh(folder, key, spec, manifest, segment).run()
         except LogError as exc:
@@ -179,26 +191,45 @@ def _referenced(manifest: dict | None) -> list[str]:
     return names + [files[k] for k in ("epochs", "context") if files.get(k)]
 
 
-def formats_signature(spec: LogSpec) -> str:
-    """Which ``epochscope-formats.toml`` beside a local log, as of when ("" when none).
+FORMATS_BESIDE_ENV = "EPOCHSCOPE_FORMATS_BESIDE_LOGS"
+FORMATS_FILE = "epochscope-formats.toml"
 
-    Kept in the manifest and the runs table: a log read with other formats is read again.
-    """
+
+def formats_beside_logs() -> bool:
+    """Whether the store reads an ``epochscope-formats.toml`` beside a log: only when the user
+    opts in (``EPOCHSCOPE_FORMATS_BESIDE_LOGS=1``), since anyone who can write into a runs
+    folder could put one there.  Its regexes run on RE2 (linear time) either way."""
+    return os.environ.get(FORMATS_BESIDE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _formats_file(spec: LogSpec) -> Path | None:
     path = spec.file.path
-    beside = path.parent / "epochscope-formats.toml" if path is not None else None
-    if beside is None or not beside.is_file():
+    if path is None or not formats_beside_logs():
+        return None
+    beside = path.parent / FORMATS_FILE
+    return beside if beside.is_file() else None
+
+
+def formats_signature(spec: LogSpec) -> str:
+    """Which ``epochscope-formats.toml`` beside a local log, as of when ("" when none or not
+    opted in).  Kept in the manifest and the runs table: a log read with other formats is read again.
+    """
+    beside = _formats_file(spec)
+    if beside is None:
         return ""
     return f"{beside}:{beside.stat().st_mtime_ns}"
 
 
 def _formats(spec: LogSpec) -> tuple[dict[str, LogFormat], Dispatcher, str]:
-    """Built-in formats plus an ``epochscope-formats.toml`` beside a local log; a shared dispatcher."""
-    path = spec.file.path
+    """Built-in formats plus an opted-in ``epochscope-formats.toml`` beside a local log (inside
+    the runs root); a shared dispatcher."""
+    beside = _formats_file(spec)
+    if beside is not None and spec.root:
+        check_inside(beside, spec.root)
     signature = formats_signature(spec)
     cache_key = (signature,)
     if cache_key not in _DISPATCHERS:
-        sources = [LogSource(spec.location, spec.rank, path=path)] if path is not None else []
-        formats = formats_for(sources, None)
+        formats = formats_for([], beside)
         _DISPATCHERS[cache_key] = (formats, Dispatcher(ordered_patterns(None, formats)))
     formats, dispatcher = _DISPATCHERS[cache_key]
     return formats, dispatcher, signature
@@ -363,7 +394,7 @@ class _Refresh:
             size=stat.size,
             mtime_ns=stat.mtime_ns,
             formats_sig=signature,
-            error=_no_records(m, formats),
+            error=_no_records(m, formats, self.log.opener(gzip_file=gz)),
             commit=m["commit"] + 1,
         )
         m["garbage"] = _collect(self.folder, m)
@@ -458,10 +489,12 @@ def _load_context(path: Path) -> Context:
     return context
 
 
-def _no_records(manifest: dict[str, Any], formats: dict[str, LogFormat]) -> str | None:
+def _no_records(manifest: dict[str, Any], formats: dict[str, LogFormat], opener) -> str | None:
     files = manifest["files"]
     if any(files.get(t) for t in _PART_TABLES) or files.get("epochs"):
         return None
+    if mostly_binary(opener):
+        return f"{manifest['location']}: binary file, not a text log"
     tried = ", ".join(named_formats(sorted(formats), formats))
     return (
         f"{manifest['location']}: no records of any known format (tried: {tried}); "

@@ -100,7 +100,7 @@ def _version(st: os.stat_result) -> _Version:
 
 
 def _unpacked(row: dict[str, Any]) -> dict[str, Any]:
-    internal = json.loads(row.pop("_internal") or "{}")
+    internal = json.loads(row.pop("_internal"))  # always written, by write_catalog
     return {**row, **internal}
 
 
@@ -161,8 +161,8 @@ def query_table(store: Path, name: str, rows: list[dict[str, Any]]) -> pd.DataFr
     files = []
     metas: dict[str, dict[str, Any]] = {}
     for order, row in enumerate(rows):
-        metas[row["run"]] = json.loads(row.get("_meta") or "{}")
-        for log in json.loads(row.get("_logs") or "[]"):
+        metas[row["run"]] = json.loads(row["_meta"])  # a row always has both (sync.build_row)
+        for log in json.loads(row["_logs"]):
             for path in _log_files(store, log["key"], name):
                 files.append({"path": path, "run": row["run"], "ord": len(files), "run_ord": order})
     if not files:
@@ -196,8 +196,8 @@ def _epochs_throughput(table: pd.DataFrame, runs: pd.Series, metas: dict[str, di
     """samples/s computed from batch size x devices per run, as ``assemble`` does for one run."""
     parts = []
     for run in dict.fromkeys(runs.tolist()):
-        part = table[(runs == run).to_numpy()].reset_index(drop=True)
-        parts.append(run_epochs([part], metas.get(run) or {}))
+        part = table[(runs == run).to_numpy()]
+        parts.append(run_epochs([part], metas[run]))
     return pd.concat(parts, ignore_index=True) if parts else table
 
 

@@ -280,3 +280,17 @@ def test_an_epoch_tag_gives_steps_their_epoch_and_wall_times_give_epoch_times(tm
     np.testing.assert_allclose(epochs["epoch_time_ms"].to_numpy(), [2500.0] * 3)  # 10 steps x 0.25 s
     np.testing.assert_allclose(epochs["step_time_ms"].to_numpy(), [250.0] * 3)
     assert epochs["steps"].tolist() == [10, 10, 10] and set(epochs["source"]) == {"tfevents"}
+
+
+def test_a_summary_only_run_takes_total_epochs_and_batch_size_from_its_config(tmp_path: Path) -> None:
+    """An event file records neither; the run folder's hparams.json does: ETA and samples/s."""
+    write_lightning_like(tmp_path / "pl", epochs=3, per_epoch=10, extra=4)
+    (tmp_path / "pl" / "hparams.json").write_text('{"trainer": {"max_epochs": 5}, "batch_size": 32}')
+    run = load_run(tmp_path / "pl")
+    assert run.log.meta["total_epochs"] == 5 and run.log.meta["batch_size"] == 32
+    summary = run.summary
+    assert summary["status"] == "running" and summary["epochs_done"] == 3 and summary["total_epochs"] == 5
+    assert summary["eta_s"] == pytest.approx(2 * 2.5)  # 2 epochs left x 2.5 s
+    assert run.log.epochs["samples_per_sec"].tolist() == pytest.approx([32 / 0.25] * 3)
+    (event_file,) = event_files(tmp_path / "pl")
+    assert load_run(event_file).log.meta.get("total_epochs") is None  # a file on its own: no config

@@ -213,3 +213,4 @@ def test_wall_times_give_epoch_times_and_the_config_the_total_epochs_for_an_eta(
     assert set(epochs["samples_per_sec_source"]) == {"computed"}
     steps = store.table("steps", ["pl"])
     assert steps["epoch"].tolist() == [(s - 1) // 10 + 1 for s in range(1, 35)]
+    assert_same_tables(store, "pl", cold(runs / "pl"))  # load_run reads the same config

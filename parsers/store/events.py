@@ -22,6 +22,7 @@ import pandas as pd
 
 from parsers.engine.stats import update_stats
 from parsers.events import EventChunk, EventCursor, events_log, is_event_file, source_of
+from parsers.events.config import config_meta
 from parsers.events.tables import (
     SPAN_COLUMNS,
     epoch_shift_of,
@@ -33,7 +34,6 @@ from parsers.parse import ParsedLog
 from parsers.schema import LOG_TABLES, TABLES
 
 __all__ = [
-    "HPARAM_META",
     "attach_event_folders",
     "chunk_stats",
     "epochs_of_stats",
@@ -42,11 +42,6 @@ __all__ = [
     "with_event_meta",
 ]
 
-# meta fields a summary-only run takes from its config files, and the names that state them
-HPARAM_META: dict[str, tuple[str, ...]] = {
-    "total_epochs": ("epoch_size", "epochs", "max_epochs", "num_epochs", "n_epochs", "total_epochs"),
-    "batch_size": ("batch_size", "train_batch_size", "per_device_train_batch_size"),
-}
 _DERIVED: OrderedDict[tuple, ParsedLog] = OrderedDict()
 _DERIVED_MAX = 16
 
@@ -115,8 +110,8 @@ def with_event_meta(
     meta: dict[str, Any], manifests: list[dict[str, Any]], hparams: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The run's meta with what its event files said: their formats, files and tag counts; and,
-    where no log said them, the total epochs and batch size its config files name (``HPARAM_META``:
-    an event file does not record them, and ETA and throughput need them)."""
+    where no log said them, the total epochs and batch size its config files name
+    (``parsers.events.config``)."""
     files = [m["event_file"] for m in manifests if m.get("event_file")]
     if not files:
         return meta
@@ -126,26 +121,7 @@ def with_event_meta(
             tags[tag] = tags.get(tag, 0) + n
     kinds = sorted({"mindspore-summary" if f["source"] == "summary" else "tensorboard" for f in files})
     formats = list(dict.fromkeys([*meta.get("formats", []), *kinds]))
-    out = {**meta, "formats": formats, "event_files": files, "tags": tags}
-    for field, value in _from_hparams(hparams or {}).items():
-        if out.get(field) is None:
-            out[field] = value
-    return out
-
-
-def _from_hparams(hparams: dict[str, Any]) -> dict[str, int]:
-    """``HPARAM_META`` fields found in a run's hyperparameters (keys matched on their last part)."""
-    by_name = {str(k).rsplit(".", 1)[-1].lower(): v for k, v in hparams.items()}
-    found = {}
-    for field, names in HPARAM_META.items():
-        value = next((by_name[n] for n in names if n in by_name), None)
-        try:
-            number = int(value) if value is not None and not isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            number = None
-        if number is not None and number > 0:
-            found[field] = number
-    return found
+    return config_meta({**meta, "formats": formats, "event_files": files, "tags": tags}, hparams or {})
 
 
 def summary_manifests(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:

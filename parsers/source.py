@@ -82,6 +82,7 @@ _CONTROLS = bytes([*range(0, 9), 11, 12, *range(14, 27), *range(28, 32), 127])
 _CONTROLS_AS_SPACES = bytes.maketrans(_CONTROLS, b" " * len(_CONTROLS))
 _BINARY_SAMPLE = 1 << 20
 _BINARY_SHARE = 0.3  # more than this share of a sample not text: binary
+_CONTROL_CHAR = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _NOT_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f\ufffd]")
 
 
@@ -246,15 +247,21 @@ def check_text(opener: Callable[[], BinaryIO], name: str) -> None:
 
 
 def mostly_binary(opener: Callable[[], BinaryIO]) -> bool:
-    """Whether most of a log's first megabyte is not text (control bytes, invalid UTF-8):
-    asked only of a log in which no record was found."""
+    """Whether a log's first megabyte is mostly not text: over 30% of it control bytes or
+    invalid UTF-8, or most of its lines holding a control byte.  Asked only of a log in which
+    no record was found (prose with a NUL run in it is text without records)."""
     try:
         with opener() as handle:
             sample = handle.read(_BINARY_SAMPLE)
     except (OSError, EOFError, zlib.error, LogError):
         return False
     text = sample.decode("utf-8", "replace")
-    return bool(text) and len(_NOT_TEXT.findall(text)) > _BINARY_SHARE * len(text)
+    if not text.strip():
+        return bool(text)
+    if len(_NOT_TEXT.findall(text)) > _BINARY_SHARE * len(text):
+        return True
+    lines = [line for line in text.splitlines() if line.strip()]
+    return sum(_CONTROL_CHAR.search(line) is not None for line in lines) * 2 > len(lines)
 
 
 # --- text streams ---------------------------------------------------------------------------

@@ -130,3 +130,36 @@ def test_the_folder_box_refuses_a_link_out(layout) -> None:
     os.symlink(outside, runs / "out", target_is_directory=True)
     with pytest.raises(FolderError, match="outside the runs root"):
         resolve_within(runs, "out")
+
+
+OWN_LOG = "@ 1 0 0.9\n@ 2 0 0.7\n"  # a layout nothing built in reads
+OWN_FORMAT = """
+[formats.beside]
+[[formats.beside.patterns]]
+table = "steps"
+regex = '@ (?P<step>\\d+) (?P<epoch>\\d+) (?P<loss>\\S+)'
+fields = { step = "int", epoch = "int", loss = "float" }
+"""
+
+
+def test_a_formats_file_beside_a_log_is_read_by_the_store_only_when_opted_in(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Anyone who can write into a runs folder can put a formats file there: the store reads
+    it only with EPOCHSCOPE_FORMATS_BESIDE_LOGS=1, and never through a link out of the root."""
+    from parsers.store.entry import FORMATS_BESIDE_ENV
+
+    runs = tmp_path / "runs"
+    (_run(runs, "own", OWN_LOG.encode()) / "epochscope-formats.toml").write_text(OWN_FORMAT)
+    monkeypatch.delenv(FORMATS_BESIDE_ENV, raising=False)
+    store = RunStore(runs)
+    assert store.refresh().set_index("run").loc["own", "status"] == "error"  # no records without it
+    monkeypatch.setenv(FORMATS_BESIDE_ENV, "1")
+    assert store.refresh().set_index("run").loc["own", "status"] == "reparsed"
+    assert store.table("steps", ["own"])["loss"].tolist() == [0.9, 0.7]
+    outside = tmp_path / "elsewhere.toml"
+    outside.write_text(OWN_FORMAT)
+    linked = _run(runs, "linked", OWN_LOG.encode())
+    (linked / "epochscope-formats.toml").symlink_to(outside)
+    result = store.refresh().set_index("run")
+    assert "outside the runs root" in result.loc["linked", "error"]

@@ -171,8 +171,9 @@ fields = { epoch = "int", epoch_time_ms = "s" }
 OWN_LOG = "it 1/2 ep 1 loss=0.9\nit 2/2 ep 1 loss=0.7\nep 1 took 1.5s\nit 1/2 ep 2 loss=0.5\n"
 
 
-def test_an_edited_formats_file_beside_a_log_reads_it_again(runs: Path) -> None:
+def test_an_edited_formats_file_beside_a_log_reads_it_again(runs: Path, monkeypatch) -> None:
     """The user adds the epoch-time line to their format: the unchanged log is read with it."""
+    monkeypatch.setenv("EPOCHSCOPE_FORMATS_BESIDE_LOGS", "1")  # the store reads one only when asked
     _run(runs, "a", OWN_LOG.encode(), log="job.log")
     formats = runs / "a" / "epochscope-formats.toml"
     formats.write_text(OWN_STEPS)

@@ -66,16 +66,10 @@ def runs(runs_dir: str) -> pd.DataFrame:
 
 def versions(table: pd.DataFrame, names: Sequence[str]) -> tuple[tuple[str, str, int], ...]:
     """A cache key that changes when any of ``names`` got new lines; in the order of ``names``."""
-    rows = {r["run"]: r for r in table[table["run"].isin(list(names))].to_dict("records")}
-    return tuple(
-        (
-            run,
-            str(rows[run].get("last_update")),
-            int(rows[run]["steps"]) if pd.notna(rows[run].get("steps")) else -1,
-        )
-        for run in dict.fromkeys(names)
-        if run in rows
-    )
+    rows = table[table["run"].isin(list(names))]
+    steps = pd.to_numeric(rows["steps"], errors="coerce").fillna(-1).astype("int64").tolist()
+    found = dict(zip(rows["run"].tolist(), zip(rows["last_update"].astype(str).tolist(), steps)))
+    return tuple((run, *found[run]) for run in dict.fromkeys(names) if run in found)
 
 
 @st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
@@ -100,7 +94,7 @@ def run_tables(
     return tables_of(runs_dir, versions(table, names))[name]
 
 
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)  # keyed by the data version
 def _hparams(runs_dir: str, version: tuple[tuple[str, str, int], ...], part: str) -> pd.DataFrame:
     return _store(runs_dir).hparams(part=part)
 
@@ -124,7 +118,7 @@ def alerts(
     return _alerts(runs_dir, version, statuses, tuple(rules), priced)
 
 
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)  # keyed by the data version and statuses
 def _alerts(
     runs_dir: str,
     version: tuple[tuple[str, str, int], ...],

@@ -230,7 +230,10 @@ def _available(runs_dir: str, versions: tuple) -> dict[str, series.Metric]:
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
-@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+# A resource, not data: the figure is only read (st.plotly_chart copies it to JSON), and each read
+# of a cache_data entry unpickles it -- a plotly Figure validates itself again, about 40% of a
+# warm rerun of the Runs page.
+@st.cache_resource(ttl=600, max_entries=32, show_spinner=False)
 def _figure(
     runs_dir: str, versions: tuple, options: tuple, baseline: str | None, marks: tuple = ()
 ) -> go.Figure:

@@ -54,6 +54,20 @@ def _epochs(row: dict[str, Any]) -> str:
     return f"{int(done)} / {int(total)}" if total is not None and pd.notna(total) else f"{int(done)}"
 
 
+def _epochs_text(done: pd.Series, total: pd.Series) -> np.ndarray:
+    """``_epochs`` of every row at once (the runs table is built on every rerun)."""
+    shown = done.astype("Int64").astype("string")
+    with_total = shown + " / " + total.astype("Int64").astype("string")
+    return with_total.fillna(shown).fillna("").to_numpy(dtype=object)
+
+
+def _best_text(runs: pd.DataFrame) -> np.ndarray:
+    """``METRIC VALUE`` of each row's best eval (``acc 0.9123``), or empty."""
+    value = pd.to_numeric(runs["best_value"], errors="coerce")
+    text = value.map(lambda v: f"{v:.4g}", na_action="ignore").astype("string")
+    return (runs["best_metric"].astype("string") + " " + text).fillna("").to_numpy(dtype=object)
+
+
 def _reason(row: dict[str, Any]) -> str:
     """The error without the log's path in front: the row already says which run it is."""
     error = row.get("error")
@@ -63,13 +77,6 @@ def _reason(row: dict[str, Any]) -> str:
     if path and text.startswith(path) and ": " in text:
         return text.split(": ", 1)[1]
     return text
-
-
-def _best(row: dict[str, Any]) -> str:
-    metric, value = row.get("best_metric"), row.get("best_value")
-    if metric is None or value is None or pd.isna(metric) or pd.isna(value):
-        return ""
-    return f"{metric} {float(value):.4g}"
 
 
 def runs_view(
@@ -82,7 +89,6 @@ def runs_view(
 ) -> pd.DataFrame:
     """The runs table as shown: one row per run, readable columns, cost and baseline deltas joined;
     ``ranks`` (``dashboard.ranks.rank_flag`` of multi-rank runs) a column when any run has one."""
-    records = runs.to_dict("records")
     done = pd.to_numeric(runs["epochs_done"], errors="coerce")
     total = pd.to_numeric(runs["total_epochs"], errors="coerce")
     view = pd.DataFrame(
@@ -90,11 +96,11 @@ def runs_view(
             "compare": runs["run"].isin(list(compared)).to_numpy(),
             "run": runs["run"].to_numpy(),
             "status": runs["status"].map(lambda s: STATUS_LABELS.get(s, s)).to_numpy(),
-            "epochs": [_epochs(r) for r in records],
+            "epochs": _epochs_text(done, total),
             "progress": (done / total).where(total > 0).clip(upper=1.0).to_numpy(),
             "last loss": pd.to_numeric(runs["last_loss"], errors="coerce").to_numpy(),
             "min loss": pd.to_numeric(runs["min_loss"], errors="coerce").to_numpy(),
-            "best eval": [_best(r) for r in records],
+            "best eval": _best_text(runs),
             "epoch time": _seconds(
                 pd.to_numeric(runs["mean_epoch_time_ms"], errors="coerce") / 1000.0, resolution="ms"
             ).to_numpy(),
@@ -116,7 +122,7 @@ def runs_view(
     failed = (runs["status"] == "error").to_numpy()
     view.loc[failed, "epochs"] = ""
     if failed.any():  # the reason right beside the status, where it is seen without scrolling
-        view.insert(3, "error", [_reason(r) for r in records])
+        view.insert(3, "error", [_reason(r) for r in runs.to_dict("records")])
     return view
 
 
@@ -169,8 +175,14 @@ def within(runs: pd.DataFrame, folder: str) -> pd.DataFrame:
     if not len(runs) or "path" not in runs:
         return runs
     base = Path(folder).resolve()
-    keep = runs["path"].map(lambda p: Path(str(p)) == base or base in Path(str(p)).parents)
-    return runs[keep.astype(bool).to_numpy()].reset_index(drop=True)
+    paths = runs["path"].astype(str)
+    # as text first (vectorized: this runs on every rerun), as paths for whatever text does not settle
+    under = (paths == str(base)) | paths.str.startswith(str(base).rstrip("/") + "/")
+    keep = under.to_numpy(dtype=bool, copy=True)
+    if keep.all():
+        return runs
+    keep[~keep] = [Path(p) == base or base in Path(p).parents for p in paths[~keep]]
+    return runs[keep].reset_index(drop=True)
 
 
 def filter_runs(

@@ -160,21 +160,21 @@ def query_table(store: Path, name: str, rows: list[dict[str, Any]]) -> pd.DataFr
     """Table ``name`` of the given runs (catalog rows), with a leading ``run`` column."""
     files = []
     metas: dict[str, dict[str, Any]] = {}
-    for order, row in enumerate(rows):
+    for row in rows:
         metas[row["run"]] = json.loads(row["_meta"])  # a row always has both (sync.build_row)
         for log in json.loads(row["_logs"]):
             for path in _log_files(store, log["key"], name):
-                files.append({"path": path, "run": row["run"], "ord": len(files), "run_ord": order})
+                files.append({"path": path, "run": row["run"], "ord": len(files)})
     if not files:
         return _with_run(conform(pd.DataFrame(), name), [])
-    listing = pd.DataFrame(files)
+    frame_of_files = pd.DataFrame(files)  # not named as in the SQL: DuckDB reads it as registered
     with _connect() as con:
-        con.register("listing", listing)
+        con.register("listing", frame_of_files)
         frame = con.execute(
             "SELECT l.run, t.* EXCLUDE (filename, file_row_number) FROM read_parquet(?, filename = true, "
             "file_row_number = true, union_by_name = true) t JOIN listing l ON t.filename = l.path "
             "ORDER BY l.ord, t.file_row_number",
-            [listing["path"].tolist()],
+            [frame_of_files["path"].tolist()],
         ).df()
     runs = frame.pop("run")
     table = conform(frame, name)

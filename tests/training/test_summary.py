@@ -8,8 +8,10 @@ float32 the summary stores) or what the same run's log printed.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +132,13 @@ def test_training_with_summary_leaves_a_log_and_a_summary_folder(summary_run: Pa
     steps = tiny.epochs * tiny.steps
     assert sorted(set(scalars["step"])) == list(range(1, steps + 1))  # collect_freq=1: every step
     assert set(scalars["tag"]) == {"loss/auto"}
+    # wall times: in order, after the run started (hparams.json, to the second), before its log ended
+    started = datetime.fromisoformat(json.loads((summary_run / "hparams.json").read_text())["start_time"])
+    walls = scalars["wall_time"].to_numpy()
+    assert (np.diff(walls) >= 0).all()
+    assert (
+        started.timestamp() - 1 <= walls.min() and walls.max() <= (summary_run / "train.log").stat().st_mtime
+    )
 
 
 def test_a_run_with_log_and_summary_is_joined_on_step(summary_run: Path, tiny) -> None:

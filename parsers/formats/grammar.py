@@ -42,7 +42,7 @@ SYNONYMS: dict[str, str] = {
     **dict.fromkeys(("step", "iter", "iteration", "it", "batch", "train step", "steps"), "step"),
     **dict.fromkeys(("global step", "num updates", "current steps", "global steps"), "global_step"),
     **dict.fromkeys(
-        ("loss", "total loss", "train loss", "training loss", "lm loss", "outputs", "loss is", "avg loss"),
+        ("loss", "total loss", "train loss", "training loss", "lm loss", "outputs", "loss is"),
         "loss",
     ),
     **dict.fromkeys(("lr", "learning rate", "cur lr"), "lr"),
@@ -60,7 +60,15 @@ SYNONYMS: dict[str, str] = {
         "step_time_ms",
     ),
     **dict.fromkeys(
-        ("epoch time", "train epoch time", "total cost", "epoch cost", "cost time", "epoch duration"),
+        (
+            "epoch time",
+            "train epoch time",
+            "total cost",
+            "epoch cost",
+            "cost time",
+            "epoch duration",
+            "time since last epoch",
+        ),
         "epoch_time_ms",
     ),
     **dict.fromkeys(
@@ -122,7 +130,7 @@ METRIC_WORDS = frozenset(
     ]
 )
 # Keys that are never metrics: summaries and positions.
-_NOT_METRIC = re.compile(r"(?i)\bbest\b|\bavg\b|^(?:lr|time|eta|memory|data time)$")
+_NOT_METRIC = re.compile(r"(?i)\bbest\b|^(?:lr|time|eta|memory|data time)$")
 # Words that make a line an evaluation: not followed by '_' (val_loss is a key), '.' or '/'.
 _EVAL_WORD = re.compile(
     r"(?i)(?<![\w/.])(val|valid|validation|validating|eval|evaluation|evaluating|test|testing|results?|metrics)"
@@ -147,6 +155,8 @@ _CONNECTOR = re.compile(
 _REMARK = re.compile(r"\([^()]*\s[^()]*\)|\((?i:train|val|valid|test|eval)\)")
 _SPLIT = re.compile(r"[,|;\t\[\](){}<>\"'：]|\s{2,}|\s-\s|(?<=\S):(?=\S)|:\s")
 _KEY_WORD = re.compile(r"^[A-Za-z_@][\w@.\-/]*$")
+# A path or a file name ("train.py", ".../rank_0-6500_2.ckpt") ends a key, never starts one.
+_PATH_WORD = re.compile(r"/.*/|\.[A-Za-z]\w{0,4}$")
 _KEY_REACH = 120
 # A key that names an evaluation itself (``val_loss``, ``eval_loss``, ``test_acc1``).
 _KEYED_EVAL = re.compile(r"(?i)(?:val|valid|eval|test)_")
@@ -191,6 +201,7 @@ class _Item:
     negate: bool = False
     bracketed: bool = False  # "[" right before, or the epoch's value: where a step's progress stands
     averaged: bool = False  # followed by "(running average)": a progress meter's figure
+    in_parens: bool = False  # "(" right before its key: a part of the value before it
 
 
 def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
@@ -249,6 +260,10 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
             _Item(key, start, end, text[start:end], unit or key_unit, negate=negate, bracketed=bracketed)
         )
         items[-1].averaged = bool(_AVERAGE_AFTER.match(text, end))
+        if lead.lstrip().startswith("(") and ")" in text[end:]:
+            items[-1].in_parens = True  # "712.9(train: 679.7, val: 31.9)s": the unit closes the group
+            closing = _UNIT.match(text, text.index(")", end) + 1)
+            items[-1].unit = items[-1].unit or (closing.group("unit") if closing else None)
         if key.lower().split()[-1:] in (["max"], ["total"]) and _EPOCHS_AFTER.match(text, end):
             items[-1].key = "max epochs"  # "max: 30 epochs"
         last = unit_match.end() if unit_match else end
@@ -277,16 +292,11 @@ def _key(lead: str) -> tuple[str, str | None]:
     if found:
         unit, lead = found.group("unit"), lead[: found.start()]
     piece = _SPLIT.split(lead)[-1] if lead else ""
-    words = [w for w in piece.split() if _KEY_WORD.match(w)]
-    while words and words[0] in _LOG_WORDS:
-        words.pop(0)
-    if len(piece.split()) != len(words) and words:  # junk between: keep the words after it
-        tail = []
-        for w in reversed(piece.split()):
-            if not _KEY_WORD.match(w):
-                break
-            tail.insert(0, w)
-        words = tail
+    words: list[str] = []  # the run of key words right before the value
+    for word in reversed(piece.split()):
+        if not _KEY_WORD.match(word) or _PATH_WORD.search(word) or word in _LOG_WORDS:
+            break
+        words.insert(0, word)
     return " ".join(words[-4:]), unit
 
 
@@ -340,6 +350,10 @@ def _metric_prefix(items: list[_Item], eval_line: bool) -> str:
 
 def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str) -> None:
     column = column_of(item.key) if item.key else None
+    if item.in_parens and _norm(item.key) == "train" and "epoch_time_ms" in fields:
+        # A time split into parts, "(train: x, val: y)": the training part is the epoch's time.
+        fields["epoch_time_ms"] = _value("epoch_time_ms", item, "float")
+        return
     if item.total is not None and item.bracketed and (column is None or column == "step"):
         # A progress pair in brackets, or after the epoch, with no counter key of its own
         # (``[1][ 10/196]``, ``| epoch 010  2000 / 8223``, ``subset  1000 / 1311``) is the step.

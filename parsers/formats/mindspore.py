@@ -98,6 +98,14 @@ RESULT_DICT = LinePattern(
     fields={"metrics": "dict"},
 )
 
+# "update best result: {...}", "the best {...} is: {...}": the best evaluation so far, printed again.
+BEST_RESULT = LinePattern(
+    name="best result so far",
+    table="noise",
+    regex=r"(?i)\bbest\b[^{]*\{",
+    priority=PRIORITY_EVENT_FIRST,
+)
+
 MINDSPORE = register(
     LogFormat(
         name="mindspore",
@@ -106,6 +114,7 @@ MINDSPORE = register(
             LOSS_MONITOR,
             NAN_ABORT,
             AVERAGE_EPOCH_TIME,
+            BEST_RESULT,
             TIME_MONITOR,
             MODELZOO_THROUGHPUT,
             EVAL_RESULT,

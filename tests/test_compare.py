@@ -155,7 +155,14 @@ def test_missing_figure_fails_and_says_which_side(baseline, capsys):
     code, result = compare_cli(baseline, no_throughput, "throughput-drop=5%", capsys=capsys)
     assert code == 1
     (row,) = check(result, "throughput-drop=5%")
-    assert "candidate" in row["reason"] and "baseline" not in row["reason"]
+    assert row["reason"] == "cannot check: candidate log has no throughput (samples/s)"
+    assert (row["metric"], row["candidate"], row["passed"]) == ("throughput (samples/s)", None, False)
+    code, result = compare_cli(no_throughput, no_throughput, "throughput-drop=5%", capsys=capsys)
+    (row,) = check(result, "throughput-drop=5%")
+    assert (code, row["reason"]) == (
+        1,
+        "cannot check: baseline and candidate log has no throughput (samples/s)",
+    )
 
 
 def test_text_output_and_exit_codes_as_a_process(baseline, tmp_path):
@@ -185,11 +192,13 @@ def test_bad_rule_is_bad_input(baseline, rule, needle, capsys):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_bad_log_is_bad_input(baseline, tmp_path):
+def test_bad_log_is_bad_input(baseline, tmp_path, capsys):
     missing = tmp_path / "candidate.log"
-    result = run_cli("compare", baseline, missing, "--fail-on", "nan")
+    result = call_cli(capsys, "compare", baseline, missing, "--fail-on", "nan")
     assert result.returncode == 2 and str(missing) in result.stderr
-    assert run_cli("compare", baseline).returncode == 2
+    assert result.stderr.startswith("Error: ") and result.stdout == ""
+    alone = call_cli(capsys, "compare", baseline)  # a baseline and nothing to compare with it
+    assert alone.returncode == 2 and alone.stderr.startswith("Error: ")
 
 
 def test_parse_rule():

@@ -122,8 +122,22 @@ class Dispatcher:
             plan = plan if _grammar_reads_more(found[1], plan) else None
         if plan is None and found is not None:
             plan = self._build(text, tokens, *found)
+            if self.grammar is not None and plan.pattern.table == "evals" and not _has(plan, "epoch"):
+                plan = self._with_grammar_epoch(plan, text, tokens)
         self.plans[shape] = plan
         return plan
+
+    def _with_grammar_epoch(self, plan: ShapePlan, text: str, tokens) -> ShapePlan:
+        """A named eval pattern that reads no epoch, given the one the grammar reads on its line.
+
+        ``Epoch(val) [8][1730]  top1 acc: 0.0661``: the top-1 pattern reads the metrics, the
+        line says which epoch they evaluate; without it the epoch in force (9) would be used.
+        """
+        grammar = self._read(text, tokens)
+        epoch = next((f for f in grammar.fields if f.column == "epoch"), None) if grammar else None
+        if epoch is None or grammar.pattern.table != "evals":
+            return plan
+        return ShapePlan(plan.fmt, plan.pattern, (*plan.fields, epoch), plan.per_line)
 
     def _read(self, text: str, tokens: list[tuple[int, int, int]]) -> ShapePlan | None:
         """The grammar's plan for a shape: each value a token slot or a constant (never per line)."""
@@ -222,6 +236,10 @@ class Dispatcher:
             if (s, e) == (start, end):
                 return [FieldPlan("rank", "int", slot=i)]
         return [FieldPlan("rank", "int", constant=int(tag.group(group)))]
+
+
+def _has(plan: ShapePlan, column: str) -> bool:
+    return any(f.column == column and (f.slot >= 0 or f.constant is not None) for f in plan.fields)
 
 
 def _yields_to_grammar(fmt: LogFormat, pat: LinePattern) -> bool:

@@ -12,8 +12,13 @@ import numpy as np
 import pytest
 
 import parsers
+from parsers.dispatch import Dispatcher
+from parsers.engine import assemble
 from parsers.formats.grammar import column_of, is_metric_key, read_line
+from parsers.parse import parse_source
+from parsers.registry import ordered_patterns
 from parsers.scan import scan_lines
+from parsers.source import open_sources
 
 
 def _parse(*lines: str) -> parsers.ParsedLog:
@@ -218,3 +223,73 @@ def test_no_phantom_records(lines: list[str]) -> None:
     log = _parse(*lines)
     assert len(log.steps) == 0
     assert len(log.evals) == 0
+
+
+def test_epoch_summaries_beside_step_lines_are_not_steps() -> None:
+    # fairseq/transformer_epoch_summary_valid_issue514.log
+    log = _parse(
+        "| epoch 008 | loss 6.326 | nll_loss 5.193 | ppl 36.58 | wps 12876 | ups 4.9 | wpb 2578 | bsz 108 "
+        "| num_updates 21896 | lr 0.000213706 | gnorm 1.201 | clip 0% | oom 0 | wall 4634 | train_wall 4309",
+        "| epoch 009:   1000 / 2737 loss=6.220, nll_loss=5.070, ppl=33.60, wps=12800, ups=4.7, wpb=2568, bsz=108, "
+        "num_updates=22897, lr=0.000208983, gnorm=1.242, clip=0%, oom=0, wall=4847, train_wall=4501",
+    )
+    assert log.steps[["epoch", "step", "global_step", "loss"]].values.tolist() == [[9, 1000, 22897, 6.22]]
+    assert log.meta["lines_skipped"] == 1  # the summary is counted, not lost
+
+
+def test_a_loss_alone_is_a_summary() -> None:
+    # mindscience/mindflow_fno3d_epoch_loss_time_br.log
+    log = _parse(
+        "epoch: 149 train loss: 0.02165638 epoch time: 19.32s<br>",
+        "epoch: 150 train loss: 0.016264874 epoch time: 19.32s<br>",
+        "loss: 0.016265<br>",
+        "mean rms_error: 0.01986466<br>",
+    )
+    assert log.steps["loss"].tolist() == [0.02165638, 0.016264874]
+    assert log.epochs["epoch_time_ms"].tolist() == [19320.0, 19320.0]  # "19.32s": seconds
+    assert log.evals[["metric", "value"]].values.tolist() == [["mean_rms_error", 0.01986466]]
+
+
+def test_time_split_into_train_and_val_parts() -> None:
+    # mindcv/gmlp_openi_train.log
+    reading = _read(
+        "[2023-11-05 07:01:21] mindcv.utils.callbacks INFO - Total time since last epoch: "
+        "712.945024(train: 679.709016, val: 31.933918)s, ETA: 1425.890047s"
+    )
+    assert reading is not None and reading.table == "epochs"
+    (value,) = [v for v in reading.values if v.column == "epoch_time_ms"]
+    assert value.scale == 1000.0  # the unit closing the group: seconds
+
+
+def test_time_printed_mid_epoch_is_no_epoch_time() -> None:
+    # modelzoo/resnet50_gpu_benchmark_glued.log, read by the grammar alone (its named format off)
+    line = "epoch: [0/1] step: [20/5004], loss is 6.940182 Epoch time: 12416.098 ms, fps: 412 img/sec."
+    reading = _read(line)
+    assert reading is not None and reading.also == ("epochs",)
+    formats = {k: v for k, v in parsers.FORMATS.items() if k != "modelzoo"}
+    src = open_sources(line + "\n")[0]
+    log = assemble([parse_source(src, Dispatcher(ordered_patterns(None, formats)))], formats=formats)
+    assert log.steps["loss"].tolist() == [6.940182]
+    assert log.epochs["epoch_time_ms"].notna().sum() == 0
+
+
+def test_best_result_so_far_is_no_new_eval() -> None:
+    # modelzoo/sppnet_eval_set_dict_end_training.log
+    log = _parse(
+        "epoch: 150, {'top_5_accuracy', 'top_1_accuracy'}: {'top_5_accuracy': 0.8547876602564103, "
+        "'top_1_accuracy': 0.6483173076923077}, eval_cost:15.02",
+        "update best result: {'top_5_accuracy': 0.8547876602564103, 'top_1_accuracy': 0.6483173076923077}",
+    )
+    evals = log.evals[["epoch", "metric", "value"]].values.tolist()
+    assert evals == [[150, "top_5_accuracy", 0.8547876602564103], [150, "top_1_accuracy", 0.6483173076923077]]
+
+
+def test_named_eval_pattern_takes_the_epoch_its_line_prints() -> None:
+    # mmcv/mmaction_val_top1_acc_issue199.log
+    log = _parse(
+        "2020-07-27 12:54:55,151 - INFO - Epoch [9][1720/1730]\tlr: 1.000e-02, eta: 2 days, 20:32:10, time: 1.735, "
+        "data_time: 0.037, memory: 8342, loss_cls: 2.6088, loss: 2.6088",
+        "2020-07-27 13:00:36,392 - INFO - Epoch(val) [8][1730]\ttop1 acc: 0.0661, top5 acc: 0.1539",
+    )
+    assert set(log.evals["epoch"].tolist()) == {8}
+    assert log.steps["global_step"].tolist() == [8 * 1730 + 1720]

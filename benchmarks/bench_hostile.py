@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Time and peak memory of parsing hostile input (issue 12): one huge line, many long lines,
+many small logs.
+
+    python benchmarks/bench_hostile.py [line|long|many|all] [--out DIR] [--logs 10000]
+
+* ``line``: a real log (tests/data/mindspore-2.10-cpu/basic.log) with one 10 MB line
+  without a newline in its middle (a tensor printed whole).  Before RE2 and the line
+  limit, a 300 KB line took 35-73 s.
+* ``long``: a 50 MB file of long lines: lines of 50 KB to 2 MB (about a third over the
+  1 MB limit), each followed by a LossMonitor record.
+* ``many``: a folder of ``--logs`` small logs (three lines each) read as the ranks of one
+  run by ``parse_log(folder)`` -- the issue's "10,000 tiny logs: 57 s and 946 MB".
+
+Each case runs in a fresh interpreter, so its peak resident memory is its own; the
+files are written once under --out (default /tmp/epochscope-bench-hostile).  One JSON
+object per case is printed: seconds, peak MB, input MB, records found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BASIC = REPO / "tests" / "data" / "mindspore-2.10-cpu" / "basic.log"
+RECORD = b"epoch: 3 step: 17, loss is 0.4321\n"
+
+CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[2])
+import parsers
+start = time.perf_counter()
+log = parsers.parse_log(sys.argv[1])
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": round(seconds, 2), "peak_mb": round(peak), "steps": len(log.steps),
+                  "lines_skipped": log.meta.get("lines_skipped")}))
+"""
+
+
+def _one_line(out: Path) -> Path:
+    path = out / "one_10mb_line.log"
+    if not path.exists():
+        text = BASIC.read_bytes()
+        cut = text.index(b"epoch: 2")
+        line = b"epoch: 1 step: 2, " + b"0.125 " * (10_000_000 // 6) + b"\n"
+        path.write_bytes(text[:cut] + line + text[cut:])
+    return path
+
+
+def _long_lines(out: Path) -> Path:
+    path = out / "long_lines_50mb.log"
+    if not path.exists():
+        rng = random.Random(12)
+        with path.open("wb") as handle:
+            written = 0
+            while written < 50_000_000:
+                line = b"[INFO] tensor: " + b"0.5, " * (rng.randint(50_000, 2_000_000) // 5) + b"\n"
+                handle.write(line + RECORD)
+                written += len(line) + len(RECORD)
+    return path
+
+
+def _many(out: Path, n: int) -> Path:
+    folder = out / f"many_{n}"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        text = RECORD + b"epoch: 3 step: 18, loss is 0.4\nepoch time: 12.0 ms, per step time: 6.0 ms\n"
+        for rank in range(n):
+            (folder / f"rank_{rank}.log").write_bytes(text)
+    return folder
+
+
+def _run(case: str, path: Path) -> dict:
+    size = sum(p.stat().st_size for p in path.rglob("*")) if path.is_dir() else path.stat().st_size
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), str(REPO)], capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - start
+    if done.returncode:
+        return {"case": case, "error": done.stderr.strip().splitlines()[-1:]}
+    figures = json.loads(done.stdout)
+    return {"case": case, "input_mb": round(size / 1e6, 1), "wall_s": round(wall, 2), **figures}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("case", nargs="?", default="all", choices=["line", "long", "many", "all"])
+    parser.add_argument("--out", type=Path, default=Path("/tmp/epochscope-bench-hostile"))
+    parser.add_argument("--logs", type=int, default=10_000)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    cases = {
+        "line": lambda: _one_line(args.out),
+        "long": lambda: _long_lines(args.out),
+        "many": lambda: _many(args.out, args.logs),
+    }
+    for name, make in cases.items():
+        if args.case in (name, "all"):
+            print(json.dumps(_run(name, make())), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -249,7 +249,7 @@ def test_runs_columns_and_table_run_column(runs: Path) -> None:
     for name in TABLES:
         both = store.table(name)
         assert list(both.columns) == ["run", *TABLES[name]]
-        assert both.index.equals(pd.RangeIndex(len(both)))
+        assert both.index.equals(pd.RangeIndex(len(both))) and str(both["run"].dtype) == "string"
         assert set(both["run"]) <= {"a/deep", "b"}
     steps = store.table("steps", ["b"])
     assert set(steps["run"]) == {"b"} and len(steps) == len(parsers.parse_log(MINDSPORE).steps)
@@ -293,7 +293,9 @@ def test_a_store_without_runs_has_an_empty_runs_table(runs: Path) -> None:
         }
         assert {types[c] for c in ("epochs_done", "total_epochs", "steps")} == {"Int64"}
         assert {types[c] for c in ("first_loss", "min_loss", "eta_s", "wall_time_s")} == {"float64"}
-    assert store.table("steps").empty and list(store.table("steps").columns) == ["run", *TABLES["steps"]]
+    steps = store.table("steps")
+    assert steps.empty and list(steps.columns) == ["run", *TABLES["steps"]]
+    assert str(steps["run"].dtype) == "string"  # as when it holds runs
 
 
 def test_throughput_from_each_runs_own_batch_size_in_a_table_of_runs(runs: Path) -> None:

@@ -122,22 +122,27 @@ class Dispatcher:
             plan = plan if _grammar_reads_more(found[1], plan) else None
         if plan is None and found is not None:
             plan = self._build(text, tokens, *found)
-            if self.grammar is not None and plan.pattern.table == "evals" and not _has(plan, "epoch"):
-                plan = self._with_grammar_epoch(plan, text, tokens)
+            if self.grammar is not None and plan.pattern.table in ("evals", "steps"):
+                plan = self._with_grammar_position(plan, text, tokens)
         self.plans[shape] = plan
         return plan
 
-    def _with_grammar_epoch(self, plan: ShapePlan, text: str, tokens) -> ShapePlan:
-        """A named eval pattern that reads no epoch, given the one the grammar reads on its line.
+    def _with_grammar_position(self, plan: ShapePlan, text: str, tokens) -> ShapePlan:
+        """A named pattern's plan, given the position its line prints and the pattern does not read.
 
-        ``Epoch(val) [8][1730]  top1 acc: 0.0661``: the top-1 pattern reads the metrics, the
-        line says which epoch they evaluate; without it the epoch in force (9) would be used.
+        ``Epoch(val) [8][1730]  top1 acc: 0.0661``: the top-1 pattern reads the metrics, the line
+        says which epoch they evaluate (else the epoch in force, 9, would be used).
+        ``885/885 [15:52<00:00,  1.13it/s]{'loss': 0.0528, ...}``: the Trainer's dict names no
+        step, the tqdm bar it is glued to counts them.
         """
-        grammar = self._read(text, tokens)
-        epoch = next((f for f in grammar.fields if f.column == "epoch"), None) if grammar else None
-        if epoch is None or grammar.pattern.table != "evals":
+        wanted = "epoch" if plan.pattern.table == "evals" else "global_step"
+        if _has(plan, wanted) or (wanted == "global_step" and _has(plan, "step")):
             return plan
-        return ShapePlan(plan.fmt, plan.pattern, (*plan.fields, epoch), plan.per_line)
+        grammar = self._read(text, tokens)
+        if grammar is None or grammar.pattern.table != plan.pattern.table:
+            return plan
+        extra = tuple(f for f in grammar.fields if f.column == wanted and f.slot >= 0)
+        return ShapePlan(plan.fmt, plan.pattern, (*plan.fields, *extra), plan.per_line) if extra else plan
 
     def _read(self, text: str, tokens: list[tuple[int, int, int]]) -> ShapePlan | None:
         """The grammar's plan for a shape: each value a token slot or a constant (never per line)."""
@@ -283,7 +288,7 @@ def _byte_offsets(text: str):
 
 
 def _token_slot(by_span, start, end, kind, raw) -> tuple[int, bool] | None:
-    if kind not in NUMERIC_TYPES:
+    if kind not in NUMERIC_TYPES and kind != "epoch_progress":  # progress: gathered, then rounded up
         return None
     hit = by_span.get((start, end))
     negate = False

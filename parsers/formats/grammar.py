@@ -163,6 +163,7 @@ _KEYED_EVAL = re.compile(r"(?i)(?:val|valid|eval|test)_")
 # A Tensor's shape (``Tensor(shape=[1], dtype=Float32, [ 1.08e+01])``) holds no value.
 _TENSOR_SHAPE = re.compile(r"shape=\[[^\]]{0,40}\]")
 _EVAL_PART = re.compile(r"(?i)(?:^|_)(?:val|valid|validation|eval|test)(?:_|$)")
+_TQDM_AFTER = re.compile(r"\s*\[\d+:\d+(?::\d+)?<")
 _AVERAGE_AFTER = re.compile(r"\s*\(\s*[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*\)")
 _EPOCHS_AFTER = re.compile(r"\s*epochs\b")
 _LOG_WORDS = {"INFO", "DEBUG", "WARNING", "WARN", "ERROR", "I", "W", "E"}
@@ -202,6 +203,7 @@ class _Item:
     bracketed: bool = False  # "[" right before, or the epoch's value: where a step's progress stands
     averaged: bool = False  # followed by "(running average)": a progress meter's figure
     in_parens: bool = False  # "(" right before its key: a part of the value before it
+    text_after: str = ""  # a few characters after the value (or its progress total)
 
 
 def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
@@ -245,6 +247,7 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
         lead = text[last:start]
         if items and items[-1].total is None and re.fullmatch(r"\s*/\s*", lead) and text[start].isdigit():
             items[-1].total = (start, end)
+            items[-1].text_after = text[end : end + 16]
             last = end
             continue
         if text.startswith("%|", end):
@@ -260,9 +263,10 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
             _Item(key, start, end, text[start:end], unit or key_unit, negate=negate, bracketed=bracketed)
         )
         items[-1].averaged = bool(_AVERAGE_AFTER.match(text, end))
-        if lead.lstrip().startswith("(") and ")" in text[end:]:
+        close = text.find(")", end, end + _KEY_REACH) if lead.lstrip().startswith("(") else -1
+        if close >= 0:
             items[-1].in_parens = True  # "712.9(train: 679.7, val: 31.9)s": the unit closes the group
-            closing = _UNIT.match(text, text.index(")", end) + 1)
+            closing = _UNIT.match(text, close + 1)
             items[-1].unit = items[-1].unit or (closing.group("unit") if closing else None)
         if key.lower().split()[-1:] in (["max"], ["total"]) and _EPOCHS_AFTER.match(text, end):
             items[-1].key = "max epochs"  # "max: 30 epochs"
@@ -353,6 +357,11 @@ def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str
     if item.in_parens and _norm(item.key) == "train" and "epoch_time_ms" in fields:
         # A time split into parts, "(train: x, val: y)": the training part is the epoch's time.
         fields["epoch_time_ms"] = _value("epoch_time_ms", item, "float")
+        return
+    if item.total is not None and not item.key and _TQDM_AFTER.match(item.text_after):
+        # A tqdm bar's counter (``177/885 [03:14<10:29,  1.12it/s]``) counts the run's steps;
+        # a line redrawn several times holds several: the last is the latest.
+        fields["global_step"] = _value("global_step", item, "int")
         return
     if item.total is not None and item.bracketed and (column is None or column == "step"):
         # A progress pair in brackets, or after the epoch, with no counter key of its own

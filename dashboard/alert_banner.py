@@ -40,7 +40,9 @@ LIVE_STATUSES = ("running", "stalled", "crashed")
 
 
 def alert_banner(slot, runs_dir: str, runs: pd.DataFrame, prices: Sequence[Price]) -> None:
-    """Fill ``slot`` (an ``st.empty()``) with the alerts that hold for the live runs, or leave it empty."""
+    """Fill ``slot`` (an ``st.container()`` placed at the top: while the page reruns, the
+    banner it showed stays until this run's replaces it) with the alerts that hold for the
+    live runs, or leave it empty."""
     live = runs.loc[runs["status"].isin(LIVE_STATUSES), "run"].tolist() if len(runs) else []
     if not live:
         return

@@ -81,6 +81,10 @@ def texts(page) -> list[str]:
 def test_the_banner_names_the_crash_and_the_lagging_rank(page, server):
     open_view(page, server)
     page.get_by_text(re.compile(r"\d+ alerts on 2 runs")).wait_for()
+    page.wait_for_function(  # the alerts' text blocks follow the warning
+        "n => Array.from(document.querySelectorAll('[data-testid=stText]')).filter(t => /^(crashed|job8) /.test(t.innerText)).length >= n",
+        arg=3,
+    )
     shown = texts(page)
     number, text = line_of(NAN_LOG, "ValueError: In epoch")
     assert f"{CRASHED}  crashed" in "\n".join(shown) and f"line {number}: {text}" in "\n".join(shown)

@@ -58,8 +58,8 @@ if (pattern or choices) and filtered:
 
 def body() -> None:
     runs = ctx.fresh_runs()
-    banner = st.empty()  # filled last: the alerts never delay the table or the chart
-    table = st.empty()  # filled right after the chart is sent (see below)
+    banner = st.container()  # filled last: the alerts never delay the table or the chart
+    table = st.container()  # filled after the chart is sent; a container keeps the table shown meanwhile
     panels.curves_panel(ctx, runs, ctx.compared, key="runs.curves")
     # The table sits above the chart but is built and sent after it: the chart (cached per data
     # version) goes out first and the browser fetches plotly while the table is being built.
@@ -71,7 +71,7 @@ def body() -> None:
         baseline=ctx.baseline,
         ranks=data.rank_flags(ctx.runs_dir, shown),
     )
-    with table.container():
+    with table:
         panels.runs_table(view, key="runs.table")
         panels.status_line(runs, shown, ctx)
     alert_banner(banner, ctx.runs_dir, runs, panels.prices(ctx))

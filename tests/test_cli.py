@@ -83,7 +83,8 @@ def test_unknown_format_names_the_known_ones(capsys):
 
 def test_broken_gzip(tmp_path, capsys):
     broken = tmp_path / "train.log.gz"
-    broken.write_bytes(gzip.compress(b"epoch: 1 step: 1, loss is 0.5\n" * 50)[:40])
+    # cut before its first line (a gzip cut later keeps the lines before the cut: test_hostile_bytes)
+    broken.write_bytes(gzip.compress(b"epoch: 1 step: 1, loss is 0.5\n" * 50)[:12])
     assert_one_line_error(call_cli(capsys, broken), str(broken))
 
 

@@ -4,6 +4,7 @@
     python benchmarks/bench_mutation.py                     # every module below, one at a time
     python benchmarks/bench_mutation.py catalog compare     # some of them
     python benchmarks/bench_mutation.py --rev HEAD~3 engine # a given commit
+    python benchmarks/bench_mutation.py --results-only catalog  # the last run's figures (even a stopped one)
 
 mutmut (the ``dev`` extra) changes one thing at a time in the code -- a ``<`` into a
 ``<=``, a constant, a dropped condition -- and runs the tests that reach the changed
@@ -15,8 +16,9 @@ The code mutated is a snapshot: a ``git worktree`` of ``--rev`` (default HEAD) i
 ``--out`` (default /tmp/epochscope-mutation), with the compiled scanner copied in, so
 edits in the working tree meanwhile change nothing.  Modules run one after another (a
 run uses every core given by ``--children``).  It prints one JSON object per module --
-mutants, killed, survived, timeout, no tests, share killed -- and writes the survivors'
-names and diffs to ``OUT/<module>-survivors.txt`` to read (``mutmut show NAME`` there).
+mutants, killed, survived, timeout, no tests, share killed (a mutant no test reaches counts
+as not killed) -- and writes the survivors' names and diffs to ``OUT/<module>-survivors.txt``
+to read (``mutmut show NAME`` in ``OUT/tree``).
 Slow: minutes per module on two cores; not part of CI.  Figures go in the README.
 """
 
@@ -65,7 +67,14 @@ def main() -> None:
     parser.add_argument("--rev", default="HEAD", help="the commit to mutate (default HEAD)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/epochscope-mutation"))
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument(
+        "--results-only", action="store_true", help="report the last run in --out (also a stopped one)"
+    )
     args = parser.parse_args()
+    if args.results_only:
+        for name in args.modules:
+            print(json.dumps({"module": name, **_counted(args.out / "tree", args.out, name)}), flush=True)
+        return
     tree = snapshot(args.out, args.rev)
     for name in args.modules or list(MODULES):
         print(json.dumps(run_module(tree, name, args.children, args.out)), flush=True)
@@ -94,18 +103,18 @@ def run_module(tree: Path, name: str, children: int, out: Path) -> dict:
         cwd=tree, capture_output=True, text=True,
     )  # fmt: skip
     (out / f"{name}-run.log").write_text(run.stdout + run.stderr)
+    counts = _counted(tree, out, name)
+    return {"module": name, "files": files, **counts, "minutes": round((time.monotonic() - start) / 60, 1)}
+
+
+def _counted(tree: Path, out: Path, name: str) -> dict:
+    """Counts, the share killed (a mutant no test reaches counts as not killed), the survivors' file."""
     counts = _results(tree)
-    survivors = [m for m, status in counts.pop("mutants").items() if status == "survived"]
+    survivors = [m for m, status in counts.pop("mutants").items() if status in {"survived", "no tests"}]
     _write_survivors(tree, out / f"{name}-survivors.txt", survivors)
-    tested = counts["killed"] + counts["survived"] + counts["timeout"]
-    return {
-        "module": name,
-        "files": files,
-        **counts,
-        "killed_share": round((counts["killed"] + counts["timeout"]) / tested, 3) if tested else None,
-        "minutes": round((time.monotonic() - start) / 60, 1),
-        "survivors": str(out / f"{name}-survivors.txt"),
-    }
+    tested = counts["killed"] + counts["survived"] + counts["timeout"] + counts["no_tests"]
+    share = round((counts["killed"] + counts["timeout"]) / tested, 3) if tested else None
+    return {**counts, "killed_share": share, "survivors": str(out / f"{name}-survivors.txt")}
 
 
 def _configure(tree: Path, files: list[str], tests: list[str]) -> None:
@@ -138,6 +147,7 @@ def _results(tree: Path) -> dict:
         "survived": statuses.count("survived"),
         "timeout": statuses.count("timeout"),
         "no_tests": statuses.count("no tests"),
+        "not_checked": statuses.count("not checked"),
     }
 
 

@@ -288,37 +288,76 @@ def _peek(handle: BinaryIO, n: int) -> bytes:
     return head
 
 
-class _Gunzip(io.RawIOBase):
-    """A gzip stream (any number of members) read with zlib; a cut or corrupt stream ends the
-    text where it breaks and sets ``cut`` to why, instead of losing what came before."""
+class _Decoded(io.RawIOBase):
+    """Text made from a raw stream, read forward; ``seek`` skips ahead, or starts over from the
+    raw stream's beginning to go back (the store seeks to where a part starts)."""
 
     def __init__(self, raw: BinaryIO, name: str) -> None:
         self.raw, self.name = raw, name
-        self.inflate = zlib.decompressobj(31)
+        self.start = raw.tell() if raw.seekable() else 0
         self.pending = b""
-        self.compressed = 0
-        self.cut: str | None = None
         self.done = False
-        self.text = 0
+        self.pos = 0
+        self._reset()
+
+    def _reset(self) -> None:  # what a start over resets
+        raise NotImplementedError
+
+    def _more(self) -> None:  # append decoded text to ``pending`` or set ``done``
+        raise NotImplementedError
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return self.raw.seekable()
+
+    def tell(self) -> int:
+        return self.pos
+
     def readinto(self, buffer) -> int:
         while not self.pending and not self.done:
-            self._inflate()
+            self._more()
         n = min(len(buffer), len(self.pending))
         memoryview(buffer).cast("B")[:n] = self.pending[:n]
         self.pending = self.pending[n:]
-        self.text += n
+        self.pos += n
         return n
 
     def peek(self, n: int) -> bytes:
         while len(self.pending) < n and not self.done:
-            self._inflate()
+            self._more()
         return self.pending[:n]
 
-    def _inflate(self) -> None:
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self.pos
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("a decoded stream seeks from its start only")
+        if offset < self.pos:
+            self.raw.seek(self.start)
+            self.pending, self.done, self.pos = b"", False, 0
+            self._reset()
+        scratch = bytearray(1 << 20)
+        while self.pos < offset and self.readinto(memoryview(scratch)[: offset - self.pos]):
+            pass
+        return self.pos
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _Gunzip(_Decoded):
+    """A gzip stream (any number of members) read with zlib; a cut or corrupt stream ends the
+    text where it breaks and sets ``cut`` to why, instead of losing what came before."""
+
+    def _reset(self) -> None:
+        self.inflate = zlib.decompressobj(31)
+        self.compressed = 0
+        self.cut: str | None = None
+
+    def _more(self) -> None:
         data = self.raw.read(1 << 16)
         self.compressed += len(data)
         try:
@@ -340,43 +379,28 @@ class _Gunzip(io.RawIOBase):
         self.done = True
         self.cut = why or (
             f"gzip data ends early, after {self.compressed:,} compressed bytes "
-            f"({self.text + len(self.pending):,} bytes of text); the rest of the log is lost"
+            f"({self.pos + len(self.pending):,} bytes of text); the rest of the log is lost"
         )
 
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
 
-
-class _Transcode(io.RawIOBase):
+class _Transcode(_Decoded):
     """UTF-16 text as UTF-8 (undecodable units as U+FFFD)."""
 
     def __init__(self, raw: BinaryIO, encoding: str) -> None:
-        self.raw, self.name = raw, getattr(raw, "name", "<log>")
-        self.decoder = codecs.getincrementaldecoder(encoding)("replace")
-        self.pending = b""
-        self.done = False
+        self.encoding = encoding
+        super().__init__(raw, getattr(raw, "name", "<log>"))
 
-    def readable(self) -> bool:
-        return True
+    def _reset(self) -> None:
+        self.decoder = codecs.getincrementaldecoder(self.encoding)("replace")
 
-    def readinto(self, buffer) -> int:
-        while not self.pending and not self.done:
-            data = self.raw.read(1 << 20)
-            self.done = not data
-            self.pending = self.decoder.decode(data, final=self.done).encode("utf-8", "surrogatepass")
-        n = min(len(buffer), len(self.pending))
-        memoryview(buffer).cast("B")[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
-        return n
+    def _more(self) -> None:
+        data = self.raw.read(1 << 20)
+        self.done = not data
+        self.pending += self.decoder.decode(data, final=self.done).encode("utf-8", "surrogatepass")
 
     @property
     def cut(self) -> str | bool | None:
         return getattr(self.raw, "cut", False)
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
 
 
 # --- blocks of whole lines ------------------------------------------------------------------

@@ -236,3 +236,21 @@ def test_a_gzip_cut_before_any_text_is_still_an_error(tmp_path: Path) -> None:
     assert b"\n" not in _readable_prefix(path)
     with pytest.raises(parsers.UnreadableLogError, match="broken gzip"):
         parsers.parse_log(path)
+
+
+@pytest.mark.parametrize(
+    "encode", [gzip.compress, lambda data: data.decode().encode("utf-16")], ids=["gzip", "utf-16"]
+)
+def test_decoded_logs_are_read_in_segments_by_the_store(tmp_path: Path, encode) -> None:
+    """The store reads a big log in segments, seeking to where each starts: a gzip'd or UTF-16
+    log's text seeks too (forward by reading on, back by starting over)."""
+    runs = tmp_path / "runs"
+    (runs / "big").mkdir(parents=True)
+    (runs / "big" / "train.log").write_bytes(encode(BASIC.read_bytes() * 30))
+    store = RunStore(runs, tmp_path / "store", segment_bytes=16_384)
+    result = store.refresh()
+    assert result["status"].tolist() == ["new"], result["error"].tolist()
+    assert (
+        store.table("steps")["loss"].tolist()
+        == parsers.parse_log(BASIC.read_bytes() * 30).steps["loss"].tolist()
+    )

@@ -135,18 +135,21 @@ def query_runs(store: Path) -> pd.DataFrame:
     with _connect() as con:
         con.register("catalog", loaded[0])
         frame = con.execute(f"SELECT {columns}, _interval_s, _max_eval_s FROM catalog ORDER BY run").df()
-    idle_s = (now_ns - frame["last_update"].astype(float)) / 1e9
-    stalled = (frame["status"] == "running") & (
-        idle_s > stall_after_s(frame["_interval_s"], frame["_max_eval_s"])
-    )
-    frame.loc[stalled, "status"] = "stalled"
-    frame.loc[stalled, "eta_s"] = np.nan  # a stalled run has no ETA
-    return _typed_runs(frame.drop(columns=["_interval_s", "_max_eval_s"]))
+    status = frame["status"].to_numpy()  # in numpy: a thousand rows in a millisecond or two
+    idle_s = (now_ns - frame["last_update"].to_numpy(float)) / 1e9
+    limit = stall_after_s(frame["_interval_s"].to_numpy(float), frame["_max_eval_s"].to_numpy(float))
+    stalled = (status == "running") & (idle_s > limit)
+    frame["status"] = np.where(stalled, "stalled", status)
+    frame["eta_s"] = np.where(stalled, np.nan, frame["eta_s"].to_numpy(float))  # a stalled run has no ETA
+    del frame["_interval_s"], frame["_max_eval_s"]
+    return _typed_runs(frame)
 
 
 def _typed_runs(frame: pd.DataFrame) -> pd.DataFrame:
     frame["last_update"] = pd.to_datetime(frame["last_update"], unit="ns", utc=True)
-    frame = frame.astype({c: dtype for c, dtype in RUNS.items() if c != "last_update"})
+    for column, dtype in RUNS.items():  # column by column: faster than one astype of the frame
+        if column != "last_update":
+            frame[column] = frame[column].astype(dtype)
     return frame.reset_index(drop=True)
 
 

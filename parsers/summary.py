@@ -137,14 +137,15 @@ def _has(log: ParsedLog, kind: str) -> bool:
     return bool((log.events["kind"] == kind).any()) if len(log.events) else False
 
 
-def run_status(log: ParsedLog) -> str:
-    """finished / crashed / running, from the log alone (the store adds 'stalled' from mtime)."""
+def run_status(log: ParsedLog, *, done: int | None = None) -> str:
+    """finished / crashed / running, from the log alone (the store adds 'stalled' from mtime);
+    ``done`` is ``epochs_done(log)`` when the caller has it already."""
     events = log.events
     bad = events[events["kind"].isin(BAD_EVENTS)] if len(events) else events
     return status_of(
         finished=_has(log, "finish"),
         total_epochs=log.meta.get("total_epochs"),
-        epochs_done=epochs_done(log),
+        epochs_done=epochs_done(log) if done is None else done,
         last_record_line=max([int(t["line"].max()) for t in (log.steps, log.epochs) if len(t)] or [0]),
         last_bad_line=int(bad["line"].max()) if len(bad) else None,
         nan_and_traceback=_has(log, "nan") and _has(log, "traceback"),
@@ -159,7 +160,7 @@ def summarize(log: ParsedLog) -> dict[str, Any]:
     total = log.meta.get("total_epochs")
     done = epochs_done(log)
     mean_ms = mean_epoch_time_ms(epochs)
-    status = run_status(log)
+    status = run_status(log, done=done)
     counts = log.events["kind"].value_counts().to_dict() if len(log.events) else {}
     return {
         "formats": log.meta.get("formats", []),

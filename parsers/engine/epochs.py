@@ -91,10 +91,22 @@ def _zeros_printed(unsure: list[str], steps, small) -> dict[str, dict[str, tuple
         frame = small[table]
         if len(frame) and "epoch" in frame:
             zero = pd.to_numeric(frame["epoch"], errors="coerce").to_numpy(np.float64, na_value=np.nan) == 0
+            if table == "evals":
+                zero &= _measured(frame)
             for name in set(frame["format"].tolist()) & set(unsure):
                 mask = (frame["format"] == name).to_numpy()
                 out.setdefault(table, {})[name] = (True, bool(zero[mask].any()))
     return out
+
+
+def _measured(frame: pd.DataFrame) -> np.ndarray:
+    """Eval records that hold a measurement; an evaluation's header (``Evaluating ..., Epoch 0/16``,
+    run before training) holds none, and its epoch 0 does not make a log count from 0."""
+    held = np.zeros(len(frame), bool)
+    for col in frame.columns:
+        if col.startswith("metric_") or col in ("metrics", "metric"):
+            held |= frame[col].notna().to_numpy(bool)
+    return held
 
 
 def shifted_epochs(

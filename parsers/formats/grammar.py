@@ -477,9 +477,12 @@ def _record(
         and len(items) <= 3
         and not fields.keys() - {"epoch", "total_epochs", "steps_per_epoch"}
     ):
-        # A header (``Epoch 45/49``): it sets the epoch of the lines after it.
+        # A header (``Epoch 45/49``): it sets the epoch of the lines after it.  An evaluation's
+        # header (``***** Evaluating perplexity, Epoch 0/16 *****``) is an eval record without
+        # metrics: it places the evaluation, and its "epoch 0" (before training) says nothing
+        # about where the run counts its epochs from (``parsers.engine.epochs``).
         keep = {k: v for k, v in fields.items() if k in ("epoch", "total_epochs")}
-        return Reading("context", (), tuple(keep.values()))
+        return Reading("evals" if eval_line else "context", (), tuple(keep.values()))
     return None
 
 
@@ -509,7 +512,7 @@ for _table, _also, _fields in (
     ("steps", ("epochs",), {**_FIELD_KINDS, **_EPOCH_FIELDS}),
     ("steps", ("evals",), _FIELD_KINDS),
     ("steps", ("epochs", "evals"), {**_FIELD_KINDS, **_EPOCH_FIELDS}),
-    ("evals", (), {"epoch": "int", "step": "int", "steps_per_epoch": "int"}),
+    ("evals", (), {"epoch": "int", "step": "int", "steps_per_epoch": "int", "total_epochs": "int"}),
     ("epochs", (), {**_EPOCH_FIELDS, "total_epochs": "int"}),
     ("context", (), {"epoch": "int", "total_epochs": "int"}),
 ):

@@ -241,16 +241,26 @@ def test_a_gzip_cut_before_any_text_is_still_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "encode", [gzip.compress, lambda data: data.decode().encode("utf-16")], ids=["gzip", "utf-16"]
 )
-def test_decoded_logs_are_read_in_segments_by_the_store(tmp_path: Path, encode) -> None:
-    """The store reads a big log in segments, seeking to where each starts: a gzip'd or UTF-16
-    log's text seeks too (forward by reading on, back by starting over)."""
+def test_the_store_reads_a_decoded_log_from_any_offset_of_its_text(tmp_path: Path, encode) -> None:
+    """The store opens a part of a log at its offset in the text (a step line held back for its
+    time line is read again from where it starts): a gzip'd or UTF-16 log's text seeks too,
+    forward by reading on and back by starting over."""
+    from parsers.store.logfile import LogFile
+    from parsers.store.segments import SliceSource
+
+    text = BASIC.read_bytes() * 30
+    path = tmp_path / "train.log"
+    path.write_bytes(encode(text))
+    log = LogFile(str(path))
+    assert log.is_gzip()  # read whole, never appended to at a byte offset of the file
+    opener = log.opener(gzip_file=True)
+    for start, stop in [(0, 100), (50_000, 50_300), (7, 9), (len(text) - 10, len(text))]:
+        piece = SliceSource("train.log", None, path=path, start=start, stop=stop, opener=opener)
+        with piece.open() as handle:
+            assert handle.read() == text[start:stop]
     runs = tmp_path / "runs"
     (runs / "big").mkdir(parents=True)
-    (runs / "big" / "train.log").write_bytes(encode(BASIC.read_bytes() * 30))
-    store = RunStore(runs, tmp_path / "store", segment_bytes=16_384)
-    result = store.refresh()
-    assert result["status"].tolist() == ["new"], result["error"].tolist()
-    assert (
-        store.table("steps")["loss"].tolist()
-        == parsers.parse_log(BASIC.read_bytes() * 30).steps["loss"].tolist()
-    )
+    path.rename(runs / "big" / "train.log")
+    store = RunStore(runs, tmp_path / "store")
+    assert store.refresh()["status"].tolist() == ["new"]
+    assert store.table("steps")["loss"].tolist() == parsers.parse_log(text).steps["loss"].tolist()

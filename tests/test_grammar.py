@@ -293,3 +293,17 @@ def test_named_eval_pattern_takes_the_epoch_its_line_prints() -> None:
     )
     assert set(log.evals["epoch"].tolist()) == {8}
     assert log.steps["global_step"].tolist() == [8 * 1730 + 1720]
+
+
+def test_an_evaluation_before_training_is_epoch_0_of_a_log_counting_from_1() -> None:
+    # deepspeed/chat_sft_opt13b_ppl_per_epoch.log
+    log = _parse(
+        "***** Evaluating perplexity, Epoch 0/16 *****",
+        "ppl: 4998.29638671875",
+        "Beginning of Epoch 1/16, Total Micro Batches 460",
+        "***** Evaluating perplexity, Epoch 1/16 *****",
+        "ppl: 2.0179834365844727",
+    )
+    evals = log.evals[["epoch", "metric", "value"]].values.tolist()
+    assert evals == [[0, "ppl", 4998.29638671875], [1, "ppl", 2.0179834365844727]]
+    assert log.meta["total_epochs"] == 16

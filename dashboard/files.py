@@ -9,13 +9,14 @@ No Streamlit import: these are unit-tested directly.
 
 from __future__ import annotations
 
-import gzip
+import io
 import itertools
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from parsers.errors import LogError
+from parsers.errors import LogError, UnreadableLogError
+from parsers.source import CUT_HEAD_BYTES, open_regular, open_text
 
 __all__ = ["MAX_UPLOAD_MB", "UPLOAD_SUFFIXES", "FolderError", "log_context", "resolve_within", "save_upload"]
 
@@ -71,9 +72,11 @@ def save_upload(runs_dir: Path, filename: str, data: bytes, *, run: str | None =
 
 
 def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+    """The log's text as the parser reads it (gunzipped, UTF-16 decoded); a FIFO or device is
+    refused (``UnreadableLogError``), never waited on."""
+    raw = open_text(open_regular(path), str(path))
+    buffered = raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)
+    return io.TextIOWrapper(buffered, "utf-8", "replace")
 
 
 def log_context(
@@ -83,10 +86,27 @@ def log_context(
     wanted = sorted({int(n) for n in lines})
     if not wanted or not path.is_file():
         return {}
+    try:
+        handle = _open_text(path)
+    except UnreadableLogError:  # swapped for something odd since it was parsed: no context
+        return {}
     keep = {n for w in wanted for n in range(max(w - before, 1), w + after + 1)}
     text: dict[int, str] = {}
-    with _open_text(path) as handle:
-        for number, line in enumerate(itertools.islice(handle, max(keep)), 1):
+    with handle:
+        for number, line in enumerate(itertools.islice(_lines(handle), max(keep)), 1):
             if number in keep:
-                text[number] = line.rstrip("\r\n")
+                text[number] = line.rstrip("\r\n").replace("\x00", "")
     return {w: [(n, text[n]) for n in range(max(w - before, 1), w + after + 1) if n in text] for w in wanted}
+
+
+def _lines(handle) -> Iterable[str]:
+    """The lines of a text handle, each at most ``CUT_HEAD_BYTES`` characters: the rest of a longer
+    line is read past, never held (a 50 MB line is one line, as the parser counts it)."""
+    while True:
+        line = handle.readline(CUT_HEAD_BYTES)
+        if not line:
+            return
+        if not line.endswith(("\n", "\r")):
+            while (rest := handle.readline(CUT_HEAD_BYTES)) and not rest.endswith(("\n", "\r")):
+                pass
+        yield line

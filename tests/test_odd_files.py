@@ -192,3 +192,28 @@ def test_an_unreadable_log_in_a_runs_folder_is_an_error_row(tmp_path: Path) -> N
     rows = {row["run"]: row for row in json.loads(done.stdout)}
     assert rows["good"]["status"] == "new"
     assert rows["locked"]["status"] == "error" and "permission denied" in rows["locked"]["error"]
+
+
+# --- the dashboard's log context (the lines around an event, read for display) ---------------
+
+
+def test_log_context_of_an_odd_file_is_empty_not_waited_on(tmp_path: Path) -> None:
+    from dashboard.files import log_context
+
+    for kind in ("fifo", "device", "loop"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        assert log_context(ODD[kind][0](folder), [1]) == {}
+
+
+def test_log_context_counts_lines_as_the_parser_does_and_holds_no_long_line(tmp_path: Path) -> None:
+    import parsers
+    from dashboard.files import log_context
+
+    path = tmp_path / "train.log"
+    progress = b"".join(b" %d%%|##|\r" % k for k in range(3))
+    path.write_bytes(progress + b"x" * 3_000_000 + b"\n\x00\x00[ERROR] after the bar\n")
+    error = parsers.parse_log(path).events.set_index("kind").loc["error", "line"]
+    around = log_context(path, [int(error)], before=1, after=0)[int(error)]
+    assert around[-1] == (int(error), "[ERROR] after the bar")
+    assert len(around[0][1]) <= 4096  # the 3 MB line before it, cut for display

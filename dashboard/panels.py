@@ -16,7 +16,9 @@ import streamlit as st
 from dashboard import data, series
 from dashboard.alert_banner import alerts_of, curve_alerts
 from dashboard.analysis import DEFAULT_SMOOTHING, half_life_share
+from dashboard.charts import escape_plotly
 from dashboard.curves import curve_figure, run_curves
+from dashboard.names import short_names
 from dashboard.safe_text import streamlit_text
 from dashboard.state import Context
 from parsers.insights.cost import DEFAULT_PRICES, Price, PriceError, load_prices, run_costs
@@ -253,7 +255,7 @@ def _figure(
         curves = series.minus_baseline(
             curves, baseline, smoothing=opts["smoothing"] if metric.per_step else 0.0
         )
-    return curve_figure(
+    figure = curve_figure(
         curves,
         title=metric.title + (" minus baseline" if delta else ""),
         x_title=series.AXES[opts["x"]],
@@ -269,6 +271,23 @@ def _figure(
         reference=0.0 if delta else None,
         max_points=CHART_POINTS,
     )
+    return _named_by_difference(figure, list(curves))
+
+
+def _named_by_difference(fig: go.Figure, names: list[str]) -> go.Figure:
+    """Legend entries by what tells the runs apart (a sweep's point, ``dashboard.names``), the
+    full run name in the lines' hover."""
+    short = short_names(names)
+    for trace in fig.data:
+        run = (trace.meta or {}).get("run")
+        if run not in short or short[run] == run:
+            continue
+        full = escape_plotly(run)
+        if trace.name and trace.name.startswith(full):
+            trace.name = escape_plotly(short[run]) + trace.name[len(full) :]
+        if trace.meta.get("role") in ("raw", "smoothed") and trace.hovertemplate is None:
+            trace.hovertext = full  # shown with x and y; text, never a template
+    return fig
 
 
 def prices(ctx: Context) -> list[Price]:

@@ -151,3 +151,17 @@ def test_the_sidebar_chips_name_sweep_runs_by_their_point(monkeypatch, sweep):
     chips = at.sidebar.multiselect[0]
     shown = [chips.format_func(o) for o in chips.options]
     assert sorted(shown) == sorted(f"lr_max={lr}-seed={s}" for lr, s in GRID)
+
+
+def test_the_runs_chart_names_sweep_runs_by_their_point(monkeypatch, sweep):
+    monkeypatch.setattr(sys, "argv", [str(APP), "--runs", str(sweep)])
+    st.cache_data.clear()
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    names = [f"digits-sweep-lr_max={lr}-seed={s}" for lr, s in GRID]
+    at.sidebar.multiselect[0].set_value(names).run()
+    assert not at.exception, [e.message for e in at.exception]
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    lines = {t["meta"]["run"]: t for t in traces if t["meta"]["role"] == "smoothed"}
+    assert {run: t["name"] for run, t in lines.items()} == {n: n.removeprefix("digits-sweep-") for n in names}
+    assert all(t["hovertext"] == run for run, t in lines.items())  # the full name on hover

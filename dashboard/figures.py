@@ -53,7 +53,8 @@ def parallel_figure(
         values = table[column]
         numeric = pd.to_numeric(values, errors="coerce")
         if numeric.notna().sum() == values.notna().sum() and numeric.notna().any():
-            dims.append({"label": "", "values": numeric.astype(float).tolist(), "name": str(column)})
+            values_f = numeric.astype(float).tolist()
+            dims.append({"label": "", "values": values_f, "name": escape_plotly(column)})
             seen = sorted(numeric.dropna().unique().tolist())
             if column in exact_ticks and len(seen) <= EXACT_TICKS:
                 dims[-1].update(tickvals=seen, ticktext=[escape_plotly(f"{v:g}") for v in seen])
@@ -64,7 +65,7 @@ def parallel_figure(
         dims.append(
             {
                 "label": "",
-                "name": str(column),
+                "name": escape_plotly(column),  # plotly reads tags in every string
                 "values": codes.tolist(),
                 "tickvals": list(range(len(cats))),
                 "ticktext": [escape_plotly(short_label(c, limit=TICK_CHARS)) for c in cats],

@@ -187,3 +187,40 @@ def test_the_three_rules_as_a_process(eval_baseline, baseline, tmp_path):
     assert f"FAILED: 2 of {checks} checks broken" in broken.stdout  # wall time, eval loss
     held = run_cli("compare", eval_baseline, eval_baseline, *rules)
     assert held.returncode == 0 and f"passed: all {checks} checks held" in held.stdout
+
+
+# --- a relative rule against a baseline of zero ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("last_loss", "worse_by", "code", "reason"),
+    [
+        ("0.25", "Infinity", 1, "final loss rose by inf% (limit 10%)"),  # any rise over 0 is too much
+        ("0.0", 0.0, 0, "final loss did not get worse"),
+        ("-0.5", 0.0, 0, "final loss did not get worse"),  # below the baseline: better, not -inf%
+    ],
+)
+def test_final_loss_rise_against_a_final_loss_of_zero(tmp_path, capsys, last_loss, worse_by, code, reason):
+    """A percentage of nothing: a baseline that ended at loss 0.0 fails any rise, holds otherwise."""
+    base, cand = tmp_path / "base.log", tmp_path / "cand.log"
+    base.write_text("epoch: 1 step: 1, loss is 0.5\nepoch: 1 step: 2, loss is 0.0\n")
+    cand.write_text(f"epoch: 1 step: 1, loss is 0.5\nepoch: 1 step: 2, loss is {last_loss}\n")
+    got, result = compare_json(capsys, base, cand, "final-loss-rise=10%")
+    (row,) = rows(result, "final-loss-rise=10%").values()
+    assert (got, row["worse_by"], row["reason"]) == (code, worse_by, reason)
+    assert (row["baseline"], row["candidate"]) == (0.0, float(last_loss))
+
+
+def test_cannot_check_names_the_side_and_keeps_the_other_value(tmp_path, capsys):
+    """The baseline prints no epoch time, the candidate does: the row says which, with the value it has."""
+    steps_only = tmp_path / "steps.log"
+    steps_only.write_text("epoch: 1 step: 1, loss is 0.5\nepoch: 1 step: 2, loss is 0.4\n")
+    timed = tmp_path / "timed.log"
+    timed.write_text(
+        "epoch: 1 step: 1, loss is 0.5\nepoch time: 1000.0 ms, per step time: 500.0 ms\n"
+        "epoch: 2 step: 1, loss is 0.4\nepoch time: 800.0 ms, per step time: 400.0 ms\n"
+    )
+    code, result = compare_json(capsys, steps_only, timed, "epoch-time-rise=5%")
+    (row,) = rows(result, "epoch-time-rise=5%").values()
+    assert code == 1 and row["reason"] == "cannot check: baseline log has no mean epoch time (ms)"
+    assert (row["baseline"], row["candidate"], row["passed"]) == (None, 800.0, False)  # epoch 1 compiles

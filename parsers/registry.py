@@ -68,7 +68,7 @@ EXTRA_TARGETS = {
     "hparams": {"hparams", "key", "value"},
     "noise": set(),
     # Lines that only say which epoch the following lines belong to ("Epoch 3").
-    "context": {"epoch", "total_epochs"},
+    "context": {"epoch", "total_epochs", "steps_per_epoch"},
     # A step's time printed on a line of its own (MindYOLO), joined to the step's loss record.
     "step_times": {"epoch", "step", "step_time_ms", "total_epochs", "steps_per_epoch"},
 }

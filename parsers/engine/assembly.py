@@ -36,6 +36,7 @@ from parsers.engine.meta import (
     merge_meta,
     note_meta,
 )
+from parsers.engine.numbering import note_header_spe
 from parsers.engine.records import RawRecords, SmallTables
 from parsers.engine.stats import update_stats
 from parsers.engine.steps import step_rows
@@ -121,6 +122,7 @@ def _assemble(raw: RawRecords, ctx: Context, formats: dict[str, LogFormat], stat
     ctx.in_force = last_statement(timeline)
     records = epoch_records(ctx, new_epochs, timeline, generic) if len(new_epochs[0]["line"]) else None
     note_meta(ctx, raw, small, bare, cols)
+    note_header_spe(ctx, small["context"])
     rows = step_rows(ctx, cols, epoch, formats)
     rows = join_times(ctx, facts, rows, small["step_times"], bases["step_times"])
     evals = evals_table(small["evals"], timeline, bases["evals"], formats)

@@ -29,6 +29,7 @@ __all__ = [
     "fold_stream",
     "global_numbers",
     "is_cumulative",
+    "note_header_spe",
     "spe_from_epochs",
     "step_base",
     "steps_per_epoch",
@@ -81,6 +82,15 @@ def step_base(bases: list[int]) -> int:
     """The step the log's formats count first: theirs when they agree, else 1."""
     distinct = set(bases)
     return distinct.pop() if len(distinct) == 1 else 1
+
+
+def note_header_spe(ctx: Context, context_rows: pd.DataFrame) -> None:
+    """Steps per epoch an epoch's header prints (``Beginning of Epoch 1/1, Total Micro Batches
+    1840``) count as printed ones: fold them in before the part's steps are numbered."""
+    if len(context_rows) and "steps_per_epoch" in context_rows:
+        printed = pd.to_numeric(context_rows["steps_per_epoch"], errors="coerce").max()
+        if pd.notna(printed):
+            ctx.printed_spe = float(np.fmax(ctx.printed_spe, printed))
 
 
 def track_steps(

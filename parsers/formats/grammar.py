@@ -75,6 +75,8 @@ SYNONYMS: dict[str, str] = {
         ("samples per sec", "samples/sec", "samples/s", "speed", "throughput", "fps", "mean fps"),
         "samples_per_sec",
     ),
+    # DeepSpeed-Chat's "Beginning of Epoch 1/1, Total Micro Batches 1840": the epoch's steps
+    **dict.fromkeys(("total micro batches", "steps per epoch", "batches per epoch"), "steps_per_epoch"),
     "loss scale": "loss_scale",
     "overflow": "overflow",
     "rank": "rank",
@@ -481,7 +483,9 @@ def _record(
         # header (``***** Evaluating perplexity, Epoch 0/16 *****``) is an eval record without
         # metrics: it places the evaluation, and its "epoch 0" (before training) says nothing
         # about where the run counts its epochs from (``parsers.engine.epochs``).
-        keep = {k: v for k, v in fields.items() if k in ("epoch", "total_epochs")}
+        keep = {k: v for k, v in fields.items() if k in ("epoch", "total_epochs", "steps_per_epoch")}
+        if eval_line:
+            keep.pop("steps_per_epoch", None)
         return Reading("evals" if eval_line else "context", (), tuple(keep.values()))
     return None
 
@@ -514,7 +518,7 @@ for _table, _also, _fields in (
     ("steps", ("epochs", "evals"), {**_FIELD_KINDS, **_EPOCH_FIELDS}),
     ("evals", (), {"epoch": "int", "step": "int", "steps_per_epoch": "int", "total_epochs": "int"}),
     ("epochs", (), {**_EPOCH_FIELDS, "total_epochs": "int"}),
-    ("context", (), {"epoch": "int", "total_epochs": "int"}),
+    ("context", (), {"epoch": "int", "total_epochs": "int", "steps_per_epoch": "int"}),
 ):
     _GRAMMAR_PATTERNS[(_table, _also)] = LinePattern(
         name=f"grammar {'+'.join((_table, *_also))}",

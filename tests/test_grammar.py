@@ -307,3 +307,16 @@ def test_an_evaluation_before_training_is_epoch_0_of_a_log_counting_from_1() -> 
     evals = log.evals[["epoch", "metric", "value"]].values.tolist()
     assert evals == [[0, "ppl", 4998.29638671875], [1, "ppl", 2.0179834365844727]]
     assert log.meta["total_epochs"] == 16
+
+
+def test_an_epoch_header_prints_the_steps_of_its_epoch() -> None:
+    # deepspeed/chat_reward_opt350m_epoch_loss_acc.log
+    log = _parse(
+        "Beginning of Epoch 1/1, Total Micro Batches 1840",
+        "Epoch 1/1 with loss 0.5754789632299672",
+        "***** Evaluating reward, Epoch 1/1 *****",
+        "chosen_last_scores (higher is better) : 2.243525981903076, acc (higher is better) : 0.6994950175285339",
+    )
+    assert log.steps[["epoch", "global_step", "loss"]].values.tolist() == [[1, 1840, 0.5754789632299672]]
+    evals = log.evals[["epoch", "metric", "value"]].values.tolist()
+    assert evals == [[1, "chosen_last_scores", 2.243525981903076], [1, "acc", 0.6994950175285339]]

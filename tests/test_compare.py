@@ -157,6 +157,7 @@ def test_missing_figure_fails_and_says_which_side(baseline, capsys):
     (row,) = check(result, "throughput-drop=5%")
     assert row["reason"] == "cannot check: candidate log has no throughput (samples/s)"
     assert (row["metric"], row["candidate"], row["passed"]) == ("throughput (samples/s)", None, False)
+    assert row["baseline"] > 0  # the side that has it keeps its value
     code, result = compare_cli(no_throughput, no_throughput, "throughput-drop=5%", capsys=capsys)
     (row,) = check(result, "throughput-drop=5%")
     assert (code, row["reason"]) == (

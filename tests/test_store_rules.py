@@ -238,10 +238,11 @@ def test_the_summary_of_a_log_is_what_its_text_says(tmp_path: Path) -> None:
     log.write_text("Namespace(batch_size=32, device_num=8)\n" + QUICKSTART.read_text())
     step_ms = [200.444, 200.223, 202.555, 198.182]  # per step time, epochs 2-5 (the first compiles)
     epoch_ms = [416429.509, 156746.872, 156574.210, 158398.108, 154978.618]
+    summary = parsers.summarize(parsers.parse_log(log))
+    assert summary.pop("formats")[0] == "mindspore"  # the line grammar may be named after it
     assert (
-        parsers.summarize(parsers.parse_log(log))
+        summary
         == {
-            "formats": ["mindspore"],
             "status": "running",  # five epochs of an unannounced total, no finish line
             "epochs_done": 5,
             "total_epochs": None,
@@ -275,3 +276,16 @@ def test_the_summary_keeps_the_last_eval_and_skips_a_nan_loss() -> None:
     assert (summary["steps"], summary["events"]) == (3, {"nan": 1})
     assert summary["mean_epoch_time_ms"] is summary["total_time_s"] is summary["samples_per_sec"] is None
     assert summary["samples_per_sec_source"] is None
+
+
+def test_an_epoch_whose_steps_did_not_all_run_counts_only_when_training_finished(runs: Path) -> None:
+    # Two steps an epoch (epoch 1 prints steps 1 and 2); epoch 2 stops after step 1: one epoch
+    # done while it runs, both once the log says training completed (the last epoch was short).
+    text = "epoch: 1 step: 1, loss is 0.9\nepoch: 1 step: 2, loss is 0.8\nepoch: 2 step: 1, loss is 0.7\n"
+    for name, log in (("going", text), ("done", text + "Training completed\n")):
+        _run(runs, name, log.encode())
+    table = _runs_table(runs)
+    for name, done, status in (("going", 1, "running"), ("done", 2, "finished")):
+        summary = parsers.summarize(parsers.parse_log(runs / name / "train.log"))
+        assert (summary["epochs_done"], summary["status"]) == (done, status)
+        assert (table.loc[name, "epochs_done"], table.loc[name, "status"]) == (done, status)

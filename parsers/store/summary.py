@@ -35,7 +35,6 @@ a stalled run has no ETA.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -231,9 +230,3 @@ def stall_after_s(interval_s: Any, max_eval_s: Any) -> Any:
     limit = np.maximum(np.maximum(STALL_FACTOR * interval, STALL_MIN_S), 2.0 * evals)
     limit = np.where(np.isfinite(interval), limit, STALL_UNKNOWN_S)
     return float(limit) if limit.ndim == 0 else limit
-
-
-def _f(value: Any) -> float | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return float(value)

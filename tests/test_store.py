@@ -279,6 +279,12 @@ def test_a_store_refreshed_by_another_process_is_read_from_its_files(runs: Path)
     assert meta["hparams_source"] == "hparams.json" and meta["logs"][0]["log"] == "train.log"
     assert len(store.table("steps", ["a"])) == 25 and store.table("evals")["value"].tolist() == [0.951]
     assert store.refresh()["status"].tolist() == ["unchanged"]  # its plan reads the other's runs table
+    with (runs / "a" / "train.log").open("a") as handle:  # the run goes on; the other process reads it
+        handle.write("epoch: 6 step: 156, loss is 0.0123\n")
+    subprocess.run([sys.executable, "-c", code, str(runs)], check=True, cwd=REPO)
+    row = store.runs().set_index("run").loc["a"]  # the replaced runs table, not the one read before
+    assert (row["steps"], row["last_loss"]) == (26, 0.0123)
+    assert store.table("steps", ["a"])["loss"].iloc[-1] == 0.0123
 
 
 def test_a_store_without_runs_has_an_empty_runs_table(runs: Path) -> None:

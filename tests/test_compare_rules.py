@@ -224,3 +224,55 @@ def test_cannot_check_names_the_side_and_keeps_the_other_value(tmp_path, capsys)
     (row,) = rows(result, "epoch-time-rise=5%").values()
     assert code == 1 and row["reason"] == "cannot check: baseline log has no mean epoch time (ms)"
     assert (row["baseline"], row["candidate"], row["passed"]) == (None, 800.0, False)  # epoch 1 compiles
+
+
+# --- what each row says --------------------------------------------------------------------------
+
+BASE = (
+    "epoch: 1 step: 1, loss is 0.5\nepoch time: 1000.0 ms, per step time: 500.0 ms\n{'accuracy': 0.9}\n"
+    "epoch: 2 step: 1, loss is 0.4\nepoch time: 800.0 ms, per step time: 400.0 ms\n"
+)
+WORSE = (  # a NaN, epoch 2 10% slower, final loss 0.05 higher, accuracy 0.8
+    "epoch: 1 step: 1, loss is nan\nepoch time: 1000.0 ms, per step time: 500.0 ms\n{'accuracy': 0.8}\n"
+    "epoch: 2 step: 1, loss is 0.45\nepoch time: 880.0 ms, per step time: 440.0 ms\n"
+)
+
+
+def _rows_of(tmp_path, capsys, base: str, cand: str, *rules: str) -> tuple[int, list[dict]]:
+    (tmp_path / "b.log").write_text(base)
+    (tmp_path / "c.log").write_text(cand)
+    code, result = compare_json(capsys, tmp_path / "b.log", tmp_path / "c.log", *rules)
+    keys = ("rule", "metric", "baseline", "candidate", "worse_by", "passed", "reason")
+    return code, [{k: row[k] for k in keys} for row in result["checks"]]
+
+
+def test_each_rule_row_says_what_broke_and_by_how_much(tmp_path, capsys):
+    rules = ("nan", "epoch-time-rise=5%", "final-loss-rise=0.01", "eval-drop=1%")
+    code, got = _rows_of(tmp_path, capsys, BASE, WORSE, *rules)
+    assert code == 1
+    assert got[0] == {"rule": "nan", "metric": "NaN/Inf losses", "baseline": 0, "candidate": 1, "worse_by": 1,
+                      "passed": False, "reason": "candidate logged 1 NaN/Inf loss(es)"}  # fmt: skip
+    assert got[1] == {"rule": "epoch-time-rise=5%", "metric": "mean epoch time (ms)", "baseline": 800.0,
+                      "candidate": 880.0, "worse_by": pytest.approx(0.1), "passed": False,
+                      "reason": "mean epoch time (ms) rose by 10.00% (limit 5%)"}  # fmt: skip
+    assert got[2] == {"rule": "final-loss-rise=0.01", "metric": "final loss", "baseline": 0.4, "candidate": 0.45,
+                      "worse_by": pytest.approx(0.05), "passed": False,
+                      "reason": "final loss rose by 0.05 (limit 0.01)"}  # fmt: skip
+    assert got[3] == {"rule": "eval-drop=1%", "metric": "eval accuracy", "baseline": 0.9, "candidate": 0.8,
+                      "worse_by": pytest.approx(1 / 9), "passed": False,
+                      "reason": "eval accuracy fell by 11.11% (limit 1%)"}  # fmt: skip
+
+
+def test_rows_that_hold_or_cannot_check_say_so(tmp_path, capsys):
+    code, got = _rows_of(tmp_path, capsys, WORSE, BASE, "nan", "epoch-time-rise=5%", "eval-drop=1%")
+    assert code == 0  # BASE is better than WORSE in every way
+    assert (got[0]["passed"], got[0]["reason"], got[0]["candidate"]) == (True, "no NaN/Inf loss", 0)
+    assert got[1]["reason"] == "mean epoch time (ms) did not get worse" and got[1]["passed"] is True
+    assert got[2]["reason"] == "eval accuracy did not get worse"
+    no_eval = BASE.replace("{'accuracy': 0.9}\n", "")
+    code, got = _rows_of(tmp_path, capsys, BASE, no_eval, "eval-drop=1%")
+    assert (code, got) == (1, [{"rule": "eval-drop=1%", "metric": "eval", "baseline": None, "candidate": None,
+                                "worse_by": None, "passed": False,
+                                "reason": "cannot check: not both logs printed eval metrics"}])  # fmt: skip
+    code, got = _rows_of(tmp_path, capsys, no_eval, no_eval, "eval-drop=1%")
+    assert (code, got[0]["reason"]) == (1, "cannot check: neither log printed eval metrics")

@@ -181,6 +181,42 @@ def test_renamed_run_keeps_its_parsed_log(runs: Path) -> None:
     assert (row["status"], row["bytes_parsed"]) == ("unchanged", 0)
     assert store.runs()["run"].tolist() == ["new"]
     assert len(store.table("steps", ["new"]))
+    new_log = str(runs / "new" / "train.log")  # the entry moved to the new name, and says so
+    manifest = json.loads((store.store_dir / "logs" / entry_key(new_log) / MANIFEST).read_text())
+    assert (manifest["key"], manifest["location"], manifest["run"], manifest["log"]) == (
+        entry_key(new_log),
+        new_log,
+        "new",
+        "train.log",
+    )
+    assert not (store.store_dir / "logs" / entry_key(str(runs / "old" / "train.log"))).exists()
+
+
+def test_a_removed_run_leaves_the_store(runs: Path) -> None:
+    for run in ("a", "b"):
+        (runs / run).mkdir()
+        (runs / run / "train.log").write_bytes(MINDSPORE.read_bytes())
+    store = RunStore(runs)
+    store.refresh()
+    entry = store.store_dir / "logs" / entry_key(str(runs / "b" / "train.log"))
+    assert entry.is_dir()
+    (runs / "b" / "train.log").unlink()
+    (runs / "b").rmdir()
+    assert store.refresh()["run"].tolist() == ["a"]
+    assert store.runs()["run"].tolist() == ["a"] and set(store.table("steps")["run"]) == {"a"}
+    assert not entry.exists()  # its parsed tables are gone too
+
+
+def test_an_edited_config_updates_the_run_without_reading_its_log(runs: Path) -> None:
+    (runs / "a").mkdir()
+    (runs / "a" / "train.log").write_bytes(MINDSPORE.read_bytes())
+    (runs / "a" / "hparams.json").write_text(json.dumps({"lr": 0.1}))
+    store = RunStore(runs)
+    store.refresh()
+    (runs / "a" / "hparams.json").write_text(json.dumps({"lr": 0.25, "batch_size": 64}))
+    assert _refresh(store)["a/train.log"]["status"] == "unchanged"
+    hp = store.hparams().set_index("run")
+    assert (hp.loc["a", "lr"], hp.loc["a", "batch_size"]) == (0.25, 64)
 
 
 def test_bad_logs_are_rows_not_exceptions(runs: Path) -> None:

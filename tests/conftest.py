@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,20 @@ def reference_generator():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+_PYTEST_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored():
+    """Put back the ``__main__`` module a test's AppTest run of the app may leave behind.
+
+    After a page switch, AppTest leaves ``dashboard/streamlit_app.py`` as ``__main__``;
+    a later test that starts processes with spawn (Dask's LocalCluster) then has each
+    child run the app as its main script, which fails for want of a Streamlit session."""
+    yield
+    sys.modules["__main__"] = _PYTEST_MAIN
 
 
 @pytest.fixture

@@ -76,11 +76,11 @@ def test_configs_linked_outside_the_root_are_not_read(layout) -> None:
 
 def test_links_that_stay_inside_the_root_are_followed(layout, tmp_path: Path) -> None:
     runs, _ = layout
-    shared = _run(runs, "shared", BASIC.read_bytes())
-    (shared / "config.yaml").write_text("lr: 0.25\n")
+    target = _run(runs, "inside", BASIC.read_bytes())
+    (target / "config.yaml").write_text("lr: 0.25\n")
     linked = _run(runs, "linked")
-    (linked / "train.log").symlink_to(Path("..") / "shared" / "train.log")
-    (linked / "config.yaml").symlink_to(shared / "config.yaml")
+    (linked / "train.log").symlink_to(Path("..") / "inside" / "train.log")
+    (linked / "config.yaml").symlink_to(target / "config.yaml")
     alias = tmp_path / "alias"  # the root itself reached through a link
     alias.symlink_to(runs, target_is_directory=True)
     store = RunStore(alias, tmp_path / "store")

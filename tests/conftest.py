@@ -44,3 +44,19 @@ def data_dir() -> Path:
 def data_logs() -> list[Path]:
     """Every real log under tests/data, one test case each."""
     return sorted(DATA.glob("*/*.log"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright, one per test module (the e2e tests)."""
+    import playwright.sync_api as playwright
+
+    from tests.dashboard_server import CHROMIUM_ARGS, chromium
+
+    path = chromium()
+    if path is None:
+        pytest.skip("no Chromium here (.ci/run installs Debian's chromium)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

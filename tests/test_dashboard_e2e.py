@@ -13,8 +13,6 @@ import pytest
 from dashboard_runs import BROKEN, SPIKE_LOSS, append_epoch, copy_real_runs, write_run
 from dashboard_server import (
     ARTIFACTS,
-    CHROMIUM_ARGS,
-    chromium,
     listening_addresses,
     plot_traces,
     serve,
@@ -44,17 +42,6 @@ def runs_dir(tmp_path_factory):
 def server(runs_dir):
     with serve(runs_dir, refresh_s=1.0) as (url, pid):
         yield url, pid
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium()
-    if path is None:
-        pytest.skip("no Chromium here (.ci/run installs Debian's chromium)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import re
 import time
 
 import pytest
-from dashboard_server import ARTIFACTS, CHROMIUM_ARGS, chromium, plot_traces, serve, table_cells
+from dashboard_server import ARTIFACTS, plot_traces, serve, table_cells
 from test_ranks import SLOW, STOP_AT, STOPPED, eight_ranks
 from watch_helpers import NAN_LOG, line_of, real_lines, run_folder
 
@@ -41,17 +41,6 @@ def runs_dir(tmp_path_factory):
 def server(runs_dir):
     with serve(runs_dir, refresh_s=30.0) as (url, pid):
         yield url, pid
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium()
-    if path is None:
-        pytest.skip("no Chromium here (.ci/run installs Debian's chromium)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import re
 from urllib.parse import quote, urlparse
 
 import pytest
-from dashboard_server import ARTIFACTS, CHROMIUM_ARGS, chromium, serve
+from dashboard_server import ARTIFACTS, serve
 from test_config_caps import ALIAS_BOMB
 from test_untrusted_text import BOLD, IMAGE, LINK, TAG, hostile_log
 
@@ -52,17 +52,6 @@ def runs_dir(tmp_path_factory):
 def server(runs_dir):
     with serve(runs_dir, refresh_s=1.0) as (url, _pid):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium()
-    if path is None:
-        pytest.skip("no Chromium here (.ci/run installs Debian's chromium)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

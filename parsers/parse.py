@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +16,15 @@ import pandas as pd
 import parsers.formats  # noqa: F401 - registers the built-in formats
 from parsers.dispatch import Dispatcher, extract_chunk
 from parsers.engine import RawRecords, assemble
-from parsers.errors import NoRecordsError, UnreadableLogError
-from parsers.registry import FORMATS, LogFormat, forced_names, named_formats, ordered_patterns
+from parsers.errors import NoRecordsError, UnknownFormatError, UnreadableLogError
+from parsers.registry import (
+    FORMATS,
+    LogFormat,
+    forced_names,
+    get_format,
+    named_formats,
+    ordered_patterns,
+)
 from parsers.schema import LOG_TABLES, empty_table
 from parsers.source import BLOCK_SIZE, LogSource, iter_blocks, mostly_binary, open_sources
 from parsers.user_formats import load_user_formats
@@ -50,6 +58,7 @@ def parse_log(
     *,
     format: str | None = None,
     formats_file: str | os.PathLike[str] | None = None,
+    exclude_formats: Iterable[str] = (),
     strict: bool = True,
 ) -> ParsedLog:
     """Parse a log file, gzip'd log, directory of (per-rank) logs, or log text.
@@ -57,11 +66,15 @@ def parse_log(
     ``format`` forces one registered format instead of detection (events and
     metadata lines common to all logs are still read).  ``formats_file`` is a
     TOML file of user formats; one named ``epochscope-formats.toml`` next to the
-    log is picked up by itself.  With ``strict``, a log in which no line of any
-    format was found raises ``NoRecordsError``.
+    log is picked up by itself.  ``exclude_formats`` names formats (built-in or the
+    user's) that read nothing in this call, e.g. to see what the general line grammar
+    makes of a log without its named format (``exclude_formats=("pytorch",)``), or to
+    drop a format that misreads a log; an unknown name raises ``UnknownFormatError``,
+    as does excluding the format ``format`` forces.  With ``strict``, a log in which no
+    line of any format was found raises ``NoRecordsError``.
     """
     sources = open_sources(source)
-    formats = formats_for(sources, formats_file)
+    formats = without_formats(formats_for(sources, formats_file), exclude_formats, forced=format)
     names = forced_names(format, formats) if format is not None else None
     dispatcher = Dispatcher(ordered_patterns(names, formats))
     raws = [parse_source(src, dispatcher) for src in sources]
@@ -87,6 +100,19 @@ def formats_for(
     for path in user_files:
         load_user_formats(path, formats)
     return formats
+
+
+def without_formats(
+    formats: dict[str, LogFormat], excluded: Iterable[str], *, forced: str | None = None
+) -> dict[str, LogFormat]:
+    """``formats`` without the ``excluded`` names, checked: a misspelt name would silently
+    exclude nothing, and excluding the forced format would leave nothing to read."""
+    names = [excluded] if isinstance(excluded, str) else list(excluded)  # one name, not its letters
+    for name in names:
+        get_format(name, formats)
+        if name == forced:
+            raise UnknownFormatError(f"format {name!r} is both forced and excluded")
+    return {name: fmt for name, fmt in formats.items() if name not in names}
 
 
 def _formats_beside(sources: list[LogSource]) -> list[Path]:

@@ -1,0 +1,57 @@
+"""``parse_log(..., exclude_formats=...)``: a named format switched off for one call.
+
+What a user does to see what the general line grammar makes of a log without the named
+format written for it (``benchmarks/bench_generalize.py`` measures exactly that), or to
+drop a format that misreads their log. Run on a real log (``tests/data/pytorch``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import parsers
+from parsers.errors import UnknownFormatError
+
+KERAS = Path(__file__).parent / "data" / "pytorch" / "keras_nan_loss.log"
+
+
+def test_an_excluded_format_reads_nothing_and_the_others_still_read() -> None:
+    whole = parsers.parse_log(KERAS)
+    assert "keras" in whole.meta["formats"]
+    without = parsers.parse_log(KERAS, exclude_formats=("keras",))
+    assert "keras" not in without.meta["formats"]
+    assert without.meta["format_records"].get("grammar", 0) > 0  # the grammar reads what keras read
+    assert len(without.steps) < len(whole.steps)  # keras' per-epoch records were its own
+
+
+def test_a_single_name_is_one_format_not_its_letters() -> None:
+    assert (
+        parsers.parse_log(KERAS, exclude_formats="keras").meta["formats"]
+        == (parsers.parse_log(KERAS, exclude_formats=["keras"]).meta["formats"])
+    )
+
+
+def test_the_registry_is_left_as_it_was() -> None:
+    before = list(parsers.FORMATS)
+    parsers.parse_log(KERAS, exclude_formats=("keras", "grammar"), strict=False)
+    assert list(parsers.FORMATS) == before
+    assert "keras" in parsers.parse_log(KERAS).meta["formats"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"exclude_formats": ("kears",)}, "unknown format 'kears'"),
+        ({"exclude_formats": ("keras",), "format": "keras"}, "both forced and excluded"),
+    ],
+)
+def test_a_name_that_excludes_nothing_is_an_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(UnknownFormatError, match=message):
+        parsers.parse_log(KERAS, **kwargs)
+
+
+def test_excluding_every_format_that_reads_a_log_leaves_no_records() -> None:
+    with pytest.raises(parsers.NoRecordsError):
+        parsers.parse_log(KERAS, exclude_formats=("keras", "grammar", "generic"))

@@ -175,10 +175,11 @@ def meta(runs_dir: str, run: str) -> dict[str, Any]:
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
 def context_lines(
-    path: str, lines: tuple[int, ...], before: int, after: int
+    runs_dir: str, path: str, lines: tuple[int, ...], before: int, after: int
 ) -> dict[int, list[tuple[int, str]]]:
-    """The log lines around each of ``lines`` (read, never parsed or rendered)."""
-    return log_context(Path(path), lines, before=before, after=after)
+    """The log lines around each of ``lines`` (read, never parsed or rendered); nothing from a
+    file whose real path leaves ``runs_dir``."""
+    return log_context(Path(path), lines, root=Path(runs_dir), before=before, after=after)
 
 
 def clear() -> None:

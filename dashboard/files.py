@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from parsers.errors import LogError, UnreadableLogError
-from parsers.source import CUT_HEAD_BYTES, open_regular, open_text
+from parsers.source import CUT_HEAD_BYTES, check_inside, open_regular, open_text
 
 __all__ = ["MAX_UPLOAD_MB", "UPLOAD_SUFFIXES", "FolderError", "log_context", "resolve_within", "save_upload"]
 
@@ -80,15 +81,21 @@ def _open_text(path: Path):
 
 
 def log_context(
-    path: Path, lines: Iterable[int], *, before: int = 3, after: int = 3
+    path: Path, lines: Iterable[int], *, root: Path, before: int = 3, after: int = 3
 ) -> dict[int, list[tuple[int, str]]]:
-    """For each 1-based line number, the lines around it (``before``/``after``), read in one pass."""
+    """For each 1-based line number, the lines around it (``before``/``after``), read in one pass.
+
+    ``path`` comes from the store, but the file may have been swapped for a link since the
+    store read it: its real path must lie inside the runs ``root``, as every store read's
+    must (``parsers.source.check_inside``); the resolved path is what is opened.
+    """
     wanted = sorted({int(n) for n in lines})
     if not wanted or not path.is_file():
         return {}
     try:
-        handle = _open_text(path)
-    except UnreadableLogError:  # swapped for something odd since it was parsed: no context
+        check_inside(path, root)
+        handle = _open_text(Path(os.path.realpath(path)))
+    except UnreadableLogError:  # outside the root, or swapped for something odd: no context
         return {}
     keep = {n for w in wanted for n in range(max(w - before, 1), w + after + 1)}
     text: dict[int, str] = {}

@@ -65,7 +65,7 @@ def _last_lines(ctx: Context, run: str, story: RankStory) -> None:
     path = next((log.get("location") for log in logs if log.get("rank") == story.stopped_first), None)
     if not path or not story.stopped_line:
         return
-    around = data.context_lines(str(path), (story.stopped_line,), LAST_LINES - 1, 0).get(
+    around = data.context_lines(ctx.runs_dir, str(path), (story.stopped_line,), LAST_LINES - 1, 0).get(
         story.stopped_line, []
     )
     st.caption(streamlit_text(f"The last lines of rank {story.stopped_first} ({story.stopped_log}):"))

@@ -185,7 +185,7 @@ def _contexts(ctx: Context, run: str, rows: pd.DataFrame) -> None:
         .head(CONTEXT_EVENTS)
     )
     lines = tuple(int(n) for n in worst["line"].dropna())
-    around = data.context_lines(str(path), lines, CONTEXT_BEFORE, CONTEXT_AFTER)
+    around = data.context_lines(ctx.runs_dir, str(path), lines, CONTEXT_BEFORE, CONTEXT_AFTER)
     st.caption(f"Log lines around {len(lines)} of {len(rows)} events (worst kinds first).")
     for i, record in enumerate(worst.to_dict("records")):
         target = int(record["line"])

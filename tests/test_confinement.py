@@ -163,3 +163,24 @@ def test_a_formats_file_beside_a_log_is_read_by_the_store_only_when_opted_in(
     (linked / "epochscope-formats.toml").symlink_to(outside)
     result = store.refresh().set_index("run")
     assert "outside the runs root" in result.loc["linked", "error"]
+
+
+def test_run_details_show_no_lines_of_a_log_swapped_for_a_link_out(layout) -> None:
+    """Run details read the lines around a run's events from the log's location in the store.
+    A log replaced by a link out of the root after the refresh must show none of the file the
+    link leads to; a log inside the root still shows its lines."""
+    from dashboard import data
+
+    runs, outside = layout
+    (outside / "other_team.log").write_text("epoch: 1 step: 1, loss is 0.5\nthe other team's line\n")
+    for name in ("kept", "swapped"):
+        _run(runs, name, BASIC.read_bytes())
+    store = RunStore(runs)
+    store.refresh()
+    location = {run: store.meta(run)["logs"][0]["location"] for run in ("kept", "swapped")}
+    swapped = Path(location["swapped"])
+    swapped.unlink()
+    swapped.symlink_to(outside / "other_team.log")
+    first = BASIC.read_text().splitlines()[0]
+    assert data.context_lines(str(runs), location["kept"], (1,), 0, 1)[1][0] == (1, first)
+    assert data.context_lines(str(runs), location["swapped"], (1, 2), 1, 1) == {}

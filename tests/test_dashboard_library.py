@@ -72,7 +72,7 @@ def test_uploads_get_safe_names_new_folders_and_a_size_limit(tmp_path):
 def test_log_context_reads_the_lines_around_each_event(store):
     log = store.runs_dir / "nan" / "train.log"
     lines = log.read_text().splitlines()
-    around = log_context(log, [2, len(lines)], before=2, after=5)
+    around = log_context(log, [2, len(lines)], root=store.runs_dir, before=2, after=5)
     assert around[2] == [(n, lines[n - 1]) for n in range(1, 8)]
     assert around[len(lines)][-1] == (len(lines), lines[-1])
 

@@ -203,7 +203,7 @@ def test_log_context_of_an_odd_file_is_empty_not_waited_on(tmp_path: Path) -> No
     for kind in ("fifo", "device", "loop"):
         folder = tmp_path / kind
         folder.mkdir()
-        assert log_context(ODD[kind][0](folder), [1]) == {}
+        assert log_context(ODD[kind][0](folder), [1], root=tmp_path) == {}
 
 
 def test_log_context_counts_lines_as_the_parser_does_and_holds_no_long_line(tmp_path: Path) -> None:
@@ -214,6 +214,6 @@ def test_log_context_counts_lines_as_the_parser_does_and_holds_no_long_line(tmp_
     progress = b"".join(b" %d%%|##|\r" % k for k in range(3))
     path.write_bytes(progress + b"x" * 3_000_000 + b"\n\x00\x00[ERROR] after the bar\n")
     error = parsers.parse_log(path).events.set_index("kind").loc["error", "line"]
-    around = log_context(path, [int(error)], before=1, after=0)[int(error)]
+    around = log_context(path, [int(error)], root=tmp_path, before=1, after=0)[int(error)]
     assert around[-1] == (int(error), "[ERROR] after the bar")
     assert len(around[0][1]) <= 4096  # the 3 MB line before it, cut for display

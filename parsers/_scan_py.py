@@ -4,6 +4,12 @@ Used only when the C extension was not built (an install without a compiler).
 It gives the same tables, only slower: a regex per line instead of one compiled
 pass over the bytes.  Shapes are hashed differently, which is fine, because a
 shape hash is only ever compared with hashes made by the same implementation.
+
+The event-file functions' twins are numpy, not a loop per record (which would take
+seconds for a million records): ``event_records`` is ``parsers.events.walk``, and
+``event_scalars`` leaves every record to the general decoder (``parsers.events.decode``),
+which is what the compiled one does for the records it does not take.  They are
+imported when called: ``parsers.events`` imports this module.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import re
 
 import numpy as np
 
-__all__ = ["gather_ints", "gather_token_text", "scan"]
+__all__ = ["event_records", "event_scalars", "gather_ints", "gather_token_text", "masked_crc32c", "scan"]
 
 _TOKEN = re.compile(rb"(?<![A-Za-z_0-9])\d+(\.\d+)?([eE][-+]?\d+)?")
 _KIND_MARK = {1: b"\x01", 2: b"\x02", 3: b"\x03"}
@@ -73,3 +79,22 @@ def gather_token_text(buf, tok_start, tok_end):
     offsets = np.zeros(len(pieces) + 1, np.int64)
     offsets[1:] = np.cumsum([len(p) for p in pieces])
     return np.frombuffer(b"".join(pieces), np.uint8), offsets
+
+
+def masked_crc32c(data) -> int:
+    from parsers.events.crc32c import crc32c, masked
+
+    return int(masked(crc32c(np.asarray(data, dtype=np.uint8))))
+
+
+def event_records(buf, pos: int):
+    from parsers.events.walk import walk_records
+
+    return walk_records(np.asarray(buf, dtype=np.uint8), int(pos))
+
+
+def event_scalars(buf, starts, lengths):
+    n = len(starts)
+    empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
+    return (np.full(n, np.nan), np.zeros(n, np.int64), empty_i, np.zeros(0, np.int32), empty_f,
+            empty_i, empty_i, np.arange(n, dtype=np.int64))  # fmt: skip

@@ -18,6 +18,13 @@ first record (``MindSpore.Event:1`` or ``brain.Event:2``) says which file is whi
 only TensorBoard files are searched for tensors.  TF2 writes a tag's metadata only with
 its first value, so the tags known to be scalars are carried from one read of a growing
 file to the next (``Dialect``).
+
+Most records have one shape -- wall time, step, and a Summary of Values that each hold a
+tag and a float -- and the compiled scanner reads those (``event_scalars``: about 0.1 s
+for a million).  Every other record (the version record, TF2's tensors, anything
+repeated or malformed) is read by ``decode_general``, in numpy, walking the fields of
+all those messages in lockstep (``parsers.events.wire``); without the compiled scanner
+it reads every record.  Both give the same rows for the records they share.
 """
 
 from __future__ import annotations
@@ -28,7 +35,12 @@ import numpy as np
 
 from parsers.events.wire import FIXED32, FIXED64, LENGTH, VARINT, Fields, fields, fixed, varint
 
-__all__ = ["Decoded", "Dialect", "decode"]
+try:
+    from parsers._scan import event_scalars
+except ImportError:  # no compiled scanner: its twin leaves every record to decode_general
+    from parsers._scan_py import event_scalars
+
+__all__ = ["Decoded", "Dialect", "concat_decoded", "decode", "decode_general"]
 
 MINDSPORE, TENSORBOARD = "mindspore", "tensorboard"
 _SCALARS_PLUGIN = b"scalars"
@@ -53,18 +65,78 @@ class Dialect:
 
 @dataclass
 class Decoded:
-    """One entry per scalar value, in file order."""
+    """One entry per scalar value, in file order.  Tags are numbers into ``tag_names``: a
+    million values carry a handful of tags, each decoded to text once."""
 
     record: np.ndarray  # index of the record (into the starts given to ``decode``)
     step: np.ndarray  # int64
     wall_time: np.ndarray  # float64, seconds since the epoch
-    tag: np.ndarray  # object array of str
+    tag_code: np.ndarray  # int64 index into ``tag_names``
+    tag_names: list[str]
     value: np.ndarray  # float64
     malformed: np.ndarray  # record indices whose Event could not be read
 
+    @property
+    def tag(self) -> np.ndarray:
+        """The tag of each value, as an object array of str."""
+        return np.array([*self.tag_names, ""], dtype=object)[self.tag_code]
+
 
 def decode(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, dialect: Dialect) -> Decoded:
-    """The scalars of the records ``buf[starts[i] : starts[i] + lengths[i]]``; updates ``dialect``."""
+    """The scalars of the records ``buf[starts[i] : starts[i] + lengths[i]]``; updates ``dialect``.
+
+    ``buf`` must have ``wire.PAD`` bytes after the last record (the numpy reader reads ahead)."""
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    wall, step, record, code, value, tag_start, tag_length, other = event_scalars(buf, starts, lengths)
+    names = [_text(buf, a, n) for a, n in zip(tag_start.tolist(), tag_length.tolist())]
+    simple = Decoded(
+        record, step[record], wall[record], code.astype(np.int64), names, value, np.zeros(0, np.int64)
+    )
+    if not len(other):
+        return simple
+    rest = decode_general(buf, starts[other], lengths[other], dialect)
+    rest.record, rest.malformed = other[rest.record], other[rest.malformed]
+    return _merged(simple, rest) if len(record) else rest
+
+
+def _text(buf: np.ndarray, start: int, length: int) -> str:
+    return bytes(buf[start : start + length]).decode("utf-8", "replace")
+
+
+def _merged(a: Decoded, b: Decoded) -> Decoded:
+    """The values of two decodes of different records, in record order."""
+    record = np.concatenate([a.record, b.record])
+    order = np.argsort(record, kind="stable")  # a record's values are all on one side: kept in order
+    return Decoded(
+        record[order],
+        np.concatenate([a.step, b.step])[order],
+        np.concatenate([a.wall_time, b.wall_time])[order],
+        np.concatenate([a.tag_code, b.tag_code + len(a.tag_names)])[order],
+        a.tag_names + b.tag_names,
+        np.concatenate([a.value, b.value])[order],
+        np.union1d(a.malformed, b.malformed).astype(np.int64),
+    )
+
+
+def concat_decoded(parts: list[Decoded]) -> Decoded:
+    """The decodes of consecutive blocks as one (their ``record`` numbers already distinct)."""
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0] + [len(p.tag_names) for p in parts[:-1]])
+    return Decoded(
+        np.concatenate([p.record for p in parts]),
+        np.concatenate([p.step for p in parts]),
+        np.concatenate([p.wall_time for p in parts]),
+        np.concatenate([p.tag_code + offset for p, offset in zip(parts, offsets.tolist())]),
+        [name for p in parts for name in p.tag_names],
+        np.concatenate([p.value for p in parts]),
+        np.concatenate([p.malformed for p in parts]),
+    )
+
+
+def decode_general(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, dialect: Dialect) -> Decoded:
+    """``decode`` for records of any shape, in numpy (see the module's docstring)."""
     event = fields(buf, starts, starts + lengths, {1, 2, 3, 5})
     wall = np.full(len(starts), np.nan)
     sel = event.where(1, FIXED64)
@@ -84,19 +156,23 @@ def decode(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, dialect: Di
     for field_number in (2, 3):  # simple_value (TensorBoard) or scalar_value (MindSpore)
         sel = value.where(field_number, FIXED32)
         number[value.message[sel]] = value.value[sel].astype(np.uint32).view(np.float32)
-    tag = _strings(buf, tag_start, tag_len)
+    names, code = _strings(buf, tag_start, tag_len)
     if dialect.kind != MINDSPORE:
-        _tensor_scalars(buf, value, tag, number, dialect)
+        _tensor_scalars(buf, value, names, code, number, dialect)
     keep = ~np.isnan(number) | _nan_kept(value, number)
     keep &= tag_start >= 0
-    malformed = set(np.flatnonzero(event.malformed).tolist())
+    order = np.flatnonzero(keep)
+    order = order[
+        np.argsort(records[order], kind="stable")
+    ]  # file order: a summary may come late in its Event
     return Decoded(
-        record=records[keep],
-        step=step[records[keep]],
-        wall_time=wall[records[keep]],
-        tag=tag[keep],
-        value=number[keep],
-        malformed=np.array(sorted(malformed), dtype=np.int64),
+        record=records[order],
+        step=step[records[order]],
+        wall_time=wall[records[order]],
+        tag_code=code[order],
+        tag_names=names,
+        value=number[order],
+        malformed=np.flatnonzero(event.malformed).astype(np.int64),
     )
 
 
@@ -148,15 +224,15 @@ def _nan_kept(value: Fields, number: np.ndarray) -> np.ndarray:
     return present & np.isnan(number)
 
 
-def _strings(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """The UTF-8 text of each range, as an object array; each distinct text is decoded once.
+def _strings(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The distinct UTF-8 texts of the ranges, each decoded once, and per range the index of
+    its text (-1 for a range that is absent, ``start`` < 0).
 
     A million values carry a handful of tags: the ranges' bytes are hashed as 64-bit words
     (one multiply-xor per word, vectorized), grouped by hash, and each group checked equal
     to its first member, so a hash collision cannot merge two tags."""
-    out = np.empty(len(start), dtype=object)
     if not len(start):
-        return out
+        return [], np.zeros(0, dtype=np.int64)
     words = _words(buf, start, length)
     key = np.zeros(len(start), dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -167,10 +243,8 @@ def _strings(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarr
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     if not (words == words[first][inverse]).all():  # a collision: compare the bytes themselves
         _, first, inverse = np.unique(words, axis=0, return_index=True, return_inverse=True)
-    texts = [bytes(buf[start[i] : start[i] + length[i]]).decode("utf-8", "replace") for i in first.tolist()]
-    out[:] = np.array(texts, dtype=object)[inverse.ravel()]
-    out[start < 0] = None
-    return out
+    texts = [_text(buf, int(start[i]), int(length[i])) for i in first.tolist()]
+    return texts, np.where(start < 0, -1, inverse.ravel()).astype(np.int64)
 
 
 def _words(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -183,7 +257,7 @@ def _words(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray
 
 
 def _tensor_scalars(
-    buf: np.ndarray, value: Fields, tag: np.ndarray, number: np.ndarray, dialect: Dialect
+    buf: np.ndarray, value: Fields, names: list[str], code: np.ndarray, number: np.ndarray, dialect: Dialect
 ) -> None:
     """TF2 scalars: rank-0 tensors whose tag's metadata named the "scalars" plugin."""
     tensor = value.where(8, LENGTH)
@@ -192,13 +266,14 @@ def _tensor_scalars(
     meta = value.where(9, LENGTH)
     if len(meta):
         plugin = _children(buf, value, meta, 1)
-        names = _children(buf, plugin, np.arange(len(plugin.message)), 1)
-        start, end = _ranges(names, np.arange(len(names.message)))
+        plugin_names = _children(buf, plugin, np.arange(len(plugin.message)), 1)
+        start, end = _ranges(plugin_names, np.arange(len(plugin_names.message)))
         is_scalar = (end - start == len(_SCALARS_PLUGIN)) & _equals(buf, start, _SCALARS_PLUGIN)
-        owners = value.message[meta][plugin.message[names.message[is_scalar]]]
-        dialect.scalar_tags.update(t for t in set(tag[owners].tolist()) if t is not None)
+        owners = value.message[meta][plugin.message[plugin_names.message[is_scalar]]]
+        dialect.scalar_tags.update(names[c] for c in set(code[owners].tolist()) if c >= 0)
     owners = value.message[tensor]
-    chosen = np.isin(tag[owners], list(dialect.scalar_tags))
+    scalar_codes = [c for c, name in enumerate(names) if name in dialect.scalar_tags]
+    chosen = np.isin(code[owners], scalar_codes)
     if chosen.any():
         number[owners[chosen]] = _tensor_values(buf, value, tensor[chosen])
 

@@ -18,9 +18,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from parsers.errors import NotEventFileError, UnreadableLogError
-from parsers.events.decode import Dialect, decode
+from parsers.events.decode import Decoded, Dialect, concat_decoded, decode
 from parsers.events.records import HEADER, frame, header_ok_at
 from parsers.events.wire import PAD
 
@@ -87,7 +88,7 @@ def read_event_file(
     old = cursor or EventCursor()
     dialect = Dialect(old.dialect.kind, old.dialect.version, set(old.dialect.scalar_tags))
     cursor = EventCursor(old.offset, old.records, old.scalars, list(old.corrupt), dialect)
-    parts: list[pd.DataFrame] = []
+    parts: list[Decoded] = []
     corrupt: list[tuple[int, str]] = []
     start = cursor.offset
     try:
@@ -105,13 +106,11 @@ def read_event_file(
             if cursor.records == 0 and not framing.records and len(data) >= HEADER:
                 _check_event_file(path, padded[: len(data)], framing, at_start=cursor.offset == 0)
             decoded = decode(padded, framing.starts, framing.lengths, cursor.dialect)
-            parts.append(_frame(decoded, first_record=cursor.records + 1))
-            base = cursor.offset
-            found = [(base + o, why) for o, why in framing.corrupt]
-            found += [
-                (base + int(framing.starts[i]) - HEADER, "not an Event message") for i in decoded.malformed
-            ]
-            corrupt += sorted(found)
+            at = cursor.offset + framing.starts[decoded.malformed] - HEADER
+            found = [(int(o), "not an Event message") for o in at]
+            decoded.record = decoded.record + (cursor.records + 1)  # 1-based, over the whole file
+            parts.append(decoded)
+            corrupt += sorted([(cursor.offset + o, why) for o, why in framing.corrupt] + found)
             cursor.records += framing.records
             cursor.offset += framing.end
             carry = data[framing.end :]
@@ -120,7 +119,7 @@ def read_event_file(
             if framing.end == 0:  # a record larger than the block: read it whole next time
                 block = 2 * max(block, len(data))
     cursor.corrupt += corrupt
-    scalars = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    scalars = _frame(concat_decoded(parts))
     cursor.scalars += len(scalars)
     return EventChunk(scalars, cursor, corrupt, len(carry), cursor.offset - start)
 
@@ -136,15 +135,18 @@ def _check_event_file(path: Any, buf: np.ndarray, framing: Any, *, at_start: boo
         )
 
 
-def _frame(decoded: Any, *, first_record: int) -> pd.DataFrame:
+def _frame(decoded: Decoded) -> pd.DataFrame:
     """The scalars with ``record``: the 1-based number of the record (of those with valid
-    checksums) in the file, which plays the part of a text log's line number."""
+    checksums) in the file, which plays the part of a text log's line number.  One frame
+    for the whole read, built from numpy arrays: concatenating a frame per block costs more
+    than reading the blocks."""
+    names = pa.array(decoded.tag_names, type=pa.string())
     return pd.DataFrame(
         {
-            "tag": pd.array(decoded.tag, dtype="string"),
+            "tag": pd.array(names.take(pa.array(decoded.tag_code)), dtype="string"),  # no str per value
             "step": decoded.step,
             "wall_time": decoded.wall_time,
             "value": decoded.value,
-            "record": decoded.record + first_record,
+            "record": decoded.record,
         }
     )

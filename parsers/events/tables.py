@@ -53,14 +53,14 @@ def event_tables_and_spans(
     """``event_tables`` and the epoch spans its epochs come from (per epoch: first and last wall
     time, steps, last record, source).  ``epoch_shift``: what to add to the ``epoch`` tag's
     values, when an earlier read of the file decided it (``epoch_shift_of``)."""
-    meaning = classify(scalars["tag"].dropna().unique().tolist()) if len(scalars) else {}
-    steps = _steps_with_walls(scalars, meaning, epoch_shift)
+    tags = _Tags(scalars)
+    steps = _steps_with_walls(scalars, tags, epoch_shift)
     spans = _spans(steps)
     tables = {
         "steps": conform(steps, "steps") if steps is not None else empty_table("steps"),
         "epochs": epochs_of_spans(spans),
-        "evals": _evals(scalars, meaning),
-        "events": _events(scalars, meaning, corrupt),
+        "evals": _evals(scalars, tags),
+        "events": _events(scalars, tags, corrupt),
     }
     return tables, spans
 
@@ -124,44 +124,63 @@ def epochs_of_spans(spans: pd.DataFrame) -> pd.DataFrame:
     return conform(frame[finished].reset_index(drop=True), "epochs")
 
 
-def _chosen_tags(scalars: pd.DataFrame, meaning: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """Per steps column, the one tag that fills it: the first recorded of those meaning it."""
-    chosen: dict[str, str] = {}
-    for tag in scalars["tag"].dropna().unique().tolist():
-        table, column = meaning.get(tag, ("", ""))
-        if table == "steps":
-            chosen.setdefault(column, tag)
-    return chosen
+class _Tags:
+    """The tags of a scalars table, each compared once: a million values carry a handful of
+    tags, so rows are picked by tag number rather than by comparing strings per row."""
+
+    def __init__(self, scalars: pd.DataFrame) -> None:
+        codes, names = pd.factorize(scalars["tag"], sort=False) if len(scalars) else ([], [])
+        self.codes = np.asarray(codes, dtype=np.int64)  # -1 for a missing tag
+        self.names = [str(n) for n in names]  # in order of first appearance
+        self.meaning = classify(self.names)
+
+    def rows(self, tags: list[str]) -> np.ndarray:
+        """Which rows hold one of ``tags``."""
+        hit = np.zeros(len(self.names) + 1, dtype=bool)  # the last: a missing tag (-1)
+        hit[[i for i, name in enumerate(self.names) if name in set(tags)]] = True
+        return hit[self.codes]
+
+    def chosen(self) -> dict[str, str]:
+        """Per steps column, the one tag that fills it: the first recorded of those meaning it."""
+        chosen: dict[str, str] = {}
+        for tag in self.names:
+            table, column = self.meaning.get(tag, ("", ""))
+            if table == "steps":
+                chosen.setdefault(column, tag)
+        return chosen
 
 
-def _series(scalars: pd.DataFrame, tag: str) -> pd.DataFrame:
-    rows = scalars[(scalars["tag"] == tag).to_numpy()]
+_SERIES_COLUMNS = ["step", "value", "wall_time", "record", "source"]
+
+
+def _series(scalars: pd.DataFrame, tags: _Tags, tag: str) -> pd.DataFrame:
+    rows = scalars[_SERIES_COLUMNS][tags.rows([tag])]  # the columns first: the tag column is costly to cut
     return rows.drop_duplicates("step", keep="last")
 
 
 def epoch_shift_of(scalars: pd.DataFrame) -> int | None:
     """What to add to the ``epoch`` tag's values: 1 when its first value is 0 (counted from 0), else
     0; None when these scalars hold no ``epoch`` tag."""
-    meaning = classify(scalars["tag"].dropna().unique().tolist()) if len(scalars) else {}
-    tag = _chosen_tags(scalars, meaning).get("epoch")
+    tags = _Tags(scalars)
+    tag = tags.chosen().get("epoch")
     if tag is None:
         return None
-    values = scalars["value"].to_numpy(np.float64)[(scalars["tag"] == tag).to_numpy(dtype=bool)]
+    values = scalars["value"].to_numpy(np.float64)[tags.rows([tag])]
     return 1 if len(values) and values[0] == 0 else 0
 
 
 def _steps_with_walls(
-    scalars: pd.DataFrame, meaning: dict[str, tuple[str, str]], epoch_shift: int | None = None
+    scalars: pd.DataFrame, tags: _Tags, epoch_shift: int | None = None
 ) -> pd.DataFrame | None:
     """The steps rows (not conformed: with ``wall_time``), None when no tag fills a steps column."""
-    chosen = _chosen_tags(scalars, meaning)
+    chosen = tags.chosen()
     if not any(column in chosen for column in _STEP_COLUMNS):
         return None
     merged: pd.DataFrame | None = None
     for column in _STEP_COLUMNS:
         if column not in chosen:
             continue
-        rows = _series(scalars, chosen[column])[["step", "value", "wall_time", "record", "source"]]
+        rows = _series(scalars, tags, chosen[column])
         rows = rows.rename(columns={"value": column})
         if merged is None:
             merged = rows
@@ -177,7 +196,7 @@ def _steps_with_walls(
     if "epoch" in chosen:
         shift = epoch_shift_of(scalars) if epoch_shift is None else epoch_shift
         merged["epoch"] = _epochs_at(
-            merged["step"].to_numpy(np.int64), _series(scalars, chosen["epoch"]), shift
+            merged["step"].to_numpy(np.int64), _series(scalars, tags, chosen["epoch"]), shift
         )
     return merged
 
@@ -204,14 +223,16 @@ def _step_times(step: np.ndarray, wall: np.ndarray) -> np.ndarray:
     return out
 
 
-def _evals(scalars: pd.DataFrame, meaning: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    metrics = {tag: name for tag, (table, name) in meaning.items() if table == "evals"}
+def _evals(scalars: pd.DataFrame, tags: _Tags) -> pd.DataFrame:
+    metrics = {tag: name for tag, (table, name) in tags.meaning.items() if table == "evals"}
     if not metrics:
         return empty_table("evals")
-    rows = scalars[scalars["tag"].isin(list(metrics)).to_numpy()]
+    picked = tags.rows(list(metrics))
+    rows = scalars[["value", "record", "source"]][picked]
+    metric_of = np.array([metrics.get(name) for name in tags.names], dtype=object)
     frame = pd.DataFrame(
         {
-            "metric": rows["tag"].map(metrics).to_numpy(object),
+            "metric": metric_of[tags.codes[picked]],
             "value": rows["value"].to_numpy(),
             "line": rows["record"].to_numpy(),
             "source": rows["source"].to_numpy(object),
@@ -220,11 +241,9 @@ def _evals(scalars: pd.DataFrame, meaning: dict[str, tuple[str, str]]) -> pd.Dat
     return conform(frame, "evals")
 
 
-def _events(
-    scalars: pd.DataFrame, meaning: dict[str, tuple[str, str]], corrupt: list[dict[str, Any]]
-) -> pd.DataFrame:
-    loss_tags = [t for t, (table, col) in meaning.items() if table == "steps" and col == "loss"]
-    nan = scalars[(scalars["tag"].isin(loss_tags) & scalars["value"].isna()).to_numpy()]
+def _events(scalars: pd.DataFrame, tags: _Tags, corrupt: list[dict[str, Any]]) -> pd.DataFrame:
+    loss_tags = [t for t, (table, col) in tags.meaning.items() if table == "steps" and col == "loss"]
+    nan = scalars[tags.rows(loss_tags) & np.isnan(scalars["value"].to_numpy(np.float64, na_value=np.nan))]
     rows = [
         {"kind": "nan", "line": r.record, "message": f"{r.tag} is NaN at step {r.step}", "source": r.source}
         for r in nan.itertuples()

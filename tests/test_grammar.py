@@ -320,3 +320,24 @@ def test_an_epoch_header_prints_the_steps_of_its_epoch() -> None:
     assert log.steps[["epoch", "global_step", "loss"]].values.tolist() == [[1, 1840, 0.5754789632299672]]
     evals = log.evals[["epoch", "metric", "value"]].values.tolist()
     assert evals == [[1, "chosen_last_scores", 2.243525981903076], [1, "acc", 0.6994950175285339]]
+
+
+def test_a_training_loss_beside_val_metrics_is_the_epoch_record() -> None:
+    # modelarts/edsr_npu_modelarts_finish.log
+    log = _parse("Epoch nr: [100/100]  - Loss: 2.95130 - val PSNR: 33.720 - val SSIM: 0.927")
+    assert log.steps[["epoch", "loss"]].values.tolist() == [[100, 2.95130]]
+    evals = log.evals[["epoch", "metric", "value"]].values.tolist()
+    assert evals == [[100, "val_PSNR", 33.720], [100, "val_SSIM", 0.927]]
+    assert log.meta["total_epochs"] == 100
+
+
+def test_a_record_line_is_read_however_long_its_tail() -> None:
+    """The grammar reads a bounded window of a line: a record at the start of a line with a
+    whole tensor after it is still read, and the tensor's values are not."""
+    # the LossMonitor record of mindspore-2.10-cpu/basic.log, with 400,000 values printed after it
+    tail = "0.5, " * 400_000
+    reading = _read("epoch: 3 step: 17, loss is 0.4321 tensor: " + tail)
+    assert reading is not None and reading.table == "steps"
+    assert {v.column for v in reading.values} >= {"epoch", "step", "loss"}
+    assert max(v.end for v in reading.values) < 40
+    assert _read("[INFO] tensor: " + tail) is None

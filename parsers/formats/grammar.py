@@ -38,7 +38,8 @@ __all__ = ["GRAMMAR", "SYNONYMS", "Reading", "Value", "grammar_pattern", "read_l
 # Key spellings (lower case, words separated by one space) -> schema column.  A key is
 # looked up whole, then without its leading words ("Train epoch" -> "epoch").
 SYNONYMS: dict[str, str] = {
-    **dict.fromkeys(("epoch", "ep", "epcoh"), "epoch"),  # "epcoh": a MindSpore example's typo
+    # "epcoh": a MindSpore example's typo; "Epoch nr: [100/100]": the epoch's number
+    **dict.fromkeys(("epoch", "ep", "epcoh", "epoch nr", "epoch no", "epoch num", "epoch number"), "epoch"),
     **dict.fromkeys(("step", "iter", "iteration", "it", "batch", "train step", "steps"), "step"),
     **dict.fromkeys(("global step", "num updates", "current steps", "global steps"), "global_step"),
     **dict.fromkeys(
@@ -212,7 +213,9 @@ def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
     """The record a line holds, read by the grammar, or None.
 
     ``numbers`` are the character spans of the line's number tokens (the scanner's).
+    Only the line's window is read (``_window``): its cost is bounded however long the line.
     """
+    text, numbers = _window(text, numbers)
     items = _items(text, numbers)
     if not items:
         return None
@@ -231,6 +234,32 @@ def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
             fields["loss"] = _value("loss", named, "float")
             metrics.pop(_metric_name(named.key, ""), None)
     return _record(fields, metrics, eval_line, items, bool(_TRAIN_WORD.search(text)))
+
+
+def _window(text: str, numbers: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """The start of a line the grammar reads: its first ``_WINDOW_VALUES`` numbers, within
+    ``_WINDOW_CHARS`` characters.
+
+    A record's keyed values sit at the start of its line: in the real logs of ``tests/data``
+    a record line holds at most 50 numbers and its last read value starts before character
+    1,600.  A line with thousands of numbers past the window is a tensor or an array printed
+    whole; reading all of it cost about a second per megabyte (issue 12's 50 MB of long
+    lines: 54 s) and found nothing.  Values past the window are left unread, never guessed;
+    a progress total or unit right after the last value in the window is still seen.
+    """
+    if len(text) <= _WINDOW_CHARS and len(numbers) <= _WINDOW_VALUES:
+        return text, numbers
+    kept = [span for span in numbers[:_WINDOW_VALUES] if span[1] <= _WINDOW_CHARS]
+    end = min(len(text), (kept[-1][1] if kept else 0) + _KEY_REACH, _WINDOW_CHARS + _KEY_REACH)
+    return text[:end], [span for span in kept if span[1] <= end]
+
+
+# "<name> in|at|for|of <counter>" (``Loss in epoch``, ``loss at step``): a value's name and its position.
+_NAMED_AT = re.compile(
+    r"(?i)^(?P<name>.+?)\s+(?:in|at|for|of)\s+(?P<counter>epoch|step|iter(?:ation)?|batch)$"
+)
+_WINDOW_VALUES = 512
+_WINDOW_CHARS = 16_384
 
 
 def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
@@ -258,6 +287,11 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
         unit_match = _UNIT.match(text, end)
         unit = unit_match.group("unit") if unit_match else None
         key, key_unit = _key(lead)
+        if not key and items and _CONNECTOR.fullmatch(lead) and items[-1].total is None:
+            # "Loss in epoch 0  =  2.16": the words before "in epoch" name the value after it.
+            named = _NAMED_AT.match(items[-1].key)
+            if named:
+                key, items[-1].key = named.group("name"), named.group("counter")
         # A minus sign right before a value belongs to it (not in "2023-08", a hyphen).
         negate = start > 0 and text[start - 1] == "-" and (start < 2 or not text[start - 2].isalnum())
         bracketed = lead.rstrip().endswith("[") or bool(items and column_of(items[-1].key) == "epoch")
@@ -451,6 +485,17 @@ def _record(
         # the others are training figures printed beside them.
         own = {k: v for k, v in metrics.items() if _EVAL_PART.search(k)}
         if own:
+            # Of those training figures, a loss at a stated position (``Epoch nr: [100/100]  - Loss:
+            # 2.95 - val PSNR: 33.72``) is the epoch's training record, the line's evals beside it.
+            loss = next((v for k, v in metrics.items() if k not in own and column_of(k) == "loss"), None)
+            if loss is not None and fields.keys() & {"epoch", "step", "global_step"}:
+                placed = [v for k, v in fields.items() if k in _STEP_FIELDS]
+                evals = [
+                    Value(v.column, v.kind, v.start, v.end, scale=v.scale, negate=v.negate)
+                    for v in own.values()
+                ]
+                step_loss = Value("loss", "float", loss.start, loss.end, scale=loss.scale, negate=loss.negate)
+                return Reading("steps", ("evals",), tuple([*placed, step_loss, *evals]))
             metrics = own
         keep = {k: v for k, v in fields.items() if k in ("epoch", "step", "steps_per_epoch", "rank")}
         return Reading("evals", (), tuple([*keep.values(), *metrics.values()]))

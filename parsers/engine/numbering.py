@@ -182,7 +182,10 @@ def decide_numbering(ctx: Context, formats: dict[str, LogFormat]) -> Numbering:
     epoch time: 40.559 s, per step time: 207.995 ms`` is global step 5 x 195).
     """
     facts = ctx.facts()
-    base = step_base([formats[n].step_base for n in ctx.step_names if n in formats])
+    # Only formats whose step records were kept: the grammar's misreadings, dropped where a named
+    # format read the steps, say nothing about how the kept records count.
+    kept = [n for n in ctx.step_names if n in formats and ctx.step_counts.get(n, 0)]
+    base = step_base([formats[n].step_base for n in kept])
     if base == 1 and _last_index_only(facts):
         base = 0
     if not facts["step_any"]:

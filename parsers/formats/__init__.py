@@ -6,6 +6,7 @@ patterns themselves decide which pattern claims a line first.
 
 from parsers.formats import (  # noqa: F401
     common,
+    fairseq,
     grammar,
     huggingface,
     megatron,

@@ -53,6 +53,7 @@ __all__ = [
     "CUT_MARK",
     "LOG_SUFFIXES",
     "MAX_LINE_BYTES",
+    "RANK_FOLDER",
     "UTF16_BOMS",
     "LogSource",
     "check_inside",
@@ -73,6 +74,12 @@ CUT_HEAD_BYTES = 4096  # what is kept of a cut line, searched for events
 CUT_MARK = " [epochscope: line cut, longer than 1 MB]"
 LOG_SUFFIXES = (".log", ".txt", ".out", ".err", ".gz")
 _RANK_IN_NAME = re.compile(r"(?:rank|device|worker|node|card|npu|gpu)[_\-.]?(\d+)", re.IGNORECASE)
+# A folder of one device's logs, as distributed launchers name them (``device0/log``,
+# ``rank_1/``, ``worker-2/``, ``train_parallel3/``): its logs are a rank of the run above it.
+# Not ``gpu0/`` or ``node1/``: people name separate experiments after the card or host they ran on.
+RANK_FOLDER = re.compile(r"(?:rank|device|worker|train_parallel)[_\-.]?\d+", re.IGNORECASE)
+# Model-zoo launch scripts write each device's output to a file named ``log`` (``> log 2>&1``).
+_LOG_NAMES = ("log",)
 _GZIP_MAGIC = b"\x1f\x8b"
 UTF16_BOMS = {codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}
 _LONE_CR = re.compile(rb"\r(?!\n)")  # one character of lookahead: linear
@@ -146,10 +153,10 @@ def _directory(path: Path) -> list[LogSource]:
 
 
 def looks_like_log(path: Path) -> bool:
-    """Whether a file in a run folder is a log, by its name (``*.log``, ``*.log.1``, ...)."""
+    """Whether a file in a run folder is a log, by its name (``*.log``, ``*.log.1``, ``log``, ...)."""
     name = path.name.lower()
     return not name.startswith(".") and (
-        name.endswith(LOG_SUFFIXES) or re.search(r"\.log\.\d+$", name) is not None
+        name.endswith(LOG_SUFFIXES) or name in _LOG_NAMES or re.search(r"\.log\.\d+$", name) is not None
     )
 
 

@@ -134,6 +134,8 @@ METRIC_WORDS = frozenset(
 )
 # Keys that are never metrics: summaries and positions.
 _NOT_METRIC = re.compile(r"(?i)\bbest\b|^(?:lr|time|eta|memory|data time)$")
+# Parts of a key that make it a count, not a metric (``top1_cor: 737``, ``top5_correct``, ``acc_cnt``).
+_COUNT_PARTS = frozenset(["cor", "correct", "cnt", "count", "tot"])
 # Words that make a line an evaluation: not followed by '_' (val_loss is a key), '.' or '/'.
 _EVAL_WORD = re.compile(
     r"(?i)(?<![\w/.])(val|valid|validation|validating|eval|evaluation|evaluating|test|testing|results?|metrics)"
@@ -343,6 +345,8 @@ def _key(lead: str) -> tuple[str, str | None]:
 def is_metric_key(key: str) -> bool:
     """Whether a key names a metric (``val_loss``, ``acc@1``, ``Val IoU``; not ``subErrType``)."""
     parts = re.split(r"[_\-@./]+", key.split()[-1].lower()) if key.split() else []
+    if any(part in _COUNT_PARTS for part in parts):
+        return False
     return any(part in METRIC_WORDS for part in parts) and not _NOT_METRIC.search(key)
 
 
@@ -514,7 +518,10 @@ def _record(
         keep = ("epoch", "epoch_time_ms", "step_time_ms", "samples_per_sec", "rank", "total_epochs")
         return Reading("epochs", (), tuple(v for k, v in fields.items() if k in keep))
     if metrics and not fields.keys() - _POSITIONS:
-        # Metrics alone on a line (``acc: [1.0]; avg acc: [0.92]``, DeepSpeed's scores): an evaluation.
+        # Metrics alone on a line (``acc: [1.0]; avg acc: [0.92]``, DeepSpeed's scores): an evaluation,
+        # unless it reports the best one so far (``Best epoch:41 acc:93.73%``): a summary, counted before.
+        if any(_norm(i.key).split()[:1] == ["best"] for i in items):
+            return None
         return Reading("evals", (), tuple([*fields.values(), *metrics.values()]))
     if set(fields) == {"total_epochs"} and not any("_" in i.key for i in items):
         # "max: 30 epochs", "Train total epoch:  50000"; a config dump's ``max_epoch: 200`` is a setting.

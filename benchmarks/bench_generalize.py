@@ -44,7 +44,7 @@ CRITERIA = ("steps", "loss", "times", "evals")
 FAMILY_FORMATS = {
     "mindspore-2.10-cpu": ("mindspore",),
     "mindnlp": ("huggingface",),  # MindNLP's Trainer prints Hugging Face's dicts
-    "pytorch": ("pytorch", "torchvision", "keras"),
+    "pytorch": ("pytorch", "torchvision", "keras", "log_stats"),
 }
 
 

@@ -9,6 +9,7 @@ from parsers.formats import (  # noqa: F401
     fairseq,
     grammar,
     huggingface,
+    logstats,
     megatron,
     mindformers,
     mindlab,

@@ -9,6 +9,7 @@ of one run (rows joined on step).  Every event file here is written by a real wr
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import struct
 from pathlib import Path
@@ -19,7 +20,15 @@ from parsers.runs import load_run
 from parsers.schema import TABLES
 from parsers.store import RunStore
 from tests.store_helpers import assert_same_tables
-from tests.test_events import LOG_LINE, expected_scalars, write_lightning_like, write_run, written
+from tests.test_events import (
+    LOG_LINE,
+    T0,
+    SummaryWriter,
+    expected_scalars,
+    write_lightning_like,
+    write_run,
+    written,
+)
 
 pytest.importorskip("duckdb")
 
@@ -107,8 +116,10 @@ def test_a_corrupt_record_in_the_middle_is_skipped_counted_and_reported_with_its
     assert store.refresh()["error"].isna().all()
     assert_same_tables(store, "tb", cold(runs / "tb"))
     events = store.table("events", ["tb"])
-    (warning,) = events[events["kind"] == "warning"]["message"]
+    warnings = events[events["kind"] == "warning"]["message"].tolist()
+    (warning,) = [w for w in warnings if "corrupt record" in w]
     assert f"corrupt record skipped at byte {start}" in warning and source.name in warning
+    assert any(w.startswith("no epoch times") for w in warnings)  # no epoch tag, no config: said why
     (event_file,) = store.meta("tb")["event_files"]
     assert [o for o, _ in event_file["corrupt"]] == [start]
     scalars = store.table("scalars", ["tb"])
@@ -141,7 +152,11 @@ def test_a_text_log_and_event_files_of_one_run_are_joined_on_step(tmp_path: Path
     conflicts = store.table("events", ["run"]).query("kind == 'conflict'")
     assert len(conflicts) == 1 and "step 7" in conflicts["message"].iloc[0]
     (row,) = store.runs().to_dict("records")
-    assert row["steps"] == 40  # the log's steps, not doubled
+    assert row["steps"] == 45  # the joined rows: 40 in both, counted once, and 5 only the summary has
+    assert (
+        row["first_loss"] == written(1, "train/loss")[0] and row["last_loss"] == written(45, "train/loss")[0]
+    )
+    assert row["min_loss"] == written(45, "train/loss")[0]  # 2.5 / (1 + step) falls: the summary's last
     assert row["formats"].split(", ")[-1] == "tensorboard"
 
 
@@ -214,3 +229,83 @@ def test_wall_times_give_epoch_times_and_the_config_the_total_epochs_for_an_eta(
     steps = store.table("steps", ["pl"])
     assert steps["epoch"].tolist() == [(s - 1) // 10 + 1 for s in range(1, 35)]
     assert_same_tables(store, "pl", cold(runs / "pl"))  # load_run reads the same config
+
+
+def write_plain(folder: Path, steps: int) -> Path:
+    """What a PyTorch loop with tensorboardX records: ``train/loss`` every step (0.25 s apart) and
+    ``eval/acc`` every 10 -- no ``epoch`` tag."""
+    writer = SummaryWriter(str(folder), flush_secs=3600)
+    for step in range(1, steps + 1):
+        writer.add_scalar("train/loss", 1.0 / step, step, walltime=T0 + step * 0.25)
+        if step % 10 == 0:
+            writer.add_scalar("eval/acc", step / 100, step, walltime=T0 + step * 0.25 + 0.1)
+    writer.close()
+    (path,) = (p for p in folder.iterdir() if p.name.startswith("events.out.tfevents"))
+    return path
+
+
+def grown_store(tmp_path: Path, hparams: dict, steps: int, first: int) -> tuple[RunStore, Path, bytes]:
+    """A store over ``runs/tb`` whose event file holds steps 1..``first`` of ``steps`` (refreshed)."""
+    data = write_plain(tmp_path / "source", steps).read_bytes()
+    runs = tmp_path / "runs"
+    (runs / "tb").mkdir(parents=True)
+    if hparams:
+        (runs / "tb" / "hparams.json").write_text(json.dumps(hparams))
+    path = runs / "tb" / "events.out.tfevents.1700000000.host"
+    ends = record_ends(data)
+    path.write_bytes(data[: ends[first + first // 10]])  # the version record, a loss a step, acc every 10
+    store = RunStore(runs)
+    store.refresh()
+    return store, path, data
+
+
+def test_steps_per_epoch_in_the_config_give_an_event_run_without_epoch_tag_its_epochs(tmp_path: Path) -> None:
+    """25 of 30 steps, 10 a epoch (hparams.json), 0.25 s a step: epochs 1 and 2 took 2.5 s, one
+    epoch is left (ETA 2.5 s), batch 32 makes 128 samples/s; at step 30 the run has finished."""
+    hparams = {"steps_per_epoch": 10, "epochs": 3, "batch_size": 32}
+    store, path, data = grown_store(tmp_path, hparams, 30, 25)
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "running" and row["epochs_done"] == 2 and row["total_epochs"] == 3
+    assert row["mean_epoch_time_ms"] == pytest.approx(2500.0) and row["eta_s"] == pytest.approx(2.5)
+    assert row["samples_per_sec"] == pytest.approx(128.0) and row["steps"] == 25
+    cold_run = load_run(path.parent)
+    assert cold_run.summary["epochs_done"] == 2 and cold_run.summary["eta_s"] == pytest.approx(2.5)
+    assert_same_tables(store, "tb", cold_run.log)
+    path.write_bytes(data)
+    store.refresh()
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "finished" and row["epochs_done"] == 3 and math.isnan(row["eta_s"])
+    epochs = store.table("epochs", ["tb"])
+    assert epochs["epoch"].tolist() == [1, 2, 3]
+    assert epochs["epoch_time_ms"].to_numpy() == pytest.approx([2500.0] * 3)
+    steps = store.table("steps", ["tb"])
+    assert steps["epoch"].tolist() == [(s - 1) // 10 + 1 for s in range(1, 31)]
+    assert steps["step"].tolist() == [(s - 1) % 10 + 1 for s in range(1, 31)]  # within the epoch, as a log's
+    assert_same_tables(store, "tb", cold(path.parent))
+
+
+def test_total_steps_in_the_config_finish_an_event_run(tmp_path: Path) -> None:
+    """An event file cannot say it ended; ``max_steps`` in hparams.json can: reached, finished."""
+    store, path, data = grown_store(tmp_path, {"max_steps": 30}, 30, 20)
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "running"
+    path.write_bytes(data)
+    store.refresh()
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "finished"
+    (finish,) = store.table("events", ["tb"]).query("kind == 'finish'")["message"]
+    assert finish.startswith("step 30 of 30")
+    assert load_run(path.parent).summary["status"] == "finished"
+    assert_same_tables(store, "tb", cold(path.parent))
+
+
+def test_an_event_run_without_epoch_tag_or_config_says_why_it_has_no_epoch_times(tmp_path: Path) -> None:
+    store, path, _ = grown_store(tmp_path, {}, 30, 30)
+    run = load_run(path.parent)
+    assert run.summary["epochs_done"] == 0 and run.summary["mean_epoch_time_ms"] is None
+    assert run.summary["status"] == "running" and run.summary["events"] == {"warning": 1}
+    (why,) = run.log.events["message"]
+    assert why.startswith("no epoch times") and "steps_per_epoch" in why
+    assert store.table("events", ["tb"])["message"].tolist() == [why]
+    (row,) = store.runs().to_dict("records")
+    assert row["status"] == "running" and math.isnan(row["mean_epoch_time_ms"]) and row["steps"] == 30

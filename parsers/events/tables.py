@@ -36,6 +36,7 @@ __all__ = [
     "event_tables",
     "event_tables_and_spans",
     "merge_spans",
+    "spans_of_steps",
 ]
 
 _STEP_COLUMNS = ("loss", "lr", "loss_scale")
@@ -55,7 +56,7 @@ def event_tables_and_spans(
     values, when an earlier read of the file decided it (``epoch_shift_of``)."""
     tags = _Tags(scalars)
     steps = _steps_with_walls(scalars, tags, epoch_shift)
-    spans = _spans(steps)
+    spans = spans_of_steps(steps)
     tables = {
         "steps": conform(steps, "steps") if steps is not None else empty_table("steps"),
         "epochs": epochs_of_spans(spans),
@@ -82,7 +83,9 @@ def merge_spans(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()[list(SPAN_COLUMNS)]
 
 
-def _spans(steps: pd.DataFrame | None) -> pd.DataFrame:
+def spans_of_steps(steps: pd.DataFrame | None) -> pd.DataFrame:
+    """Per epoch of ``steps`` (with ``epoch`` and ``wall_time``): first and last wall time, steps,
+    last line, source."""
     if steps is None or "epoch" not in steps or steps["epoch"].isna().all():
         return pd.DataFrame({c: [] for c in SPAN_COLUMNS})
     rows = steps.dropna(subset=["epoch"])

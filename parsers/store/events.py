@@ -22,7 +22,7 @@ import pandas as pd
 
 from parsers.engine.stats import update_stats
 from parsers.events import EventChunk, EventCursor, events_log, is_event_file, source_of
-from parsers.events.config import config_meta
+from parsers.events.config import config_meta, with_config_meta
 from parsers.events.tables import (
     SPAN_COLUMNS,
     epoch_shift_of,
@@ -37,6 +37,7 @@ __all__ = [
     "attach_event_folders",
     "chunk_stats",
     "epochs_of_stats",
+    "joined_row",
     "run_tables_with_events",
     "summary_manifests",
     "with_event_meta",
@@ -175,7 +176,8 @@ def _derived(store: Path, row: dict[str, Any]) -> ParsedLog:
 
     logs = _logs(row)
     manifests = {log["key"]: read_manifest(store, log["key"]) or {} for log in logs}
-    key = (str(store), row["run"], tuple((k, m.get("commit")) for k, m in manifests.items()))
+    commits = tuple((k, m.get("commit")) for k, m in manifests.items())
+    key = (str(store), row["run"], commits, row.get("_meta") or "{}")  # an edited config changes the meta
     if key in _DERIVED:
         _DERIVED.move_to_end(key)
         return _DERIVED[key]
@@ -186,14 +188,37 @@ def _derived(store: Path, row: dict[str, Any]) -> ParsedLog:
     text = [log for log in logs if not is_event_file(log["log"])]
     if text:
         parsed = _joined(store, row, text, parsed)
-    elif len(parsed.epochs):  # samples/s where the config names the batch size, as for a log
-        from parsers.store.summary import run_epochs
-
-        parsed.epochs = run_epochs([parsed.epochs], json.loads(row.get("_meta") or "{}"))
+    if parsed.meta.get("event_files"):  # what the config adds, as load_run adds it
+        parsed = with_config_meta(parsed, {**parsed.meta, **json.loads(row.get("_meta") or "{}")})
     _DERIVED[key] = parsed
     while len(_DERIVED) > _DERIVED_MAX:
         _DERIVED.popitem(last=False)
     return parsed
+
+
+def joined_row(store: Path, row: dict[str, Any], manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs-table row of a run with event files, its figures taken from the run's derived
+    tables where the entries' running figures cannot give them: a text log and summaries of one
+    run (the joined rows count, each once: steps only the summary recorded too), or a config
+    that numbers the steps into epochs or says the total steps.  Other rows are returned as
+    they are: the running figures are exact for them, and cost no read of the scalars."""
+    meta = json.loads(row.get("_meta") or "{}")
+    logs = _logs(row)
+    events = [log for log in logs if is_event_file(log["log"])]
+    numbered = meta.get("steps_per_epoch") or meta.get("total_steps")
+    if not events or row.get("status") == "error" or any(m.get("error") for m in manifests):
+        return row
+    if len(events) == len(logs) and not numbered:
+        return row
+    from parsers.engine.stats import update_stats
+    from parsers.store.summary import epoch_figures, run_row
+
+    parsed = _derived(store, row)
+    running = _Running({})
+    update_stats(running, parsed.steps, parsed.events, parsed.evals)  # type: ignore[arg-type]
+    figures = run_row([{"stats": running.stats}], epoch_figures(parsed.epochs), meta)
+    kept = ("error", "formats", "total_epochs")
+    return {**row, **{k: v for k, v in figures.items() if k not in kept}}
 
 
 def _chunk(store: Path, manifest: dict[str, Any]) -> EventChunk | None:

@@ -24,7 +24,7 @@ from parsers.store.catalog import read_catalog, write_catalog
 from parsers.store.configs import read_hparams
 from parsers.store.discover import RunSpec, read_config
 from parsers.store.entry import MANIFEST, LogSpec, entry_key, formats_signature, read_manifest
-from parsers.store.events import summary_manifests, with_event_meta
+from parsers.store.events import joined_row, summary_manifests, with_event_meta
 from parsers.store.files import atomic_write_json, locked, read_small_frame
 from parsers.store.logfile import LogFile
 from parsers.store.summary import epoch_figures, run_epochs, run_meta, run_row
@@ -196,7 +196,7 @@ def build_row(store: Path, run: RunSpec) -> dict[str, Any]:
         _sig=_signature(run),
         _root=run.root,
     )
-    return row
+    return joined_row(store, row, manifests)  # a log joined to summaries, or epochs from the config
 
 
 def _log_entry(spec: LogSpec, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -341,3 +341,24 @@ def test_a_record_line_is_read_however_long_its_tail() -> None:
     assert {v.column for v in reading.values} >= {"epoch", "step", "loss"}
     assert max(v.end for v in reading.values) < 40
     assert _read("[INFO] tensor: " + tail) is None
+
+
+def test_epoch_end_counters_say_the_epoch_counts_from_0() -> None:
+    """``iter[443]`` then ``iter[665]``, one record an epoch: 222 steps an epoch, and 443 = 2 x 222 - 1
+    puts ``epoch[1]`` at the end of the second epoch, so the printed epochs count from 0."""
+    # modelzoo/dscnn_eval_acc_percent.log
+    log = _parse(
+        "epoch[1], iter[443], loss:0.73811543, mean_wps:12102.26 wavs/sec",
+        "Eval: top1_cor:737, top5_cor:1699, tot:3000, acc@1=24.57%, acc@5=56.63%",
+        "epoch[2], iter[665], loss:0.381568, mean_wps:12107.45 wavs/sec",
+        "Eval: top1_cor:1355, top5_cor:2615, tot:3000, acc@1=45.17%, acc@5=87.17%",
+        "Best epoch:41 acc:93.73%",
+    )
+    assert log.steps["epoch"].tolist() == [2, 3]
+    assert log.evals[["epoch", "metric"]].values.tolist() == [
+        [2, "acc@1"],
+        [2, "acc@5"],
+        [3, "acc@1"],
+        [3, "acc@5"],
+    ]
+    assert log.evals["value"].tolist() == pytest.approx([0.2457, 0.5663, 0.4517, 0.8717])

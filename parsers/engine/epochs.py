@@ -55,7 +55,7 @@ def decide_epoch_bases(
     """
     fixed = {name: fmt.epoch_base for name, fmt in formats.items() if fmt.epoch_base is not None}
     unsure = [name for name, fmt in formats.items() if fmt.epoch_base is None]
-    now = _zeros_printed(unsure, steps, small) if unsure else {}
+    now = _zeros_printed(unsure, steps, small, ctx.streams.get("all")) if unsure else {}
     bases: dict[str, Bases] = {}
     for table in EPOCH_TABLES:
         seen = ctx.zeros.setdefault(table, {})
@@ -74,19 +74,24 @@ def _zero(flags: dict[str, list[bool]], name: str) -> bool:
     return flags.get(name, [False, False])[1]
 
 
-def _zeros_printed(unsure: list[str], steps, small) -> dict[str, dict[str, tuple[bool, bool]]]:
-    """Per table and unsure format in this part: (has rows, printed an epoch 0)."""
+def _zeros_printed(
+    unsure: list[str], steps, small, prior: list | None = None
+) -> dict[str, dict[str, tuple[bool, bool]]]:
+    """Per table and unsure format in this part: (has rows, printed an epoch 0, or counts from 0 by
+    ``_epoch_ends_from_zero``); ``prior`` is the last step record before this part (a ``Stream``)."""
     out: dict[str, dict[str, tuple[bool, bool]]] = {}
     cols, codes, names = steps
     if "epoch" in cols and len(codes):
         epoch = cols["epoch"]
+        counter = cols.get("global_step")
         for code, name in enumerate(names):
             if name in unsure:
-                if len(names) == 1:  # every row is this format's: no mask over millions of rows
-                    out.setdefault("steps", {})[name] = (True, bool((epoch == 0).any()))
-                else:
-                    mask = codes == code
-                    out.setdefault("steps", {})[name] = (bool(mask.any()), bool((epoch[mask] == 0).any()))
+                mask = None if len(names) == 1 else codes == code  # one format: no mask over millions of rows
+                own = epoch if mask is None else epoch[mask]
+                zero = bool((own == 0).any())
+                if not zero and counter is not None:
+                    zero = _epoch_ends_from_zero(own, counter if mask is None else counter[mask], prior)
+                out.setdefault("steps", {})[name] = (bool(len(own)), zero)
     for table in EPOCH_TABLES[1:]:
         frame = small[table]
         if len(frame) and "epoch" in frame:
@@ -97,6 +102,31 @@ def _zeros_printed(unsure: list[str], steps, small) -> dict[str, dict[str, tuple
                 mask = (frame["format"] == name).to_numpy()
                 out.setdefault(table, {})[name] = (True, bool(zero[mask].any()))
     return out
+
+
+def _epoch_ends_from_zero(epoch: np.ndarray, counter: np.ndarray, prior: list | None) -> bool:
+    """Records printed once an epoch, at its end, with a run-wide counter, that say their epoch
+    counts from 0 by arithmetic: ``epoch[1], iter[443]`` then ``epoch[2], iter[665]``.
+
+    Consecutive records one epoch apart whose counters differ by the same ``n`` (222 steps an
+    epoch) stand at epoch ends; a counter at ``(epoch + 1) x n`` or one less (443 = 2 x 222 - 1)
+    says the printed epoch is the 0-based index (the model zoo's ``real_epoch = me_step //
+    steps_per_epoch``), where a 1-based one reads ``epoch x n`` there.  Two records at least are
+    needed (the last of the parts before counts as one); records more often than once an epoch
+    never qualify.  The flag only ever turns on, like a printed epoch 0.
+    """
+    known = ~(np.isnan(epoch) | np.isnan(counter))
+    epoch, counter = epoch[known], counter[known]
+    if prior and prior[0] is not None and prior[1] is not None and len(epoch):
+        epoch, counter = np.concatenate([[prior[0]], epoch]), np.concatenate([[prior[1]], counter])
+    if len(epoch) < 2 or not (np.diff(epoch) == 1).all():
+        return False
+    gaps = np.diff(counter)
+    per_epoch = gaps[0]
+    if per_epoch < 2 or not (gaps == per_epoch).all():
+        return False
+    ends = (epoch + 1) * per_epoch
+    return bool(((counter == ends) | (counter + 1 == ends)).all())
 
 
 def _measured(frame: pd.DataFrame) -> np.ndarray:

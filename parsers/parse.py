@@ -77,7 +77,7 @@ def parse_log(
     formats = without_formats(formats_for(sources, formats_file), exclude_formats, forced=format)
     names = forced_names(format, formats) if format is not None else None
     dispatcher = Dispatcher(ordered_patterns(names, formats))
-    raws = [parse_source(src, dispatcher) for src in sources]
+    raws = (parse_source(src, dispatcher) for src in sources)  # each let go once assembled
     parsed = assemble(raws, forced=format, formats=formats)
     if strict and not any(len(t) for t in parsed.tables().values()):
         tried = ", ".join(named_formats(names or sorted(formats), formats))
@@ -128,8 +128,15 @@ def parse_source(
     first_line: int = 0,
     block_size: int = BLOCK_SIZE,
 ) -> RawRecords:
-    """Raw records of one log; blocks are scanned on a small thread pool (the scanner frees the GIL)."""
+    """Raw records of one log; blocks are scanned on a small thread pool (the scanner frees the GIL),
+    a log of one block in this thread (a folder of 10,000 small logs starts no 10,000 pools)."""
     raw = RawRecords(name=src.name, rank=src.rank, first_line=first_line, size_hint=src.size_hint())
+    if 0 < raw.size_hint < block_size:  # one block: scanned here, in a buffer of its size
+        with src.open() as handle:
+            for block, consumed in iter_blocks(handle, block_size=raw.size_hint + 1, final=final):
+                raw.add(extract_chunk(np.frombuffer(block, dtype=np.uint8), dispatcher))
+                raw.bytes_read += consumed
+        return raw
     with src.open() as handle, ThreadPoolExecutor(_WORKERS) as pool:
         pending: deque[Future] = deque()
         for block, consumed in iter_blocks(handle, block_size=block_size, final=final):

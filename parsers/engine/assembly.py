@@ -19,6 +19,7 @@ it cannot happen to a part read after an empty context.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from parsers.engine.context import Context, ContextChanged
-from parsers.engine.epochs import decide_epoch_bases, epoch_at, epoch_timeline, last_statement, shifted_epochs
+from parsers.engine.epochs import (
+    Bases,
+    decide_epoch_bases,
+    epoch_at,
+    epoch_timeline,
+    last_statement,
+    shifted_epochs,
+)
 from parsers.engine.generic import drop_generic, drop_summaries, generic_names
 from parsers.engine.meta import (
     computed_throughput,
@@ -40,7 +48,14 @@ from parsers.engine.numbering import note_header_spe
 from parsers.engine.records import RawRecords, SmallTables
 from parsers.engine.stats import update_stats
 from parsers.engine.steps import step_rows
-from parsers.engine.tables import any_events, epoch_records, epochs_table, evals_table, events_table
+from parsers.engine.tables import (
+    any_events,
+    epoch_records,
+    epochs_table,
+    epochs_tables,
+    evals_table,
+    events_table,
+)
 from parsers.engine.times import join_times
 from parsers.hparams import split_bare_dicts
 from parsers.registry import FORMATS, LogFormat
@@ -66,24 +81,64 @@ class Increment:
     epochs: pd.DataFrame | None  # whole log, before computed throughput; None when unchanged
     meta: dict[str, Any]
     context: Context
+    epoch_records: tuple[pd.DataFrame, Bases] | None = None  # unbuilt (a ``batch`` part only)
 
 
 def assemble(
-    raws: list[RawRecords], *, forced: str | None = None, formats: dict[str, LogFormat] | None = None
+    raws: Iterable[RawRecords], *, forced: str | None = None, formats: dict[str, LogFormat] | None = None
 ) -> ParsedLog:
-    """The tables of one run from the raw records of its log file(s): each file one part."""
+    """The tables of one run from the raw records of its log file(s): each file one part.
+
+    Each log's decisions are its own (an empty ``Context`` each), but its rows are only
+    piled up: tables are conformed, and the epochs table built, once for all logs -- a
+    folder of 10,000 small logs costs 10,000 small decisions, not 10,000 sets of pandas
+    calls.  ``raws`` may be a generator: each log's raw records are let go once assembled.
+    """
     from parsers.parse import ParsedLog
 
     formats = FORMATS if formats is None else formats
-    parts = [assemble_increment(raw, Context(raw.name, raw.rank), formats, stats=False) for raw in raws]
-    tables = {}
-    for name in LOG_TABLES:
-        frames = [getattr(p, name) for p in parts]
-        frames = [empty_table(name) if f is None else f for f in frames]
-        tables[name] = frames[0] if len(frames) == 1 else conform(pd.concat(frames, ignore_index=True), name)
-    meta = merge_meta([p.meta for p in parts], [raw.rank for raw in raws], forced, formats)
+    piles: dict[str, _Pile] = {name: _Pile() for name in APPENDED_TABLES}
+    unbuilt, metas, ranks = [], [], []
+    for raw in raws:
+        part = _assemble(raw, Context(raw.name, raw.rank), formats, False, batch=True)
+        for name in APPENDED_TABLES:
+            piles[name].add(getattr(part, name))
+        if part.epoch_records is not None:
+            unbuilt.append(part.epoch_records)
+        metas.append(part.meta)
+        ranks.append(raw.rank)
+    tables = {name: pile.table(name) for name, pile in piles.items()}
+    tables[WHOLE_TABLE] = epochs_tables(unbuilt)
+    meta = merge_meta(metas, ranks, forced, formats)
     computed_throughput(tables[WHOLE_TABLE], meta)
     return ParsedLog(**tables, meta=meta)
+
+
+class _Pile:
+    """One table's rows from many logs: frames folded together every ``_FOLD`` logs, so that
+    10,000 logs do not hold 10,000 small frames; conformed once at the end."""
+
+    _FOLD = 256
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+        self.pending: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame | None) -> None:
+        if frame is None or not len(frame):
+            return
+        self.pending.append(frame)
+        if len(self.pending) >= self._FOLD:
+            self.frames.append(pd.concat(self.pending, ignore_index=True))
+            self.pending = []
+
+    def table(self, name: str) -> pd.DataFrame:
+        frames = self.frames + self.pending
+        if not frames:
+            return empty_table(name)
+        if len(frames) == 1:
+            return _conformed(frames[0], name)
+        return conform(pd.concat(frames, ignore_index=True), name)
 
 
 def assemble_increment(
@@ -102,7 +157,11 @@ def assemble_increment(
         raise
 
 
-def _assemble(raw: RawRecords, ctx: Context, formats: dict[str, LogFormat], stats: bool) -> Increment:
+def _assemble(
+    raw: RawRecords, ctx: Context, formats: dict[str, LogFormat], stats: bool, *, batch: bool = False
+) -> Increment:
+    """One part's rows.  A ``batch`` part (a whole log, for ``assemble``) leaves its rows
+    unconformed (``None`` for a table without rows) and its epoch records unbuilt."""
     facts = ctx.facts()
     generic = generic_names(formats)
     small = SmallTables(raw)
@@ -120,7 +179,11 @@ def _assemble(raw: RawRecords, ctx: Context, formats: dict[str, LogFormat], stat
     if np.isnan(epoch).any():
         epoch = np.where(np.isnan(epoch), epoch_at(cols["line"], timeline), epoch)
     ctx.in_force = last_statement(timeline)
-    records = epoch_records(ctx, new_epochs, timeline, generic) if len(new_epochs[0]["line"]) else None
+    records = (
+        epoch_records(ctx, new_epochs, timeline, generic, keep=not batch)
+        if len(new_epochs[0]["line"])
+        else None
+    )
     note_meta(ctx, raw, small, bare, cols)
     note_header_spe(ctx, small["context"])
     rows = step_rows(ctx, cols, epoch, formats)
@@ -128,12 +191,16 @@ def _assemble(raw: RawRecords, ctx: Context, formats: dict[str, LogFormat], stat
     evals = evals_table(small["evals"], timeline, bases["evals"], formats)
     events = events_table(small["events"], rows, timeline) if any_events(small["events"], rows) else None
     count_lines(ctx, raw, dropped)
+    meta = current_meta(ctx, formats)
+    unbuilt = None if records is None else (records, bases["epochs"])
+    if batch:
+        return Increment(rows, evals, events, None, meta, ctx, epoch_records=unbuilt)  # type: ignore[arg-type]
     out = {"steps": _conformed(rows, "steps"), "evals": _conformed(evals, "evals")}
     out["events"] = empty_table("events") if events is None else _conformed(events, "events")
     if stats:
         update_stats(ctx, out["steps"], out["events"], out["evals"])
-    epochs = None if records is None else epochs_table(records, bases["epochs"])
-    return Increment(**out, epochs=epochs, meta=current_meta(ctx, formats), context=ctx)
+    table = None if unbuilt is None else epochs_table(*unbuilt)
+    return Increment(**out, epochs=table, meta=meta, context=ctx)
 
 
 def _conformed(frame: pd.DataFrame, name: str) -> pd.DataFrame:

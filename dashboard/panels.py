@@ -140,50 +140,87 @@ def outliers_toggle(container, *, key: str) -> bool:
     )
 
 
-def _controls(metrics: dict[str, series.Metric], key: str, *, baseline: str | None) -> dict:
-    metric_col, x_col, more_col = st.columns([3, 2, 2], vertical_alignment="bottom")
-    names = list(metrics)
-    metric = metric_col.selectbox(
-        "Metric", names, key=f"{key}.metric", format_func=lambda m: metrics[m].title
-    )
-    x = x_col.segmented_control("x axis", list(series.AXES), default="step", key=f"{key}.x") or "step"
+# What each chart control shows before it is touched (its key is ``<panel key>.<name>``).
+CONTROL_DEFAULTS = {
+    "x": "step",
+    "scale": "auto",
+    "smooth": DEFAULT_SMOOTHING,
+    "outliers": True,
+    "events": True,
+    "alerts": True,
+    "delta": False,
+}
+
+
+def _options(metrics: dict[str, series.Metric], values: dict) -> dict:
+    """The chart's options from the controls' values (name -> value, as the widgets return
+    them); a metric no longer offered falls back to the first, as the selectbox does."""
+    metric = values.get("metric")
+    return {
+        "metric": metric if metric in metrics else next(iter(metrics)),
+        "x": values["x"] or "step",
+        "smoothing": values["smooth"],
+        "log_y": {"linear": False, "log": True}.get(values["scale"] or "auto"),
+        "events": values["events"],
+        "alerts": values["alerts"],
+        "delta": values["delta"],
+        "outliers": values["outliers"],
+    }
+
+
+def _expected_options(metrics: dict[str, series.Metric], key: str) -> dict:
+    """What ``_controls`` will return, read from the session before the controls are drawn: the
+    chart can then be sent first, and the browser starts on it before the controls' scripts."""
+    state = st.session_state
+    values = {name: state.get(f"{key}.{name}", default) for name, default in CONTROL_DEFAULTS.items()}
+    return _options(metrics, {**values, "metric": state.get(f"{key}.metric")})
+
+
+def _controls(container, metrics: dict[str, series.Metric], key: str, *, baseline: str | None) -> dict:
+    """Metric, x axis and a popover of scale, smoothing and markers, drawn in ``container``."""
+    metric_col, x_col, more_col = container.columns([3, 2, 2], vertical_alignment="bottom")
+    values = {
+        "metric": metric_col.selectbox(
+            "Metric", list(metrics), key=f"{key}.metric", format_func=lambda m: metrics[m].title
+        ),
+        "x": x_col.segmented_control(
+            "x axis", list(series.AXES), default=CONTROL_DEFAULTS["x"], key=f"{key}.x"
+        ),
+    }
     more = more_col.popover("Scale, smoothing, markers", icon=":material/tune:")
-    scale = more.segmented_control(
+    values["scale"] = more.segmented_control(
         "y scale",
         ["auto", "linear", "log"],
-        default="auto",
+        default=CONTROL_DEFAULTS["scale"],
         key=f"{key}.scale",
         help="auto: log when all values are positive and span more than a factor of 100.",
     )
-    smoothing = smoothing_slider(more, key=f"{key}.smooth")
-    outliers = outliers_toggle(more, key=f"{key}.outliers")
-    events = more.toggle("Event markers", value=True, key=f"{key}.events")
-    alerts = more.toggle(
+    values["smooth"] = smoothing_slider(more, key=f"{key}.smooth")
+    values["outliers"] = outliers_toggle(more, key=f"{key}.outliers")
+    values["events"] = more.toggle("Event markers", value=CONTROL_DEFAULTS["events"], key=f"{key}.events")
+    values["alerts"] = more.toggle(
         "Alert markers",
-        value=True,
+        value=CONTROL_DEFAULTS["alerts"],
         key=f"{key}.alerts",
         help="Where a rule of parse-log watch became true (NaN, overflows, crash, loss rise, ...).",
     )
-    delta = more.toggle(
+    values["delta"] = more.toggle(
         "Minus baseline",
+        value=CONTROL_DEFAULTS["delta"],
         key=f"{key}.delta",
         disabled=baseline is None,
         help="Each run's value minus the baseline's at the same x (pin a baseline in the sidebar).",
     )
-    return {
-        "metric": metric,
-        "x": x,
-        "smoothing": smoothing,
-        "log_y": {"linear": False, "log": True}.get(scale or "auto"),
-        "events": events,
-        "alerts": alerts,
-        "delta": delta,
-        "outliers": outliers,
-    }
+    return _options(metrics, values)
 
 
 def curves_panel(ctx: Context, runs: pd.DataFrame, names: Sequence[str], *, key: str) -> None:
-    """Metric, x axis, smoothing, scale and event controls, and the overlaid chart of ``names``."""
+    """Metric, x axis, smoothing, scale and marker controls, and the overlaid chart of ``names``.
+
+    The chart sits below its controls but is sent before them, drawn with the options the
+    session holds: the browser fetches and starts plotly (most of a page's time to its first
+    chart) while the controls are still on their way.  Should a control return another value
+    than the session held (a metric the runs no longer have), the chart is sent again."""
     names = list(names)
     if ctx.baseline and ctx.baseline not in names:
         names = [ctx.baseline, *names]
@@ -195,11 +232,22 @@ def curves_panel(ctx: Context, runs: pd.DataFrame, names: Sequence[str], *, key:
     if not metrics:
         st.info("The selected runs have no loss, time or eval values yet.")
         return
-    opts = _controls(metrics, key, baseline=ctx.baseline)
+    controls, slot = st.container(), st.empty()
+    expected = _expected_options(metrics, key)
+    _draw_chart(slot, ctx, runs, versions, expected, key=f"{key}.chart")
+    opts = _controls(controls, metrics, key, baseline=ctx.baseline)
+    if opts != expected:
+        _draw_chart(slot, ctx, runs, versions, opts, key=f"{key}.chart.again")
+
+
+def _draw_chart(slot, ctx: Context, runs: pd.DataFrame, versions: tuple, opts: dict, *, key: str) -> None:
+    """The chart (cached per data version and options) and the line saying how it is drawn."""
+    names = [run for run, _, _ in versions]
     marks = curve_alerts(ctx.runs_dir, runs, names, prices(ctx)) if opts["alerts"] else ()
     chart = _figure(ctx.runs_dir, versions, tuple(sorted(opts.items())), ctx.baseline, marks)
-    st.plotly_chart(chart, key=f"{key}.chart")
-    st.caption(_settings_line(opts, chart))
+    with slot.container():
+        st.plotly_chart(chart, key=key)
+        st.caption(_settings_line(opts, chart))
 
 
 def _settings_line(opts: dict, chart: go.Figure) -> str:

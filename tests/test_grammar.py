@@ -7,6 +7,7 @@ beside it); the logs themselves are tested whole by ``tests/test_data_logs.py``.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -362,3 +363,15 @@ def test_epoch_end_counters_say_the_epoch_counts_from_0() -> None:
         [3, "acc@5"],
     ]
     assert log.evals["value"].tolist() == pytest.approx([0.2457, 0.5663, 0.4517, 0.8717])
+
+
+def test_an_average_loss_beside_an_accuracy_is_an_evaluation() -> None:
+    # quickstart/quickstart_r2x.log (the PyTorch quickstart's test loop), read without its named format
+    log = parsers.parse_log(
+        Path(__file__).parent / "data" / "quickstart" / "quickstart_r2x.log",
+        exclude_formats=("quickstart",),
+    )
+    first = log.evals[log.evals["line"] == 14]
+    assert first[["epoch", "metric"]].values.tolist() == [[1, "Accuracy"], [1, "Avg_loss"]]
+    assert first["value"].tolist() == pytest.approx([0.838, 0.529534])
+    assert 14 not in log.steps["line"].tolist()

@@ -229,8 +229,18 @@ def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
         _take(item, fields, metrics, eval_line, prefix)
     if "loss" not in fields and not eval_line:
         # No plain loss: the first of several named ones (``G_loss: 18.95, D_loss: 5.37``) stands for it.
+        # On a line that places no record, an average (``Avg loss: 0.53`` beside ``Accuracy: 83.8%``)
+        # is an evaluation's figure, not a step's loss; with an epoch or a step it is the step's.
+        placed = bool(fields.keys() & _PLACED)
         named = next(
-            (i for i in items if _norm(i.key).endswith(" loss") and not _KEYED_EVAL.match(i.key)), None
+            (
+                i
+                for i in items
+                if _norm(i.key).endswith(" loss")
+                and not _KEYED_EVAL.match(i.key)
+                and (placed or _norm(i.key).split()[0] not in _STOP_WORDS)
+            ),
+            None,
         )
         if named is not None:
             fields["loss"] = _value("loss", named, "float")

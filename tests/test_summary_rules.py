@@ -1,0 +1,92 @@
+"""``parse-log``'s summary (``parsers.summarize``) on the cases its rules single out: a NaN loss
+that ended in a traceback, a run whose epochs are counted by the status rule itself, throughput
+from two sources, eval metrics in the order the log printed them.
+
+Each log is a few lines of the MindSpore callbacks' own text (or the reference log with one line
+edited); the expected figures are read off that text.  The store's runs table is checked against
+the same text where it applies the same rule (``parsers.store.summary``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from cli_logs import THROUGHPUT, reference_log
+
+import parsers
+from parsers.schema import TABLES
+from parsers.store import RunStore
+from parsers.store.summary import run_epochs
+from parsers.summary import run_status
+
+TRACEBACK = 'Traceback (most recent call last):\n  File "train.py", line 3, in <module>\nRuntimeError: boom\n'
+
+
+def _store_row(runs: Path, name: str, text: str) -> dict:
+    """The runs-table row of a run folder holding ``text`` as its one log."""
+    (runs / name).mkdir(parents=True)
+    (runs / name / "train.log").write_text(text)
+    store = RunStore(runs)
+    store.refresh()
+    return store.runs().set_index("run").loc[name].to_dict()
+
+
+def test_a_nan_loss_that_ended_in_a_traceback_is_crashed_even_with_a_record_after_it(tmp_path: Path) -> None:
+    """A worker's traceback, then one more step line from another process: the last record comes
+    after the error, so only 'a NaN loss and a traceback' says the run crashed."""
+    head = "epoch: 1 step: 1, loss is 2.5\nepoch: 1 step: 2, loss is nan\n"
+    tail = "epoch: 1 step: 3, loss is 2.4\n"
+    for name, text, status in (
+        ("nan_then_traceback", head + TRACEBACK + tail, "crashed"),
+        ("nan_only", head + tail, "running"),  # a NaN loss alone does not end a run
+        ("traceback_only", head.replace("nan", "2.45") + TRACEBACK + tail, "running"),  # record after it
+    ):
+        log = parsers.parse_log(text)
+        assert parsers.summarize(log)["status"] == status, name
+        assert run_status(log) == status, name
+        assert _store_row(tmp_path / "runs", name, text)["status"] == status, name
+
+
+def test_the_status_of_a_log_counts_its_epochs_itself_when_not_given_them() -> None:
+    """``run_status(log)`` alone: a log that announced two epochs and ran both is finished,
+    one that announced three is still running -- the same as ``summarize`` says."""
+    for total, status in ((2, "finished"), (3, "running")):
+        text = (
+            f"Start run training, total epoch: {total}.\n"
+            "epoch: 1 step: 1, loss is 2.5\nepoch: 1 step: 2, loss is 2.1\n"
+            "epoch: 2 step: 1, loss is 1.5\nepoch: 2 step: 2, loss is 1.2\n"
+        )
+        log = parsers.parse_log(text)
+        assert run_status(log) == parsers.summarize(log)["status"] == status
+
+
+def test_throughput_printed_for_some_epochs_and_computed_for_others_names_both_sources(
+    tmp_path: Path,
+) -> None:
+    """The reference log prints samples/s for every epoch; with epoch 1's figure cut off and
+    the batch size given, epoch 1's throughput is computed from its step time."""
+    text = reference_log(tmp_path / "ref.log").read_text()
+    printed = [float(v) for v in THROUGHPUT.findall(text)]
+    cut = re.sub(r", train samples per second of cluster: [\d.]+", "", text, count=1)
+    summary = parsers.summarize(parsers.parse_log("Namespace(batch_size=32, device_num=1)\n" + cut))
+    assert summary["samples_per_sec_source"] == "computed,printed"
+    assert summary["samples_per_sec"] == pytest.approx(sum(printed[1:]) / 3)  # epoch 1 left out
+    alone = parsers.summarize(parsers.parse_log(text))
+    assert alone["samples_per_sec_source"] == "printed"
+
+
+def test_eval_metrics_are_listed_in_the_order_the_log_printed_them() -> None:
+    text = (
+        "epoch: 1 step: 1, loss is 2.5\n{'top_5_accuracy': 0.5, 'loss': 1.9, 'top_1_accuracy': 0.2}\n"
+        "epoch: 2 step: 1, loss is 1.5\n{'top_5_accuracy': 0.75, 'loss': 1.4, 'top_1_accuracy': 0.25}\n"
+    )
+    evals = parsers.summarize(parsers.parse_log(text))["evals"]
+    assert list(evals.items()) == [("top_5_accuracy", 0.75), ("loss", 1.4), ("top_1_accuracy", 0.25)]
+
+
+def test_a_run_without_epoch_lines_has_an_empty_epochs_table() -> None:
+    """``run_epochs`` of a run none of whose logs printed an epoch line: the table's columns, no rows."""
+    empty = run_epochs([], {"batch_size": 32})
+    assert len(empty) == 0 and list(empty.columns) == list(TABLES["epochs"])

@@ -1,0 +1,140 @@
+"""The store's refresh plan (``parsers.store.sync``) as a user meets it: which logs a refresh
+reads again, which rows of the runs table it rebuilds, which runs it keeps.
+
+What a user sees of the plan is each log's refresh row (status and bytes read) and the runs
+table after it; every case here changes one thing a refresh must notice -- or must not act
+on -- and reads both.  Real files in a temporary runs folder, nothing replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from parsers.store import RunStore
+from parsers.store.discover import discover_local
+from parsers.store.entry import entry_key, refresh_entry
+from parsers.store.sync import plan, stale_runs
+
+TWO_STEPS = "epoch: 1 step: 1, loss is 2.5\nepoch: 1 step: 2, loss is 2.25\n"
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    return folder
+
+
+def _log(runs: Path, run: str, text: str | bytes, name: str = "train.log") -> Path:
+    path = runs / run / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+def _rows(store: RunStore) -> dict[str, dict]:
+    """Each log's refresh row, by run/log."""
+    return {f"{r['run']}/{r['log']}": r for r in store.refresh().to_dict("records")}
+
+
+def test_a_log_whose_rank_changed_is_read_again_though_its_bytes_did_not(runs: Path) -> None:
+    """A second log appears in the run: the first, untouched (same size and time), is rank 0
+    now, and its rows must say so -- a refresh that trusted size and time would keep rank <NA>."""
+    log = _log(runs, "a", TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    assert store.table("steps")["rank"].isna().all()  # one log: no rank
+    stat = log.stat()
+    _log(runs, "a", "epoch: 1 step: 1, loss is 2.4\n", name="train_1.log")
+    assert (log.stat().st_size, log.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    rows = _rows(store)
+    assert (rows["a/train.log"]["status"], rows["a/train.log"]["bytes_parsed"]) == (
+        "reparsed",
+        len(TWO_STEPS),
+    )
+    assert rows["a/train_1.log"]["status"] == "new"
+    steps = store.table("steps")
+    assert steps["rank"].tolist() == [0, 0, 1] and steps["loss"].tolist() == [2.5, 2.25, 2.4]
+    assert store.runs().loc[0, "log"] == "train.log, train_1.log"
+    again = _rows(store)  # and then both are left alone
+    assert {(r["status"], r["bytes_parsed"]) for r in again.values()} == {("unchanged", 0)}
+
+
+def test_a_bad_log_left_as_it_is_keeps_its_error_without_being_read(runs: Path) -> None:
+    _log(runs, "good", TWO_STEPS)
+    _log(runs, "binary", b"\x00\x01\x02 not text")
+    store = RunStore(runs)
+    first = _rows(store)
+    second = _rows(store)
+    assert first["binary/train.log"]["error"].endswith("binary file, not a text log")
+    assert (second["binary/train.log"]["status"], second["binary/train.log"]["bytes_parsed"]) == ("error", 0)
+    assert second["binary/train.log"]["error"] == first["binary/train.log"]["error"]
+    assert (second["good/train.log"]["status"], second["good/train.log"]["bytes_parsed"]) == ("unchanged", 0)
+    table = store.runs().set_index("run")
+    assert (table.loc["binary", "status"], table.loc["good", "status"]) == ("error", "running")
+
+
+def test_refreshing_named_runs_keeps_the_other_runs(runs: Path) -> None:
+    """``parse-log watch`` refreshes the logs it follows, one by one: the runs table keeps the
+    runs found by an earlier refresh of the whole folder; a refresh of the folder drops a run
+    that is gone from it."""
+    for run in ("a", "b"):
+        _log(runs, run, TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    with (runs / "a" / "train.log").open("a") as handle:
+        handle.write("epoch: 1 step: 3, loss is 2.0\n")
+    only_a = [run for run in discover_local(runs, skip=store.store_dir) if run.name == "a"]
+    result = store.refresh_runs(only_a)
+    assert result[["run", "status"]].values.tolist() == [["a", "appended"]]
+    table = store.runs().set_index("run")
+    assert sorted(table.index) == ["a", "b"] and table.loc["a", "steps"] == 3
+    shutil.rmtree(runs / "b")
+    store.refresh()
+    assert store.runs()["run"].tolist() == ["a"]
+
+
+def test_two_runs_renamed_at_once_each_keep_their_own_parsed_log(runs: Path) -> None:
+    texts = {"a": TWO_STEPS, "b": "epoch: 1 step: 1, loss is 7.5\n"}
+    for run, text in texts.items():
+        _log(runs, run, text)
+    store = RunStore(runs)
+    store.refresh()
+    os.rename(runs / "a", runs / "c")
+    os.rename(runs / "b", runs / "d")
+    rows = _rows(store)
+    assert {k: (r["status"], r["bytes_parsed"]) for k, r in rows.items()} == {
+        "c/train.log": ("unchanged", 0),
+        "d/train.log": ("unchanged", 0),
+    }
+    steps = store.table("steps")
+    assert steps.groupby("run")["loss"].apply(list).to_dict() == {"c": [2.5, 2.25], "d": [7.5]}
+    for old in ("a", "b"):
+        assert not (store.store_dir / "logs" / entry_key(str(runs / old / "train.log"))).exists()
+
+
+def test_only_runs_whose_logs_or_configs_changed_need_a_new_row(runs: Path) -> None:
+    """``parse-log ingest`` builds the rows of ``stale_runs`` on its workers: after a refresh in
+    which one log grew and one config changed, those two runs -- and a run never seen -- only."""
+    for run in ("grew", "config", "same"):
+        _log(runs, run, TWO_STEPS)
+    _log(runs, "config", TWO_STEPS).with_name("hparams.json").write_text('{"lr": 0.1}')
+    store = RunStore(runs)
+    store.refresh()
+    with (runs / "grew" / "train.log").open("a") as handle:
+        handle.write("epoch: 1 step: 3, loss is 2.0\n")
+    (runs / "config" / "hparams.json").write_text('{"lr": 0.2}')
+    _log(runs, "new", TWO_STEPS)
+    found = discover_local(runs, skip=store.store_dir)
+    todo, results = plan(store.store_dir, found)
+    assert sorted(spec.run for spec in todo) == ["grew", "new"]
+    results += [refresh_entry(store.store_dir, spec) for spec in todo]
+    assert sorted(run.name for run in stale_runs(store.store_dir, found, results)) == [
+        "config",
+        "grew",
+        "new",
+    ]

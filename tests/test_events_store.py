@@ -152,7 +152,7 @@ def test_a_text_log_and_event_files_of_one_run_are_joined_on_step(tmp_path: Path
     conflicts = store.table("events", ["run"]).query("kind == 'conflict'")
     assert len(conflicts) == 1 and "step 7" in conflicts["message"].iloc[0]
     (row,) = store.runs().to_dict("records")
-    assert row["steps"] == 45  # the joined rows: 40 in both, counted once, and 5 only the summary has
+    assert row["run"] == "run" and row["steps"] == 45  # joined rows: 40 in both counted once, 5 summary-only
     assert (
         row["first_loss"] == written(1, "train/loss")[0] and row["last_loss"] == written(45, "train/loss")[0]
     )
@@ -265,6 +265,7 @@ def test_steps_per_epoch_in_the_config_give_an_event_run_without_epoch_tag_its_e
     hparams = {"steps_per_epoch": 10, "epochs": 3, "batch_size": 32}
     store, path, data = grown_store(tmp_path, hparams, 30, 25)
     (row,) = store.runs().to_dict("records")
+    assert row["run"] == "tb" and row["log"] == "events.out.tfevents.1700000000.host"  # the row's own
     assert row["status"] == "running" and row["epochs_done"] == 2 and row["total_epochs"] == 3
     assert row["mean_epoch_time_ms"] == pytest.approx(2500.0) and row["eta_s"] == pytest.approx(2.5)
     assert row["samples_per_sec"] == pytest.approx(128.0) and row["steps"] == 25

@@ -217,8 +217,14 @@ def joined_row(store: Path, row: dict[str, Any], manifests: list[dict[str, Any]]
     running = _Running({})
     update_stats(running, parsed.steps, parsed.events, parsed.evals)  # type: ignore[arg-type]
     figures = run_row([{"stats": running.stats}], epoch_figures(parsed.epochs), meta)
-    kept = ("error", "formats", "total_epochs")
-    return {**row, **{k: v for k, v in figures.items() if k not in kept}}
+    return {**row, **{k: figures[k] for k in _FIGURES}}
+
+
+# what ``joined_row`` takes from the derived tables; the rest of the row (names, paths, times,
+# errors, formats) is the entries' own
+_FIGURES = ("status", "_log_status", "epochs_done", "steps", "first_loss", "last_loss", "min_loss",
+            "best_metric", "best_value", "mean_epoch_time_ms", "samples_per_sec", "wall_time_s",
+            "_max_eval_s", "eta_s", "_interval_s")  # fmt: skip
 
 
 def _chunk(store: Path, manifest: dict[str, Any]) -> EventChunk | None:

@@ -91,6 +91,31 @@ def test_a_growing_summary_file_read_incrementally_equals_a_cold_read(recorded, 
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), cold.scalars)
 
 
+def test_the_numpy_twin_reads_a_summary_file_as_the_compiled_scanner_does(
+    recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MindSpore's Values with histograms, tensors and images beside the scalars: the compiled
+    scanner leaves those records to the numpy decoder; without it numpy reads them all."""
+    from parsers import _scan_py
+    from parsers.events import decode, records
+
+    if not records.COMPILED:
+        pytest.skip("needs the compiled scanner to compare with")
+    folder, _ = recorded
+    (source,) = event_files(folder)
+    compiled = read_event_file(source)
+    monkeypatch.setattr(records, "event_records", _scan_py.event_records)
+    monkeypatch.setattr(decode, "event_scalars", _scan_py.event_scalars)
+    twin = read_event_file(source)
+    pd.testing.assert_frame_equal(compiled.scalars, twin.scalars)
+    assert compiled.cursor.to_json() == twin.cursor.to_json()
+    assert compiled.scalars["tag"].value_counts().to_dict() == {
+        "loss": 12,
+        "learning_rate": 12,
+        "eval/acc": 3,
+    }
+
+
 def test_scalar_summary_operators_in_a_network(tmp_path: Path) -> None:
     from mindspore import SummaryRecord, Tensor, nn, ops
 

@@ -83,7 +83,7 @@ def _zeros_printed(
     cols, codes, names = steps
     if "epoch" in cols and len(codes):
         epoch = cols["epoch"]
-        counter = cols.get("global_step")
+        counter = _counter(cols)
         for code, name in enumerate(names):
             if name in unsure:
                 mask = None if len(names) == 1 else codes == code  # one format: no mask over millions of rows
@@ -102,6 +102,14 @@ def _zeros_printed(
                 mask = (frame["format"] == name).to_numpy()
                 out.setdefault(table, {})[name] = (True, bool(zero[mask].any()))
     return out
+
+
+def _counter(cols) -> np.ndarray | None:
+    """Each step row's counter as the step numbering fills it: the step, else the printed global step."""
+    step, printed = cols.get("step"), cols.get("global_step")
+    if step is None or printed is None:
+        return printed if step is None else step
+    return np.where(np.isnan(step), printed, step)
 
 
 def _epoch_ends_from_zero(epoch: np.ndarray, counter: np.ndarray, prior: list | None) -> bool:

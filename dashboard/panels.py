@@ -42,6 +42,10 @@ __all__ = [
 # runs at once without a wait (charts.DEFAULT_MAX_POINTS, for report images, is 4000).
 CHART_POINTS = 1000
 
+# A text column's width for its text: the grid's padding and sort arrow, and a wide character
+# of its 14px sans-serif (digits and most letters are narrower), up to a limit.
+TEXT_PX, CHAR_PX, MAX_COLUMN_PX = 28, 8, 640
+
 RUNS_COLUMNS = {
     "compare": st.column_config.CheckboxColumn(
         "compared", help="Shown on the charts (choose in the sidebar)."
@@ -98,11 +102,22 @@ def runs_table(view: pd.DataFrame, *, key: str) -> None:
     st.dataframe(
         view,
         hide_index=True,
-        column_config=RUNS_COLUMNS,
+        column_config=_fitted(RUNS_COLUMNS, view, ("ranks",)),
         key=key,
         height=min(38 + 35 * len(view), 460),
         placeholder="–",
     )
+
+
+def _fitted(config: dict, view: pd.DataFrame, columns: Sequence[str]) -> dict:
+    """``config`` with each of ``columns`` wide enough for its longest text: the grid cuts a cell
+    at the column's edge with no way to read the rest (the ranks flag names the lagging rank last)."""
+    fitted = dict(config)
+    for column in columns:
+        if column in view and view[column].notna().any():
+            longest = int(view[column].dropna().astype(str).str.len().max())
+            fitted[column] = {**config[column], "width": min(TEXT_PX + CHAR_PX * longest, MAX_COLUMN_PX)}
+    return fitted
 
 
 def live(ctx: Context, body: Callable[[], None]) -> None:

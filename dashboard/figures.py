@@ -26,6 +26,8 @@ __all__ = [
     "cost_figure",
     "parallel_figure",
     "short_label",
+    "spread_ticks",
+    "tick_texts",
 ]
 
 # Characters of an axis label and of a category tick before they are cut (with an ellipsis).
@@ -34,6 +36,8 @@ LABEL_CHARS, TICK_CHARS = 16, 14
 EXACT_TICKS = 8
 # With a colour bar, the axes take this share of the width (the bar the rest).
 AXES_SHARE = 0.9
+# Ticks of a numeric axis and of the colour bar, both ends included.
+TICKS = 5
 
 
 def short_label(key: str, *, limit: int = LABEL_CHARS) -> str:
@@ -46,7 +50,8 @@ def parallel_figure(
     table: pd.DataFrame, *, color: str | None = None, exact_ticks: Sequence[str] = ()
 ) -> go.Figure:
     """One axis per column of ``table`` (one row per run); text columns get one tick per value, and
-    so do the numeric ``exact_ticks`` columns (hyperparameters: a seed of 1 or 2 has no tick 1.4).
+    so do the numeric ``exact_ticks`` columns (hyperparameters: a seed of 1 or 2 has no tick 1.4);
+    other numeric axes get ``TICKS`` ticks from their lowest to their highest value.
     Labels are short annotations with the full key on hover (``short_label``)."""
     dims = []
     for column in table.columns:
@@ -56,8 +61,9 @@ def parallel_figure(
             values_f = numeric.astype(float).tolist()
             dims.append({"label": "", "values": values_f, "name": escape_plotly(column)})
             seen = sorted(numeric.dropna().unique().tolist())
-            if column in exact_ticks and len(seen) <= EXACT_TICKS:
-                dims[-1].update(tickvals=seen, ticktext=[escape_plotly(f"{v:g}") for v in seen])
+            exact = column in exact_ticks and len(seen) <= EXACT_TICKS
+            ticks = seen if exact else spread_ticks(seen[0], seen[-1])
+            dims[-1].update(tickvals=ticks, ticktext=[escape_plotly(t) for t in tick_texts(ticks)])
             continue
         text = values.astype(str)
         cats = sorted(text.unique().tolist())
@@ -71,20 +77,54 @@ def parallel_figure(
                 "ticktext": [escape_plotly(short_label(c, limit=TICK_CHARS)) for c in cats],
             }
         )
-    line = {"color": "#0072B2"}
-    if color and color in table and pd.to_numeric(table[color], errors="coerce").notna().any():
-        line = {
-            "color": pd.to_numeric(table[color], errors="coerce").tolist(),
-            "colorscale": "Viridis",
-            "showscale": True,
-            "colorbar": {"title": {"text": escape_plotly(color)}},
-        }
+    line = _line_colors(table, color)
     colorbar = isinstance(line["color"], list)
     domain = {"x": [0.0, AXES_SHARE if colorbar else 1.0]}
     fig = go.Figure(go.Parcoords(dimensions=dims, line=line, domain=domain))
     fig.update_layout(template="plotly_white", font={"size": 13}, margin={"l": 70, "r": 70, "t": 70, "b": 30})
     _axis_labels(fig, list(table.columns), right=domain["x"][1])
     return fig if dims else empty_figure(fig, "no hyperparameters to compare")
+
+
+def spread_ticks(lo: float, hi: float, *, count: int = TICKS) -> list[float]:
+    """``count`` ticks from ``lo`` to ``hi``, both ends included (one when they are equal).
+
+    Every numeric axis is given its ticks: plotly then writes no range values of its own at the
+    axis' ends, which repeated the end ticks it also drew there."""
+    if not hi > lo:
+        return [lo]
+    return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+
+
+def tick_texts(ticks: Sequence[float]) -> list[str]:
+    """The shortest ``%g`` texts (3 to 8 significant digits) that tell ``ticks`` apart."""
+    for digits in range(3, 9):
+        texts = [f"{t:.{digits}g}" for t in ticks]
+        if len(set(texts)) == len(texts):
+            return texts
+    return texts
+
+
+def _line_colors(table: pd.DataFrame, color: str | None) -> dict:
+    """Lines coloured by result ``color``, the colour bar spanning exactly the values drawn
+    (plotly's own range, from the values with a margin, showed 0.15..0.18 as -0.2..0.6)."""
+    values = pd.to_numeric(table[color], errors="coerce") if color and color in table else None
+    if values is None or not values.notna().any():
+        return {"color": "#0072B2"}
+    lo, hi = float(values.min()), float(values.max())
+    ticks = spread_ticks(lo, hi)
+    return {
+        "color": values.tolist(),
+        "colorscale": "Viridis",
+        "cmin": lo,
+        "cmax": hi if hi > lo else lo + (abs(lo) or 1.0) * 1e-9,
+        "showscale": True,
+        "colorbar": {
+            "title": {"text": escape_plotly(color)},
+            "tickvals": ticks,
+            "ticktext": tick_texts(ticks),
+        },
+    }
 
 
 def _axis_labels(fig: go.Figure, columns: list[str], *, right: float) -> None:

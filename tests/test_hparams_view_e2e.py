@@ -84,3 +84,34 @@ def test_the_sidebar_names_the_sweep_runs_by_their_point(page):
     chips = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.inner_text()
     assert "digits-sweep" not in chips
     assert any(f"lr_max={lr}-seed={s}" in chips for lr in GRID["lr_max"] for s in GRID["seed"]), chips
+
+
+def test_the_colour_bar_spans_the_results_and_no_axis_repeats_a_label(page):
+    """As seen in a screenshot: min losses of 0.15..0.18 under a colour bar reading -0.2..0.6, and
+    each numeric axis writing its end values twice (a tick there, and plotly's range text)."""
+    drawn = page.evaluate(
+        """() => {
+          const plot = document.querySelector('.js-plotly-plot');
+          const texts = sel => Array.from(plot.querySelectorAll(sel)).map(t => t.textContent.trim());
+          return {
+            colorbar: texts('.colorbar .cbaxis text, .colorbar text.ytick'),
+            axes: Array.from(plot.querySelectorAll('.parcoords .axis')).map(a => ({
+              ticks: Array.from(a.querySelectorAll('.tick text')).map(t => t.textContent.trim()),
+              ends: Array.from(a.parentNode.querySelectorAll('.axis-extent text')).map(t => t.textContent.trim()),
+            })),
+            color: plot.data[0].line.color,
+            title: plot.data[0].line.colorbar.title.text,
+          };
+        }"""
+    )
+    results = [v for v in drawn["color"] if v is not None]
+    shown = [float(t.replace("\u2212", "-")) for t in drawn["colorbar"] if t]
+    assert shown, drawn["colorbar"]
+    span = max(results) - min(results) or abs(min(results))
+    assert min(results) - 0.01 * span <= min(shown) and max(shown) <= max(results) + 0.01 * span, (
+        shown,
+        results,
+    )
+    for axis in drawn["axes"]:
+        labels = axis["ticks"] + [e for e in axis["ends"] if e]
+        assert len(labels) == len(set(labels)), axis

@@ -107,8 +107,8 @@ def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
     frames = [records for records, _ in logs]
     records = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     log = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
-    records = records.assign(_log=log)
     rows = records.drop(columns="_ctx")
+    rows["_log"] = log  # the first key of every per-log rule below
     rows["epoch"] = _own_or_context_epochs(records, log, [bases for _, bases in logs])
     for col in ("epoch_time_ms", "step_time_ms", "data_time_ms", "samples_per_sec", "steps"):
         if col in rows:
@@ -134,7 +134,7 @@ def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
     merged["line"] = groups["line"].min().to_numpy()
     out = pd.concat([merged, unknown[[c for c in merged.columns if c in unknown]]], ignore_index=True)
     out = out.sort_values(["_log", "line"], kind="stable", ignore_index=True)
-    _steps_from_ratio(out)
+    _steps_from_ratio(out, out["_log"].to_numpy(np.int64))
     return conform(out, "epochs")
 
 
@@ -164,13 +164,14 @@ def _own_or_context_epochs(records: pd.DataFrame, log: np.ndarray, bases: list[B
     return own
 
 
-def _steps_from_ratio(out: pd.DataFrame) -> None:
+def _steps_from_ratio(out: pd.DataFrame, log: np.ndarray) -> None:
     """Steps of a log's epochs from epoch time / step time when it printed no step count at all
-    (in place; each log decides for itself)."""
+    (in place; each log, ``log`` numbering each row's, decides for itself)."""
     if "step_time_ms" not in out or "epoch_time_ms" not in out:
         return
     steps = out["steps"] if "steps" in out else pd.Series(np.nan, index=out.index)
-    none_printed = steps.isna().groupby(out["_log"]).transform("all").to_numpy(bool)
+    printed = np.bincount(log, weights=steps.notna().to_numpy(bool), minlength=int(log.max()) + 1)
+    none_printed = printed[log] == 0
     if not none_printed.any():
         return
     ratio = out["epoch_time_ms"] / out["step_time_ms"]

@@ -346,7 +346,7 @@ def test_a_record_line_is_read_however_long_its_tail() -> None:
 
 def test_epoch_end_counters_say_the_epoch_counts_from_0() -> None:
     """``iter[443]`` then ``iter[665]``, one record an epoch: 222 steps an epoch, and 443 = 2 x 222 - 1
-    puts ``epoch[1]`` at the end of the second epoch, so the printed epochs count from 0."""
+    puts ``epoch[1]`` at the end of the second epoch, so the printed epochs and iters count from 0."""
     # modelzoo/dscnn_eval_acc_percent.log
     log = _parse(
         "epoch[1], iter[443], loss:0.73811543, mean_wps:12102.26 wavs/sec",
@@ -356,6 +356,7 @@ def test_epoch_end_counters_say_the_epoch_counts_from_0() -> None:
         "Best epoch:41 acc:93.73%",
     )
     assert log.steps["epoch"].tolist() == [2, 3]
+    assert log.steps["global_step"].tolist() == [444, 666]  # iter[443] is the 444th step
     assert log.evals[["epoch", "metric"]].values.tolist() == [
         [2, "acc@1"],
         [2, "acc@5"],

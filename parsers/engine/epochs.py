@@ -20,6 +20,7 @@ from parsers.engine.context import Context, ContextChanged
 from parsers.registry import LogFormat
 
 __all__ = [
+    "COUNTER_FLAGS",
     "EPOCH_TABLES",
     "TIMELINE_TABLES",
     "Bases",
@@ -37,6 +38,9 @@ __all__ = [
 TIMELINE_TABLES = ("context", "epochs", "evals")
 EPOCH_TABLES = ("steps", *TIMELINE_TABLES, "step_times")
 
+# The ``Context.zeros`` entry of formats whose run-wide step counter counts from 0 by epoch-end
+# arithmetic (``_epoch_ends_from_zero``), read by ``parsers.engine.numbering``.
+COUNTER_FLAGS = "step_counter"
 Bases = Mapping[str, int]  # format name -> the epoch it counts first (unlisted: 1)
 Timeline = list[tuple[np.ndarray, np.ndarray]]  # (lines, epochs) sources, each in line order
 
@@ -67,6 +71,10 @@ def decide_epoch_bases(
             seen[name] = [old[0] or rows, old[1] or zero]
         decided = {name: 0 if _zero(seen, name) or _zero(hinted, name) else 1 for name in unsure}
         bases[table] = {**fixed, **decided}
+    counted = ctx.zeros.setdefault(COUNTER_FLAGS, {})
+    for name, (rows, zero) in now.get(COUNTER_FLAGS, {}).items():
+        old = counted.get(name, [False, False])
+        counted[name] = [old[0] or rows, old[1] or zero]  # numbering reads it (its own check re-parses)
     return bases
 
 
@@ -88,10 +96,12 @@ def _zeros_printed(
             if name in unsure:
                 mask = None if len(names) == 1 else codes == code  # one format: no mask over millions of rows
                 own = epoch if mask is None else epoch[mask]
-                zero = bool((own == 0).any())
-                if not zero and counter is not None:
-                    zero = _epoch_ends_from_zero(own, counter if mask is None else counter[mask], prior)
+                zero, counted = bool((own == 0).any()), False
+                if counter is not None:
+                    ends = _epoch_ends_from_zero(own, counter if mask is None else counter[mask], prior)
+                    zero, counted = zero or ends[0], ends[1]
                 out.setdefault("steps", {})[name] = (bool(len(own)), zero)
+                out.setdefault(COUNTER_FLAGS, {})[name] = (bool(len(own)), counted)
     for table in EPOCH_TABLES[1:]:
         frame = small[table]
         if len(frame) and "epoch" in frame:
@@ -112,7 +122,7 @@ def _counter(cols) -> np.ndarray | None:
     return np.where(np.isnan(step), printed, step)
 
 
-def _epoch_ends_from_zero(epoch: np.ndarray, counter: np.ndarray, prior: list | None) -> bool:
+def _epoch_ends_from_zero(epoch: np.ndarray, counter: np.ndarray, prior: list | None) -> tuple[bool, bool]:
     """Records printed once an epoch, at its end, with a run-wide counter, that say their epoch
     counts from 0 by arithmetic: ``epoch[1], iter[443]`` then ``epoch[2], iter[665]``.
 
@@ -121,20 +131,22 @@ def _epoch_ends_from_zero(epoch: np.ndarray, counter: np.ndarray, prior: list | 
     says the printed epoch is the 0-based index (the model zoo's ``real_epoch = me_step //
     steps_per_epoch``), where a 1-based one reads ``epoch x n`` there.  Two records at least are
     needed (the last of the parts before counts as one); records more often than once an epoch
-    never qualify.  The flag only ever turns on, like a printed epoch 0.
+    never qualify.  Returns (the epoch counts from 0, the counter does too: one less than the
+    epoch end); the flags only ever turn on, like a printed epoch 0.
     """
     known = ~(np.isnan(epoch) | np.isnan(counter))
     epoch, counter = epoch[known], counter[known]
     if prior and prior[0] is not None and prior[1] is not None and len(epoch):
         epoch, counter = np.concatenate([[prior[0]], epoch]), np.concatenate([[prior[1]], counter])
     if len(epoch) < 2 or not (np.diff(epoch) == 1).all():
-        return False
+        return False, False
     gaps = np.diff(counter)
     per_epoch = gaps[0]
     if per_epoch < 2 or not (gaps == per_epoch).all():
-        return False
+        return False, False
     ends = (epoch + 1) * per_epoch
-    return bool(((counter == ends) | (counter + 1 == ends)).all())
+    before = bool((counter + 1 == ends).all())
+    return before or bool((counter == ends).all()), before
 
 
 def _measured(frame: pd.DataFrame) -> np.ndarray:

@@ -18,6 +18,7 @@ import pandas as pd
 from parsers.columns import Columns
 from parsers.dispatch import is_constant
 from parsers.engine.context import Context, ContextChanged, Stream, columns_from_json
+from parsers.engine.epochs import COUNTER_FLAGS
 from parsers.engine.generic import generic_names, without_generic
 from parsers.registry import LogFormat
 
@@ -186,7 +187,7 @@ def decide_numbering(ctx: Context, formats: dict[str, LogFormat]) -> Numbering:
     # format read the steps, say nothing about how the kept records count.
     kept = [n for n in ctx.step_names if n in formats and ctx.step_counts.get(n, 0)]
     base = step_base([formats[n].step_base for n in kept])
-    if base == 1 and _last_index_only(facts):
+    if base == 1 and (_last_index_only(facts) or _epoch_end_index(ctx, facts, kept)):
         base = 0
     if not facts["step_any"]:
         spe = steps_per_epoch(ctx, facts, formats) if facts["epoch_any"] else None
@@ -210,6 +211,15 @@ def _last_index_only(facts: dict) -> bool:
     """
     spe, low, high = facts["printed_spe"], facts["step_min"], facts["step_max"]
     return low == 0 or (not math.isnan(spe) and low == high == spe - 1)
+
+
+def _epoch_end_index(ctx: Context, facts: dict, kept: list[str]) -> bool:
+    """A run-wide counter printed at each epoch's end one less than the epoch's end
+    (``epoch[1], iter[443]``, ``epoch[2], iter[665]``: 222 steps an epoch) is a 0-based index
+    (``parsers.engine.epochs._epoch_ends_from_zero`` does the arithmetic)."""
+    flags = {**facts["zeros"].get(COUNTER_FLAGS, {}), **ctx.zeros.get(COUNTER_FLAGS, {})}
+    hinted = facts["zeros"].get(COUNTER_FLAGS, {})
+    return any(flags.get(n, [False, False])[1] or hinted.get(n, [False, False])[1] for n in kept)
 
 
 def check_numbering(ctx: Context, numbering: Numbering) -> None:

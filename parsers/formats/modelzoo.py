@@ -9,7 +9,10 @@
     evaluation      Total data: 50000, top1 accuracy: 0.70668, top5 accuracy: 0.89698.
                     Result metrics for epoch 1: {'bbox_mAP': 0.0556, ...}
 
-BERT and FaceRecognition print the run's cumulative step, read as ``global_step``.
+BERT prints the run's cumulative step, read as ``global_step``.  The ``iter[]`` of
+FaceRecognition-style callbacks (also YOLOv5, DS-CNN) runs on over the run too, but is read as a
+step: whether it counts from 0 (a loop index) or 1 (``cur_step_num``) is the numbering's
+decision from the log (``parsers.engine.numbering``), not printed verbatim.
 Epoch bases differ between scripts (0 in the benchmark and FaceRecognition), so the
 format decides per log: a log that prints epoch 0 counts from 0.
 """
@@ -52,7 +55,7 @@ FACE_TUPLE = LinePattern(
     name="tuple loss with loss scale",
     table="steps",
     regex=(
-        rf"(?<![\w/])epoch\[(?P<epoch>\d+)\],\s*iter\[(?P<global_step>\d+)\],\s*loss:\s*\(?\s*(?:{TENSOR_VALUE})?"
+        rf"(?<![\w/])epoch\[(?P<epoch>\d+)\],\s*iter\[(?P<step>\d+)\],\s*loss:\s*\(?\s*(?:{TENSOR_VALUE})?"
         rf"(?P<loss>{LOSS})\s*\]?\s*\)?"
         rf"(?:,\s*Tensor\(shape=\[[^\]]*\],\s*dtype=Bool,\s*value=\s*(?P<overflow>{BOOL})\s*\))?"
         rf"(?:,\s*{TENSOR_VALUE}(?P<loss_scale>{NUM})\s*\]?\s*\))?"
@@ -60,7 +63,7 @@ FACE_TUPLE = LinePattern(
     ),
     fields={
         "epoch": "int",
-        "global_step": "int",
+        "step": "int",
         "loss": "float",
         "overflow": "bool",
         "loss_scale": "float",

@@ -20,7 +20,9 @@ from parsers.schema import TABLES
 from parsers.store import RunStore
 from parsers.store.summary import run_epochs
 from parsers.summary import run_status
+from tests.conftest import DATA
 
+FIT = DATA / "mindspore-2.10-cpu" / "fit.log"  # real MindSpore 2.10 CPU run: eval and train times
 TRACEBACK = 'Traceback (most recent call last):\n  File "train.py", line 3, in <module>\nRuntimeError: boom\n'
 
 
@@ -90,3 +92,40 @@ def test_a_run_without_epoch_lines_has_an_empty_epochs_table() -> None:
     """``run_epochs`` of a run none of whose logs printed an epoch line: the table's columns, no rows."""
     empty = run_epochs([], {"batch_size": 32})
     assert len(empty) == 0 and list(empty.columns) == list(TABLES["epochs"])
+
+
+def test_the_mean_epoch_time_leaves_out_the_first_epoch_only_when_there_are_more() -> None:
+    """One timed epoch: its own time is the mean (nothing else is known); two: the second's."""
+    one = "epoch: 1 step: 1, loss is 2.5\nTrain epoch time: 1500.5 ms, per step time: 1500.5 ms\n"
+    two = one + "epoch: 2 step: 1, loss is 2.1\nTrain epoch time: 700.25 ms, per step time: 700.25 ms\n"
+    for text, mean_ms, wall_s in ((one, 1500.5, 1.5005), (two, 700.25, 2.20075)):
+        summary = parsers.summarize(parsers.parse_log(text))
+        assert summary["mean_epoch_time_ms"] == mean_ms
+        assert summary["total_time_s"] == pytest.approx(wall_s, abs=1e-9)
+
+
+def test_the_wall_time_adds_each_epochs_evaluation(tmp_path: Path) -> None:
+    """The CPU fit log prints 'Eval epoch time' before each 'Train epoch time' (see its
+    .expect.toml): the wall time is both, summed, in parse-log's summary and the runs table."""
+    text = FIT.read_text()
+    train = [float(v) for v in re.findall(r"^Train epoch time: ([\d.]+) ms", text, re.MULTILINE)]
+    evals = [float(v) for v in re.findall(r"^Eval epoch time: ([\d.]+) ms", text, re.MULTILINE)]
+    assert (train, evals) == ([245.539, 40.154, 39.405], [244.540, 39.069, 38.371])
+    wall_s = (sum(train) + sum(evals)) / 1000.0
+    assert parsers.summarize(parsers.parse_log(FIT))["total_time_s"] == pytest.approx(wall_s, abs=1e-9)
+    assert _store_row(tmp_path / "runs", "fit", text)["wall_time_s"] == pytest.approx(wall_s, abs=1e-9)
+
+
+def test_epochs_that_took_no_time_give_no_wall_time() -> None:
+    """Epoch times of 0 ms (a timer that printed nothing useful): no wall time, not just the evals'."""
+    text = (
+        "epoch: 1 step: 1, loss is 2.5\nTrain epoch time: 0.0 ms, per step time: 0.0 ms\n"
+        "Eval epoch time: 5.0 ms, per step time: 5.0 ms\n"
+    )
+    assert parsers.summarize(parsers.parse_log(text))["total_time_s"] is None
+
+
+def test_a_run_that_could_not_be_read_has_done_no_epochs(tmp_path: Path) -> None:
+    row = _store_row(tmp_path / "runs", "binary", "\x00\x01\x02 not text")
+    assert (row["status"], row["epochs_done"], row["steps"]) == ("error", 0, 0)
+    assert row["error"].endswith("binary file, not a text log")

@@ -2,9 +2,10 @@
 """Mutation testing of the modules where a wrong answer is silent: the share of mutants killed.
 
     python benchmarks/bench_mutation.py                     # every module below, one at a time
-    python benchmarks/bench_mutation.py catalog compare     # some of them
+    python benchmarks/bench_mutation.py summary compare     # some of them
     python benchmarks/bench_mutation.py --rev HEAD~3 engine # a given commit
-    python benchmarks/bench_mutation.py --results-only catalog  # the last run's figures (even a stopped one)
+    python benchmarks/bench_mutation.py --results-only summary  # the last run's figures (even a stopped one)
+    python benchmarks/bench_mutation.py --again summary     # its survivors again, with today's tests
 
 mutmut (the ``dev`` extra) changes one thing at a time in the code -- a ``<`` into a
 ``<=``, a constant, a dropped condition -- and runs the tests that reach the changed
@@ -13,19 +14,29 @@ Each module is run against its fast test files only (listed in ``MODULES``), nev
 whole suite: subprocess, Dask, browser and training tests are left out.
 
 The code mutated is a snapshot: a ``git worktree`` of ``--rev`` (default HEAD) in
-``--out`` (default /tmp/epochscope-mutation), with the compiled scanner copied in, so
-edits in the working tree meanwhile change nothing.  Modules run one after another (a
-run uses every core given by ``--children``).  It prints one JSON object per module --
-mutants, killed, survived, timeout, no tests, share killed (a mutant no test reaches counts
-as not killed) -- and writes the survivors' names and diffs to ``OUT/<module>-survivors.txt``
-to read (``mutmut show NAME`` in ``OUT/tree``).
-Slow: minutes per module on two cores; not part of CI.  Figures go in the README.
+``OUT/tree-MODULE`` (``--out``, default /tmp/epochscope-mutation), with the compiled scanner
+copied in, so edits in the working tree meanwhile change nothing.  Modules run one after
+another, one mutant at a time unless ``--children`` says more (the machine is shared).
+It prints one JSON object per module -- mutants, killed, survived, timeout, no tests, share
+killed (a mutant no test reaches counts as not killed) -- keeps every mutant's status in
+``OUT/MODULE-results.json`` and writes the survivors' names and diffs to
+``OUT/MODULE-survivors.txt`` to read (``mutmut show NAME`` in the module's tree).
+
+``--again`` is the step after reading the survivors and writing the tests that kill them:
+the working tree's ``tests/`` are copied into the module's snapshot (the code mutated stays
+as it was) and only the survivors (and the mutants a stopped run left unchecked) run again;
+their new statuses replace the old ones in the results file, which names the commit the
+tests came from.
+``--sample N`` checks N mutants drawn at random instead of all (with ``--again``: the survivors
+and N of the unchecked): on a loaded machine a module's full run takes hours.
+Slow: minutes to hours per module on two cores; not part of CI.  Figures go in the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -38,16 +49,46 @@ REPO = Path(__file__).resolve().parents[1]
 
 # The store tests that run in this process: the others start processes, Dask or the CLI.
 _STORE_TESTS = ["tests/test_store.py", "tests/test_store_rules.py"]
-_STORE_FAST = "not two_refreshers and not killed and not import_stays and not missing_duckdb and not ingest"
+_STORE_FAST = (
+    "not two_refreshers and not killed and not import_stays and not missing_duckdb and not ingest"
+    " and not refreshed_by_another_process"
+)
 
-# The growing-log test reads 5 logs 6 times each: for the refresh plan, not the tables read.
+# The growing-log test reads 5 logs 6 times each: the half-written-line and rewritten-log tests
+# check appending at a fraction of its cost.
 _STORE_TABLES = f"{_STORE_FAST} and not growing_log"
+
+# The store tests that read a summary figure of the runs table (the others are about refreshing).
+_SUMMARY_STORE_TESTS = [
+    f"tests/test_store.py::test_{name}"
+    for name in (
+        "folder_of_rank_logs_is_one_run",
+        "bad_logs_are_rows_not_exceptions",
+        "runs_table_matches_summarize",
+        "runs_columns_and_table_run_column",
+        "a_store_without_runs_has_an_empty_runs_table",
+        "throughput_from_each_runs_own_batch_size_in_a_table_of_runs",
+        "stalled_when_the_log_stops_growing",
+    )
+]
 
 # module -> (files mutated, pytest arguments selecting its fast tests)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "catalog": (["parsers/store/catalog.py"], [*_STORE_TESTS, "-k", _STORE_TABLES]),
-    "refresh-plan": (["parsers/store/sync.py"], [*_STORE_TESTS, "-k", _STORE_FAST]),
-    "summary": (["parsers/summary.py", "parsers/store/summary.py"], [*_STORE_TESTS, "-k", _STORE_TABLES]),
+    "refresh-plan": (
+        ["parsers/store/sync.py"],
+        [*_STORE_TESTS, "tests/test_refresh_plan.py", "-k", _STORE_TABLES],
+    ),
+    "summary": (
+        ["parsers/summary.py", "parsers/store/summary.py"],
+        [
+            "tests/test_summary_rules.py",
+            "tests/test_store_rules.py",
+            *_SUMMARY_STORE_TESTS,
+            "-k",
+            _STORE_FAST,
+        ],
+    ),
     "compare": (
         ["parsers/compare.py"],
         ["tests/test_compare.py", "tests/test_compare_rules.py", "-k", "not as_a_process"],
@@ -66,55 +107,140 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", choices=[[], *MODULES], help="default: all, in this order")
     parser.add_argument("--rev", default="HEAD", help="the commit to mutate (default HEAD)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/epochscope-mutation"))
-    parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--children", type=int, default=1, help="mutants tested at once (default 1)")
     parser.add_argument(
         "--results-only", action="store_true", help="report the last run in --out (also a stopped one)"
     )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="run the last run's survivors again with the working tree's tests",
+    )
+    parser.add_argument(
+        "--sample", type=int, help="check this many mutants drawn at random (seeded), not all of them"
+    )
     args = parser.parse_args()
-    if args.results_only:
-        for name in args.modules:
-            print(json.dumps({"module": name, **_counted(args.out / "tree", args.out, name)}), flush=True)
-        return
-    tree = snapshot(args.out, args.rev)
     for name in args.modules or list(MODULES):
-        print(json.dumps(run_module(tree, name, args.children, args.out)), flush=True)
+        tree = args.out / f"tree-{name}"
+        if args.results_only:
+            report = {"module": name, **_counted(tree, args.out, name)}
+        elif args.again:
+            report = run_again(tree, name, args.children, args.out, args.sample)
+        else:
+            report = run_module(snapshot(tree, args.rev), name, args.children, args.out, args.sample)
+        print(json.dumps(report), flush=True)
 
 
-def snapshot(out: Path, rev: str) -> Path:
+def snapshot(tree: Path, rev: str) -> Path:
     """A worktree of ``rev`` with the compiled scanner: the code is mutated there, not here."""
-    tree = out / "tree"
     if tree.exists():
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, check=False)
         shutil.rmtree(tree, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
+    tree.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True)
     for built in (REPO / "parsers").glob("_scan*.so"):  # built by pip install, not in git
         shutil.copy2(built, tree / "parsers" / built.name)
     return tree
 
 
-def run_module(tree: Path, name: str, children: int, out: Path) -> dict:
+def run_module(tree: Path, name: str, children: int, out: Path, sample: int | None) -> dict:
     files, tests = MODULES[name]
     _configure(tree, files, tests)
-    shutil.rmtree(tree / "mutants", ignore_errors=True)  # mutants of the previous module
     start = time.monotonic()
-    run = subprocess.run(
-        [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
-        cwd=tree, capture_output=True, text=True,
-    )  # fmt: skip
-    (out / f"{name}-run.log").write_text(run.stdout + run.stderr)
+    rev = _git(tree, "rev-parse", "--short", "HEAD")
+    if sample is None:
+        _mutmut(tree, out / f"{name}-run.log", "--max-children", str(children))
+    else:  # a name nothing matches: mutmut makes the mutants and the test stats, then stops
+        _mutmut(tree, out / f"{name}-list.log", "none-such-mutant")
+        chosen = _sampled(list(_results(tree)), sample)
+        _mutmut(tree, out / f"{name}-run.log", "--max-children", str(children), *chosen)
+    _save(out, name, {"rev": rev, "tests_rev": rev, "sample": sample, "mutants": _results(tree)})
     counts = _counted(tree, out, name)
     return {"module": name, "files": files, **counts, "minutes": round((time.monotonic() - start) / 60, 1)}
 
 
+def run_again(tree: Path, name: str, children: int, out: Path, sample: int | None) -> dict:
+    """The survivors of the last run of ``name`` (and the mutants a stopped run left unchecked,
+    or ``sample`` of them), against the working tree's tests and the module's selection now."""
+    saved = _load(out, name)
+    survivors = [m for m, status in saved["mutants"].items() if status in _NOT_KILLED]
+    unchecked = [m for m, status in saved["mutants"].items() if status == "not checked"]
+    chosen = survivors + (unchecked if sample is None else _sampled(unchecked, sample))
+    tests_rev = _git(REPO, "rev-parse", "--short", "HEAD") + (" + edits" if _dirty_tests() else "")
+    shutil.copytree(REPO / "tests", tree / "tests", dirs_exist_ok=True)
+    _configure(tree, *MODULES[name])
+    start = time.monotonic()
+    if chosen:
+        _mutmut(tree, out / f"{name}-again.log", "--max-children", str(children), *chosen)
+    now = _results(tree)
+    saved["mutants"].update({m: now[m] for m in chosen if now.get(m, "not checked") != "not checked"})
+    saved["tests_rev"] = tests_rev
+    _save(out, name, saved)
+    counts = _counted(tree, out, name)
+    return {
+        "module": name,
+        "again": len(chosen),
+        **counts,
+        "minutes": round((time.monotonic() - start) / 60, 1),
+    }
+
+
+def _sampled(names: list[str], size: int) -> list[str]:
+    """A seeded uniform sample: its share killed estimates the module's, where mutmut's own order
+    (fastest tests first) would favour the functions few tests reach."""
+    return sorted(random.Random(15).sample(sorted(names), min(size, len(names))))
+
+
+_NOT_KILLED = {"survived", "no tests"}
+
+
+def _mutmut(tree: Path, log: Path, *args: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "mutmut", "run", *args], cwd=tree, capture_output=True, text=True
+    )
+    log.write_text(run.stdout + run.stderr)
+
+
+def _git(where: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=where, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _dirty_tests() -> bool:
+    return bool(_git(REPO, "status", "--porcelain", "--", "tests"))
+
+
+def _save(out: Path, name: str, results: dict) -> None:
+    (out / f"{name}-results.json").write_text(json.dumps(results, indent=1))
+
+
+def _load(out: Path, name: str) -> dict:
+    return json.loads((out / f"{name}-results.json").read_text())
+
+
 def _counted(tree: Path, out: Path, name: str) -> dict:
-    """Counts, the share killed (a mutant no test reaches counts as not killed), the survivors' file."""
-    counts = _results(tree)
-    survivors = [m for m, status in counts.pop("mutants").items() if status in {"survived", "no tests"}]
+    """Counts, the share killed (a mutant no test reaches counts as not killed), the survivors' file.
+
+    From the results file (a run's statuses, with ``--again``'s on top), else -- a run still
+    going or stopped -- from mutmut itself."""
+    path = out / f"{name}-results.json"
+    saved = _load(out, name) if path.exists() else {"mutants": _results(tree)}
+    statuses = list(saved["mutants"].values())
+    counts = {
+        "total": len(statuses),
+        "killed": statuses.count("killed"),
+        "survived": statuses.count("survived"),
+        "timeout": statuses.count("timeout"),
+        "no_tests": statuses.count("no tests"),
+        "not_checked": statuses.count("not checked"),
+    }
+    survivors = [m for m, status in saved["mutants"].items() if status in _NOT_KILLED]
     _write_survivors(tree, out / f"{name}-survivors.txt", survivors)
     tested = counts["killed"] + counts["survived"] + counts["timeout"] + counts["no_tests"]
     share = round((counts["killed"] + counts["timeout"]) / tested, 3) if tested else None
-    return {**counts, "killed_share": share, "survivors": str(out / f"{name}-survivors.txt")}
+    revs = {k: saved[k] for k in ("rev", "tests_rev") if k in saved}
+    return {**revs, **counts, "killed_share": share, "survivors": str(out / f"{name}-survivors.txt")}
 
 
 def _configure(tree: Path, files: list[str], tests: list[str]) -> None:
@@ -128,8 +254,8 @@ def _configure(tree: Path, files: list[str], tests: list[str]) -> None:
     path.write_text(text.rstrip("\n") + "\n\n" + section)
 
 
-def _results(tree: Path) -> dict:
-    """Counts by status, and each mutant's status, from ``mutmut results --all true``."""
+def _results(tree: Path) -> dict[str, str]:
+    """Each mutant's status, from ``mutmut results --all true``."""
     done = subprocess.run(
         [sys.executable, "-m", "mutmut", "results", "--all", "true"],
         cwd=tree, capture_output=True, text=True, check=True,
@@ -139,16 +265,7 @@ def _results(tree: Path) -> dict:
         if ":" in line:
             mutant, status = (part.strip() for part in line.rsplit(":", 1))
             mutants[mutant] = status
-    statuses = list(mutants.values())
-    return {
-        "mutants": mutants,
-        "total": len(statuses),
-        "killed": statuses.count("killed"),
-        "survived": statuses.count("survived"),
-        "timeout": statuses.count("timeout"),
-        "no_tests": statuses.count("no tests"),
-        "not_checked": statuses.count("not checked"),
-    }
+    return mutants
 
 
 def _write_survivors(tree: Path, path: Path, survivors: list[str]) -> None:

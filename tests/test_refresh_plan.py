@@ -18,6 +18,9 @@ from parsers.store import RunStore
 from parsers.store.discover import discover_local
 from parsers.store.entry import entry_key, refresh_entry
 from parsers.store.sync import plan, stale_runs
+from tests.conftest import DATA
+
+QUICKSTART = DATA / "mindspore" / "mindcv_quickstart_lossmonitor_timemonitor.log"
 
 TWO_STEPS = "epoch: 1 step: 1, loss is 2.5\nepoch: 1 step: 2, loss is 2.25\n"
 
@@ -138,3 +141,27 @@ def test_only_runs_whose_logs_or_configs_changed_need_a_new_row(runs: Path) -> N
         "grew",
         "new",
     ]
+
+
+def test_the_runs_table_follows_a_log_that_grew_by_an_epoch(runs: Path) -> None:
+    """The quickstart log read after three epochs, then whole: the row's epoch figures are the
+    whole log's, not those kept from the first read.  Its five 'Train epoch time' lines are
+    416429.509, 156746.872, 156574.210, 158398.108, 154978.618 ms (the first compiles)."""
+    data = QUICKSTART.read_bytes()
+    cut = data.index(b"epoch: 4 step: 150")
+    log = _log(runs, "a", data[:cut])
+    store = RunStore(runs)
+    store.refresh()
+    row = store.runs().set_index("run").loc["a"]
+    assert (row["epochs_done"], row["mean_epoch_time_ms"]) == (
+        3,
+        pytest.approx((156746.872 + 156574.210) / 2),
+    )
+    log.write_bytes(data)
+    assert _rows(store)["a/train.log"]["status"] == "appended"
+    row = store.runs().set_index("run").loc["a"]
+    assert row["epochs_done"] == 5
+    assert row["mean_epoch_time_ms"] == pytest.approx((156746.872 + 156574.210 + 158398.108 + 154978.618) / 4)
+    assert row["wall_time_s"] == pytest.approx(
+        (416429.509 + 156746.872 + 156574.210 + 158398.108 + 154978.618) / 1000
+    )

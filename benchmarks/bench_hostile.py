@@ -2,7 +2,7 @@
 """Time and peak memory of parsing hostile input (issue 12): one huge line, many long lines,
 many small logs.
 
-    python benchmarks/bench_hostile.py [line|long|many|all] [--out DIR] [--logs 10000]
+    python benchmarks/bench_hostile.py [line|long|many|runs|all] [--out DIR] [--logs 10000] [--runs 1000]
 
 * ``line``: a real log (tests/data/mindspore-2.10-cpu/basic.log) with one 10 MB line
   without a newline in its middle (a tensor printed whole).  Before RE2 and the line
@@ -11,6 +11,9 @@ many small logs.
   1 MB limit), each followed by a LossMonitor record.
 * ``many``: a folder of ``--logs`` small logs (three lines each) read as the ranks of one
   run by ``parse_log(folder)`` -- the issue's "10,000 tiny logs: 57 s and 946 MB".
+* ``runs``: a runs root of ``--runs`` run folders holding one such log each, read by
+  ``RunStore(root).refresh()`` into a fresh store (each log is a run: parsed, summarised and
+  written to Parquet on its own).
 
 Each case runs in a fresh interpreter, so its peak resident memory is its own; the
 files are written once under --out (default /tmp/epochscope-bench-hostile).  One JSON
@@ -41,6 +44,19 @@ seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": round(seconds, 2), "peak_mb": round(peak), "steps": len(log.steps),
                   "lines_skipped": log.meta.get("lines_skipped")}))
+"""
+
+STORE_CHILD = r"""
+import json, resource, shutil, sys, time
+sys.path.insert(0, sys.argv[2])
+from parsers.store import RunStore
+shutil.rmtree(sys.argv[1] + "/.epochscope", ignore_errors=True)
+start, cpu = time.perf_counter(), time.process_time()
+result = RunStore(sys.argv[1]).refresh()
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": round(seconds, 2), "cpu_s": round(cpu, 2), "peak_mb": round(peak),
+                  "runs": len(result), "new": int((result["status"] == "new").sum())}))
 """
 
 
@@ -77,11 +93,23 @@ def _many(out: Path, n: int) -> Path:
     return folder
 
 
+def _runs(out: Path, n: int) -> Path:
+    root = out / f"runs_{n}"
+    if not root.exists():
+        text = RECORD + b"epoch: 3 step: 18, loss is 0.4\nepoch time: 12.0 ms, per step time: 6.0 ms\n"
+        for run in range(n):
+            (root / f"run{run}").mkdir(parents=True)
+            (root / f"run{run}" / "train.log").write_bytes(text)
+    return root
+
+
 def _run(case: str, path: Path) -> dict:
-    size = sum(p.stat().st_size for p in path.rglob("*")) if path.is_dir() else path.stat().st_size
+    files = [p for p in path.rglob("*") if ".epochscope" not in p.parts] if path.is_dir() else [path]
+    size = sum(p.stat().st_size for p in files if p.is_file())
     start = time.perf_counter()
+    child = STORE_CHILD if case == "runs" else CHILD
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(REPO)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", child, str(path), str(REPO)], capture_output=True, text=True, check=False
     )
     wall = time.perf_counter() - start
     if done.returncode:
@@ -92,15 +120,17 @@ def _run(case: str, path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("case", nargs="?", default="all", choices=["line", "long", "many", "all"])
+    parser.add_argument("case", nargs="?", default="all", choices=["line", "long", "many", "runs", "all"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/epochscope-bench-hostile"))
     parser.add_argument("--logs", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=1_000)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     cases = {
         "line": lambda: _one_line(args.out),
         "long": lambda: _long_lines(args.out),
         "many": lambda: _many(args.out, args.logs),
+        "runs": lambda: _runs(args.out, args.runs),
     }
     for name, make in cases.items():
         if args.case in (name, "all"):

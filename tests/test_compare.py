@@ -28,6 +28,7 @@ from cli_logs import (
 import parsers
 from parsers.cli import main
 from parsers.compare import RULES, RuleError, compare, parse_rule
+from tests.conftest import DATA
 
 
 @pytest.fixture
@@ -248,3 +249,37 @@ def test_the_dashboards_baseline_deltas_are_compares(tmp_path):
     assert shown[list(pairs)].notna().all()
     for column, (metric, field) in pairs.items():
         assert shown[column] == pytest.approx(deltas.loc[metric, field]), column
+
+
+def test_deltas_count_loss_scale_overflows(baseline, capsys):
+    """A real MindYOLO log that warns 'overflow, still update' four times against the reference
+    log, which never does: 0 -> 4 overflows, and fewer is better."""
+    candidate = DATA / "mindyolo" / "yolov8_overflow_issue402.log"
+    warnings = candidate.read_text().count("[WARNING] overflow, still update")
+    assert warnings == 4
+    code, result = compare_cli(baseline, candidate, capsys=capsys)
+    assert code == 0  # no rule asked
+    row = {r["metric"]: r for r in result["deltas"]}["loss-scale overflows"]
+    assert (row["baseline"], row["candidate"], row["change"], row["better_when"]) == (
+        0,
+        warnings,
+        warnings,
+        "lower",
+    )
+
+
+def test_a_one_epoch_log_counts_its_only_epoch_in_the_mean(baseline, tmp_path, capsys):
+    """With one timed epoch there is nothing to leave out: the mean is that epoch, and the row
+    'epochs in mean epoch time' says 1 (the baseline's four epochs: 3, the first left out)."""
+    lines = baseline.read_text().splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if line.startswith("epoch time:")) + 1
+    one = tmp_path / "one_epoch.log"
+    one.write_text("".join(lines[:cut]))
+    code, result = compare_cli(baseline, one, capsys=capsys)
+    rows = {r["metric"]: r for r in result["deltas"]}
+    assert code == 0
+    assert (
+        rows["epochs in mean epoch time"]["baseline"],
+        rows["epochs in mean epoch time"]["candidate"],
+    ) == (3, 1)
+    assert rows["mean epoch time (ms)"]["candidate"] == pytest.approx(numbers(EPOCH_MS, one)[0])

@@ -376,3 +376,41 @@ def test_an_average_loss_beside_an_accuracy_is_an_evaluation() -> None:
     assert first[["epoch", "metric"]].values.tolist() == [[1, "Accuracy"], [1, "Avg_loss"]]
     assert first["value"].tolist() == pytest.approx([0.838, 0.529534])
     assert 14 not in log.steps["line"].tolist()
+
+
+@pytest.mark.parametrize("formats", [(), ("modelzoo",)], ids=["all formats", "grammar"])
+def test_a_throughput_printed_once_an_epoch_is_the_epochs(formats: tuple[str, ...]) -> None:
+    """``mean_wps: x wavs/sec`` is a throughput by its unit; printed once an epoch it is the epoch's
+    (in the epoch its step line is in), printed every 100 iterations of one epoch it is each step's."""
+    # modelzoo/dscnn_eval_acc_percent.log
+    once = "\n".join(
+        [
+            "epoch[1], iter[443], loss:0.73811543, mean_wps:12102.26 wavs/sec",
+            "epoch[2], iter[665], loss:0.381568, mean_wps:12107.45 wavs/sec",
+        ]
+    )
+    log = parsers.parse_log(once + "\n", strict=False, exclude_formats=formats)
+    assert log.epochs[["epoch", "samples_per_sec"]].values.tolist() == [[2, 12102.26], [3, 12107.45]]
+    assert log.epochs["samples_per_sec_source"].tolist() == ["printed", "printed"]
+    # modelzoo/yolov5_8p_epoch_iter_fps.log
+    every = "\n".join(
+        [
+            "2021-08-05 16:01:34,116:INFO:epoch[0], iter[200], loss:415.453676, fps:580.07 imgs/sec, lr:0.00027",
+            "2021-08-05 16:01:57,588:INFO:epoch[0], iter[300], loss:273.358383, fps:545.96 imgs/sec, lr:0.00041",
+        ]
+    )
+    log = parsers.parse_log(every + "\n", strict=False, exclude_formats=formats)
+    assert len(log.steps) == 2 and len(log.epochs) == 0
+
+
+_RATES = [("wavs/sec", "samples_per_sec"), ("imgs/sec", "samples_per_sec"), ("tokens/s", "samples_per_sec")]
+
+
+@pytest.mark.parametrize(("unit", "column"), [*_RATES, ("it/s", None), ("ms", None)])
+def test_a_rate_of_things_a_second_is_a_throughput(unit: str, column: str | None) -> None:
+    reading = _read(f"epoch[1], iter[443], loss:0.73811543, mean_wps:12102.26 {unit}")
+    assert reading is not None
+    rated = [
+        v.column for v in reading.values if v.start == len("epoch[1], iter[443], loss:0.73811543, mean_wps:")
+    ]
+    assert rated == ([column] if column else [])

@@ -110,7 +110,12 @@ def _zeros_printed(
                 zero &= _measured(frame)
             for name in set(frame["format"].tolist()) & set(unsure):
                 mask = (frame["format"] == name).to_numpy()
-                out.setdefault(table, {})[name] = (True, bool(zero[mask].any()))
+                counts_from_zero = bool(zero[mask].any())
+                if table == "epochs" and "loss" in frame and frame["loss"][mask].notna().any():
+                    # Its epoch records are step lines too (DS-CNN's throughput beside the loss):
+                    # the epoch they print counts as the steps' does, arithmetic included.
+                    counts_from_zero |= out.get("steps", {}).get(name, (False, False))[1]
+                out.setdefault(table, {})[name] = (True, counts_from_zero)
     return out
 
 

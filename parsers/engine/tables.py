@@ -56,7 +56,8 @@ def epoch_records(
         without_generic(frame, generic) if present & generic else (frame, 0)
     )  # else: nothing to drop
     frame, early = _mid_epoch(frame)
-    ctx.stats["epochs_dropped"] = dropped + early
+    frame, rates = _step_rates(frame)
+    ctx.stats["epochs_dropped"] = dropped + early + rates
     ctx.stats["epoch_counts"] = dict(Counter(frame["format"].tolist()))  # first-seen order
     ctx.stats["spe_epochs"] = spe_from_epochs(_training(frame))
     return frame
@@ -89,6 +90,40 @@ def _mid_epoch(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return frame[~early].reset_index(drop=True), int(early.sum())
 
 
+# What an epoch record reports; a step line that feeds the epochs table holds one of these or nothing.
+_EPOCH_FIGURES = ("epoch_time_ms", "step_time_ms", "data_time_ms", "eval_time_ms", "samples_per_sec")
+
+
+def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Records without the step lines' throughputs that are a step's, not an epoch's, and how many.
+
+    A step line (it holds a loss) may print a throughput and no epoch time.  Printed once an
+    epoch (DS-CNN's ``epoch[1], iter[443], loss:0.74, mean_wps:12102.26 wavs/sec``) it is the
+    epoch's; where a format prints it twice in one epoch of one rank (YOLOv5's ``fps:580.07
+    imgs/sec`` every 100 iterations), or outside any epoch, it is each step's, and none of that
+    format's are epoch records.  A step line that printed no figure at all is no epoch record.
+    """
+    if "loss" not in frame or "samples_per_sec" not in frame:
+        return frame, 0
+    timed = np.zeros(len(frame), bool)
+    for col in _EPOCH_FIGURES:
+        if col != "samples_per_sec" and col in frame:
+            timed |= pd.to_numeric(frame[col], errors="coerce").notna().to_numpy(bool)
+    stepline = pd.to_numeric(frame["loss"], errors="coerce").notna().to_numpy(bool) & ~timed
+    if not stepline.any():
+        return frame, 0
+    rated = stepline & pd.to_numeric(frame["samples_per_sec"], errors="coerce").notna().to_numpy(bool)
+    own = pd.to_numeric(frame["epoch"], errors="coerce") if "epoch" in frame else frame["_ctx"] * np.nan
+    epoch = own.fillna(frame["_ctx"]).to_numpy(np.float64)
+    keys = pd.DataFrame({"format": frame["format"], "rank": frame["rank"], "epoch": epoch})[rated]
+    per_step = keys["epoch"].isna() | keys.duplicated(["format", "rank", "epoch"], keep=False)
+    repeating = set(keys["format"][per_step])
+    drop = stepline & ~(rated & ~frame["format"].isin(repeating).to_numpy(bool))
+    if not drop.any():
+        return frame, 0
+    return frame[~drop].reset_index(drop=True), int(drop.sum())
+
+
 def epochs_table(records: pd.DataFrame, bases: Bases) -> pd.DataFrame:
     """The whole epochs table from ``epoch_records`` (before computed throughput)."""
     return epochs_tables([(records, bases)])
@@ -98,8 +133,10 @@ def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
     """The epochs tables of several logs, one after the other, built in one pass.
 
     Each log's rows are exactly those ``epochs_table`` gives it alone: every rule below is
-    applied per log (``_log`` joins the group keys, the line order and the steps rule), so a
-    folder of 10,000 small logs costs a handful of pandas operations, not 10,000 handfuls.
+    applied per log (the log joins the group keys, the line order and the steps rule), so a
+    folder of 10,000 small logs costs a handful of operations, not 10,000 handfuls.  The
+    rules run on numpy columns: an epochs table is small, and pandas' cost per call (about a
+    millisecond on a busy machine) made a log's one-row table cost 20 ms.
     """
     logs = [(records, bases) for records, bases in logs if len(records)]
     if not logs:
@@ -107,35 +144,82 @@ def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
     frames = [records for records, _ in logs]
     records = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     log = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
-    rows = records.drop(columns="_ctx")
-    rows["_log"] = log  # the first key of every per-log rule below
-    rows["epoch"] = _own_or_context_epochs(records, log, [bases for _, bases in logs])
+    epoch = _own_or_context_epochs(records, log, [bases for _, bases in logs])
+    cols = {c: records[c].to_numpy() for c in records.columns if c not in ("_ctx", "format", "epoch")}
     for col in ("epoch_time_ms", "step_time_ms", "data_time_ms", "samples_per_sec", "steps"):
-        if col in rows:
-            rows[col] = pd.to_numeric(rows[col], errors="coerce")
-    phased = np.repeat([("phase" in f) for f in frames], [len(f) for f in frames])
-    if phased.any():  # a log whose records have a phase: its eval records' time is an eval time
-        is_eval = rows["phase"].astype("string").str.lower().eq("eval").fillna(False)
-        derived = rows["epoch_time_ms"].where(is_eval)
-        printed = rows.get("eval_time_ms", np.nan)  # what logs without a phase printed
-        rows["eval_time_ms"] = derived.where(phased, printed)
-        for col in ("epoch_time_ms", "step_time_ms", "data_time_ms"):
-            if col in rows:
-                rows[col] = rows[col].where(~is_eval)
-    rows["samples_per_sec_source"] = np.where(
-        rows.get("samples_per_sec", pd.Series(np.nan, index=rows.index)).notna(), "printed", None
+        if col in cols and cols[col].dtype.kind not in "fiu":
+            cols[col] = pd.to_numeric(cols[col], errors="coerce")
+    phase = cols.pop("phase", None)
+    if phase is not None:
+        _eval_times(cols, phase, np.repeat([("phase" in f) for f in frames], [len(f) for f in frames]))
+    printed = cols["samples_per_sec"] if "samples_per_sec" in cols else np.full(len(log), np.nan)
+    cols["samples_per_sec_source"] = np.where(pd.notna(printed), "printed", None)
+    out = _first_per_epoch(cols, log, epoch)
+    _steps_from_ratio(out, out.pop("_log"))
+    return conform(pd.DataFrame(out), "epochs")
+
+
+def _eval_times(cols: dict[str, np.ndarray], phase: np.ndarray, phased: np.ndarray) -> None:
+    """In a log whose records have a phase, an eval record's epoch time is its eval time (and
+    none of its train times); a log without one keeps the eval time it printed."""
+    is_eval = np.fromiter((isinstance(p, str) and p.lower() == "eval" for p in phase), bool, len(phase))
+    nan = np.full(len(phase), np.nan)
+    epoch_time = cols.get("epoch_time_ms", nan)
+    cols["eval_time_ms"] = np.where(
+        phased, np.where(is_eval, epoch_time, np.nan), cols.get("eval_time_ms", nan)
     )
-    known = rows[rows["epoch"].notna()]
-    unknown = rows[rows["epoch"].isna()]
-    keys = ["_log", "rank", "epoch"]
-    columns = [c for c in rows.columns if c not in (*keys, "format", "phase")]
-    groups = known.groupby(keys, dropna=False, sort=False)
-    merged = groups[columns].first().reset_index()
-    merged["line"] = groups["line"].min().to_numpy()
-    out = pd.concat([merged, unknown[[c for c in merged.columns if c in unknown]]], ignore_index=True)
-    out = out.sort_values(["_log", "line"], kind="stable", ignore_index=True)
-    _steps_from_ratio(out, out["_log"].to_numpy(np.int64))
-    return conform(out, "epochs")
+    for col in ("epoch_time_ms", "step_time_ms", "data_time_ms"):
+        if col in cols:
+            cols[col] = np.where(is_eval, np.nan, cols[col])
+
+
+def _first_per_epoch(
+    cols: dict[str, np.ndarray], log: np.ndarray, epoch: np.ndarray
+) -> dict[str, np.ndarray]:
+    """One row per (log, rank, epoch) -- each column's first value present, the first line --
+    then the records without an epoch, all in (log, line) order."""
+    rank = cols.pop("rank").astype(np.float64)
+    line = cols.pop("line")
+    known = ~np.isnan(epoch)
+    rows = np.flatnonzero(known)
+    groups: dict[tuple, int] = {}
+    group = np.fromiter(
+        (
+            groups.setdefault((log[i], -1.5 if rank[i] != rank[i] else rank[i], epoch[i]), len(groups))
+            for i in rows
+        ),
+        np.int64,
+        len(rows),
+    )
+    firsts = np.unique(group, return_index=True)[1]  # each group's first row
+    head = rows[firsts]
+    merged = {"_log": log[head], "rank": rank[head], "epoch": epoch[head]}
+    for name, values in cols.items():
+        merged[name] = _first_present(values[rows], group, len(groups))
+    lowest = np.full(len(groups), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(lowest, group, line[rows].astype(np.int64))
+    merged["line"] = lowest
+    loose = np.flatnonzero(~known)
+    unknown = {"_log": log[loose], "rank": rank[loose], "epoch": epoch[loose], "line": line[loose]}
+    unknown.update({name: values[loose] for name, values in cols.items()})
+    out = {name: np.concatenate([merged[name], unknown[name]]) for name in merged}
+    order = np.lexsort((out["line"], out["_log"]))  # stable, as a stable sort by (log, line)
+    return {name: values[order] for name, values in out.items()}
+
+
+def _first_present(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Per group, the first value that is not missing (missing where a group has none)."""
+    holes = values.dtype.kind not in "iub"  # integers and flags hold no missing value
+    present = np.flatnonzero(~pd.isna(values)) if holes else np.arange(len(values))
+    found, first = np.unique(group[present], return_index=True)
+    if len(found) == n:
+        out = np.empty(n, values.dtype)
+    elif values.dtype.kind == "O":
+        out = np.full(n, None, object)
+    else:
+        out = np.full(n, np.nan)
+    out[found] = values[present[first]]
+    return out
 
 
 def _own_or_context_epochs(records: pd.DataFrame, log: np.ndarray, bases: list[Bases]) -> np.ndarray:
@@ -164,19 +248,20 @@ def _own_or_context_epochs(records: pd.DataFrame, log: np.ndarray, bases: list[B
     return own
 
 
-def _steps_from_ratio(out: pd.DataFrame, log: np.ndarray) -> None:
+def _steps_from_ratio(out: dict[str, np.ndarray], log: np.ndarray) -> None:
     """Steps of a log's epochs from epoch time / step time when it printed no step count at all
     (in place; each log, ``log`` numbering each row's, decides for itself)."""
-    if "step_time_ms" not in out or "epoch_time_ms" not in out:
+    if "step_time_ms" not in out or "epoch_time_ms" not in out or not len(log):
         return
-    steps = out["steps"] if "steps" in out else pd.Series(np.nan, index=out.index)
-    printed = np.bincount(log, weights=steps.notna().to_numpy(bool), minlength=int(log.max()) + 1)
+    steps = out["steps"].astype(np.float64) if "steps" in out else np.full(len(log), np.nan)
+    printed = np.bincount(log, weights=~np.isnan(steps), minlength=int(log.max()) + 1)
     none_printed = printed[log] == 0
     if not none_printed.any():
         return
-    ratio = out["epoch_time_ms"] / out["step_time_ms"]
-    near = (ratio - ratio.round()).abs() < 0.05
-    out["steps"] = steps.where(~none_printed, ratio.round().where(near))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = out["epoch_time_ms"].astype(np.float64) / out["step_time_ms"].astype(np.float64)
+    near = np.abs(ratio - np.round(ratio)) < 0.05
+    out["steps"] = np.where(none_printed, np.where(near, np.round(ratio), np.nan), steps)
 
 
 def evals_table(

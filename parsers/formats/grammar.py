@@ -147,6 +147,13 @@ _UNIT = re.compile(
     r"\s?(?P<unit>ms|msec|secs?|seconds?|s|mins?|minutes?|h|hours?|%|fps|[A-Za-z]+/s(?:ec)?)(?![A-Za-z])"
 )
 _KEY_UNIT = re.compile(r"\(\s*(?P<unit>ms|s|sec|min|h|%|[A-Za-z]+/s(?:ec)?)\s*\)\s*$")
+# A rate of things processed a second, whatever the things (``12102.26 wavs/sec``, ``580 imgs/sec``,
+# ``fps``): a throughput, the schema's samples_per_sec, whatever its key (``mean_wps``).  Steps or
+# iterations a second (``it/s``) are a step rate, not a throughput.
+_SAMPLE_RATE = re.compile(
+    r"(?i)^(?:fps|(?:samples?|imgs?|images?|wavs?|audios?|frames?|seqs?|sequences?|sentences?"
+    r"|examples?|tokens?|words?|tok)/s(?:ec)?)$"
+)
 _DURATION_MS = {"ms": 1.0, "msec": 1.0, "s": 1e3, "sec": 1e3, "secs": 1e3, "second": 1e3, "seconds": 1e3}
 _DURATION_MS.update({"min": 6e4, "mins": 6e4, "minute": 6e4, "minutes": 6e4, "h": 3.6e6, "hour": 3.6e6})
 _DURATION_MS["hours"] = 3.6e6
@@ -427,6 +434,8 @@ def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str
         name = _metric_name(item.key, prefix)
         metrics.setdefault(name, _value(f"metric_{name}", item, "float"))
         return
+    if column is None and item.unit and _SAMPLE_RATE.match(item.unit):
+        column = "samples_per_sec"
     if column is None:
         if key_is_metric:  # kept for a line of metrics alone; a step line drops them
             name = _metric_name(item.key, "")
@@ -517,8 +526,11 @@ def _record(
     if has_loss and any(_norm(i.key).endswith("runtime") for i in items):
         return None  # Hugging Face's end-of-run dict ("train_runtime", "train_loss"): a summary
     if has_loss and not eval_line and (train_line or fields.keys() & _PLACED):
-        # A loss with a counter, or a training word, is a step record; it may close an epoch.
-        also = ("epochs",) if "epoch_time_ms" in fields else ()
+        # A loss with a counter, or a training word, is a step record; it may close an epoch.  A
+        # throughput beside it is the epoch's when the record is printed once an epoch (DS-CNN's
+        # ``epoch[1], iter[443], loss:0.74, mean_wps:12102.26 wavs/sec``); the epochs table keeps
+        # it only then (``parsers.engine.tables``: a step's throughput repeats within its epoch).
+        also = ("epochs",) if fields.keys() & {"epoch_time_ms", "samples_per_sec"} else ()
         if metrics and any(k.startswith("metric_") for k in (v.column for v in metrics.values())):
             keyed = {k: v for k, v in metrics.items() if _KEYED_EVAL.match(k)}
             if keyed:

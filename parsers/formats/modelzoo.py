@@ -60,6 +60,7 @@ FACE_TUPLE = LinePattern(
         rf"(?:,\s*Tensor\(shape=\[[^\]]*\],\s*dtype=Bool,\s*value=\s*(?P<overflow>{BOOL})\s*\))?"
         rf"(?:,\s*{TENSOR_VALUE}(?P<loss_scale>{NUM})\s*\]?\s*\))?"
         rf"(?:.*?cur_lr:\s*(?P<lr>{NUM}))?"
+        rf"(?:.*?\b\w+:\s*(?P<samples_per_sec>{NUM})\s*[A-Za-z]+/sec\b)?"
     ),
     fields={
         "epoch": "int",
@@ -68,7 +69,11 @@ FACE_TUPLE = LinePattern(
         "overflow": "bool",
         "loss_scale": "float",
         "lr": "float",
+        "samples_per_sec": "float",
     },
+    # the throughput ("mean_wps:12102.26 wavs/sec") is the epoch's where the line is printed once an
+    # epoch (DS-CNN); where it repeats within an epoch (YOLOv5) the epochs table drops it as a step's
+    also=("epochs",),
     priority=45,
 )
 MULTI_LOSS = LinePattern(

@@ -23,6 +23,7 @@ import pandas as pd
 
 from parsers.errors import EmptyLogError, UnreadableLogError
 from parsers.events.decode import MINDSPORE
+from parsers.events.lineage import lineage_meta
 from parsers.events.read import EventChunk, EventCursor, read_event_file
 from parsers.events.tables import event_tables
 from parsers.parse import ParsedLog
@@ -78,7 +79,9 @@ def parse_events(path: str | os.PathLike[str]) -> ParsedLog:
         raise UnreadableLogError(f"{path}: no such file or directory")
     base = path if path.is_dir() else path.parent
     chunks = [(str(f.relative_to(base)), read_event_file(f)) for f in files]
-    return events_log(chunks)
+    parsed = events_log(chunks)
+    parsed.meta.update(lineage_meta(sorted({f.parent for f in files})))  # MindSpore's, once ended
+    return parsed
 
 
 def events_log(chunks: list[tuple[str, EventChunk]]) -> ParsedLog:

@@ -14,6 +14,10 @@ say.  Keys are matched on their last dotted part, any case.
 * ``total_steps``: a run whose last recorded step reached it has finished (a ``finish``
   event), the one thing an event file can say of its end.
 
+MindSpore's ``SummaryCollector`` writes the same figures into its lineage file when the
+training ends (``parsers.events.lineage``): they fill what the config did not say, and the
+lineage itself is a ``finish`` event.
+
 Steps that no epoch tag and no config number into epochs get a ``warning`` event saying
 so: the run has no epoch times, throughput or ETA, and the user learns why.
 """
@@ -54,7 +58,8 @@ NO_EPOCHS = (
 
 def config_meta(meta: dict[str, Any], hparams: dict[str, Any]) -> dict[str, Any]:
     """``meta`` with each ``HPARAM_META`` field it lacks filled from ``hparams`` (positive integers),
-    and the total epochs from the total steps when the steps per epoch are known."""
+    then from MindSpore's train lineage (``meta["lineage"]``, ``parsers.events.lineage``), and the
+    total epochs from the total steps when the steps per epoch are known."""
     by_name = {str(k).rsplit(".", 1)[-1].lower(): v for k, v in hparams.items()}
     out = dict(meta)
     for field, names in HPARAM_META.items():
@@ -64,6 +69,9 @@ def config_meta(meta: dict[str, Any], hparams: dict[str, Any]) -> dict[str, Any]
         number = _positive_int(value)
         if number is not None:
             out[field] = number
+    for field, value in (out.get("lineage") or {}).items():  # what MindSpore recorded at the end
+        if out.get(field) is None:
+            out[field] = value
     if out.get("total_epochs") is None and out.get("total_steps") and out.get("steps_per_epoch"):
         out["total_epochs"] = math.ceil(out["total_steps"] / out["steps_per_epoch"])
     return out
@@ -97,20 +105,30 @@ def with_config_meta(log: ParsedLog, meta: dict[str, Any]) -> ParsedLog:
         steps, epochs = _numbered(steps, per_epoch)
     elif unnumbered:
         extra.append({"kind": "warning", "message": NO_EPOCHS, "source": steps["source"].iloc[-1]})
-    last_step = steps["global_step"].max() if len(steps) else None
-    total = meta.get("total_steps")
-    finished = len(events) and (events["kind"] == "finish").any()
-    if total and last_step is not None and not pd.isna(last_step) and last_step >= total and not finished:
-        message = f"step {int(last_step)} of {total} (the total steps of the run's config)"
-        extra.append(
-            {"kind": "finish", "line": int(steps["line"].max()), "message": message, "source": "config"}
-        )
+    finished = bool(len(events)) and bool((events["kind"] == "finish").any())
+    if len(steps) and not finished:
+        extra += _finish(steps, meta)
     if extra:
         frames = [f for f in (events, pd.DataFrame(extra)) if len(f)]
         events = conform(pd.concat(frames, ignore_index=True), "events")
     epochs = epochs.copy()
     computed_throughput(epochs, meta)
     return dataclasses.replace(log, steps=steps, epochs=epochs, events=events, meta=meta)
+
+
+def _finish(steps: pd.DataFrame, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``finish`` event when the last recorded step reached the config's total steps, or when
+    MindSpore's train lineage (written as the training ended) is there; else none."""
+    line = int(steps["line"].max())
+    last_step, total = steps["global_step"].max(), meta.get("total_steps")
+    if total and not pd.isna(last_step) and last_step >= total:
+        message = f"step {int(last_step)} of {total} (the total steps of the run's config)"
+        return [{"kind": "finish", "line": line, "message": message, "source": "config"}]
+    if meta.get("lineage"):
+        epochs = meta["lineage"].get("total_epochs")
+        message = f"training ended: MindSpore's train lineage, written at its end, says {epochs} epochs"
+        return [{"kind": "finish", "line": line, "message": message, "source": "summary"}]
+    return []
 
 
 def _numbered(steps: pd.DataFrame, per_epoch: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -35,6 +35,7 @@ def join_logs(log: ParsedLog, events: ParsedLog) -> ParsedLog:
         **log.meta,
         "event_files": events.meta.get("event_files", []),
         "tags": events.meta.get("tags", {}),
+        **{k: events.meta[k] for k in ("lineage",) if k in events.meta},
     }
     meta["formats"] = list(dict.fromkeys([*log.meta.get("formats", []), *events.meta.get("formats", [])]))
     return ParsedLog(

@@ -23,6 +23,7 @@ import pandas as pd
 from parsers.engine.stats import update_stats
 from parsers.events import EventChunk, EventCursor, events_log, is_event_file, source_of
 from parsers.events.config import config_meta, with_config_meta
+from parsers.events.lineage import lineage_meta
 from parsers.events.tables import (
     SPAN_COLUMNS,
     epoch_shift_of,
@@ -199,15 +200,20 @@ def _derived(store: Path, row: dict[str, Any]) -> ParsedLog:
 def joined_row(store: Path, row: dict[str, Any], manifests: list[dict[str, Any]]) -> dict[str, Any]:
     """The runs-table row of a run with event files, its figures taken from the run's derived
     tables where the entries' running figures cannot give them: a text log and summaries of one
-    run (the joined rows count, each once: steps only the summary recorded too), or a config
-    that numbers the steps into epochs or says the total steps.  Other rows are returned as
+    run (the joined rows count, each once: steps only the summary recorded too), a config that
+    numbers the steps into epochs or says the total steps, or MindSpore's train lineage beside
+    the summary (read here, from a local folder: it is not a log of the run).  Other rows are returned as
     they are: the running figures are exact for them, and cost no read of the scalars."""
     meta = json.loads(row.get("_meta") or "{}")
     logs = _logs(row)
     events = [log for log in logs if is_event_file(log["log"])]
-    numbered = meta.get("steps_per_epoch") or meta.get("total_steps")
     if not events or row.get("status") == "error" or any(m.get("error") for m in manifests):
         return row
+    found = lineage_meta(sorted({Path(row["path"], posixpath.dirname(log["log"])) for log in events}))
+    if found:  # MindSpore's train lineage beside a summary (local folders): the run ended
+        meta = config_meta({**meta, **found}, {})
+        row = {**row, "_meta": json.dumps(meta, default=str), "total_epochs": meta.get("total_epochs")}
+    numbered = meta.get("steps_per_epoch") or meta.get("total_steps") or found
     if len(events) == len(logs) and not numbered:
         return row
     from parsers.engine.stats import update_stats

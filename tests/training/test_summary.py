@@ -200,3 +200,37 @@ def test_a_run_with_log_and_summary_in_the_store_is_one_run_as_a_cold_read(
     assert row["steps"] == tiny.epochs * tiny.steps and row["status"] == "finished"
     assert row["formats"].endswith("mindspore-summary")
     assert set(store.table("scalars", ["s"])["tag"]) == {"loss/auto"}
+
+
+def test_a_summary_folder_alone_is_finished_with_its_epochs_from_the_train_lineage(
+    summary_run: Path, tmp_path: Path, tiny
+) -> None:
+    """Only ``summary/`` of the run, no log, no hparams.json: SummaryCollector's lineage file,
+    written when the training ended, gives the total epochs, the steps per epoch (dataset size
+    over batch size) and the end -- finished, every epoch timed, in a cold read and the store."""
+    pytest.importorskip("duckdb")
+    from parsers.store import RunStore
+
+    runs = tmp_path / "runs"
+    shutil.copytree(summary_run / SUMMARY_DIR, runs / "alone")
+    run = load_run(runs / "alone")
+    assert run.log.meta["lineage"]["steps_per_epoch"] == tiny.steps
+    summary = run.summary
+    assert summary["status"] == "finished" and summary["total_epochs"] == tiny.epochs
+    assert summary["epochs_done"] == tiny.epochs and summary["steps"] == tiny.epochs * tiny.steps
+    epochs = run.log.epochs
+    assert (
+        epochs["epoch"].tolist() == list(range(1, tiny.epochs + 1))
+        and epochs["steps"].tolist() == [tiny.steps] * tiny.epochs
+    )
+    assert (epochs["epoch_time_ms"] > 0).all()
+    (finish,) = run.log.events.query("kind == 'finish'")["message"]
+    assert "train lineage" in finish
+    store = RunStore(runs)
+    store.refresh()
+    (row,) = store.runs().to_dict("records")
+    assert row["run"] == "alone" and row["status"] == "finished" and row["epochs_done"] == tiny.epochs
+    assert row["total_epochs"] == tiny.epochs and row["mean_epoch_time_ms"] > 0
+    from tests.store_helpers import assert_same_tables
+
+    assert_same_tables(store, "alone", run.log)

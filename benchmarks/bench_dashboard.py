@@ -15,13 +15,16 @@ from ``page.goto`` until plotly has drawn a line of the first chart.  Two folder
 The folders are parsed into the run store first, as after a user's first visit.  With
 ``--tensorboard PYTHON`` (an interpreter where ``pip install tensorboard`` worked, in a
 throwaway venv: epochscope does not depend on it) TensorBoard's scalar dashboard is timed the
-same way on the three runs, written as event files by tensorboardX (its first scalar chart
-drawn); whether it kept the planted spike is read from its own scalars API.
+same way on the same runs (its first scalar card drawn), once it has loaded every run to its
+last step; on the many runs the target is to be faster than it.  The losses are written as
+event files here, framed and checksummed with numpy (ten million scalars in seconds, where a
+writer that encodes one event at a time takes about 20 minutes); whether TensorBoard kept the
+planted spike is read from its own scalars API.
 
     python benchmarks/bench_dashboard.py [--opens 5] [--many 100] [--many-steps 100000]
                                          [--tensorboard PYTHON] [--skip-many]
 
-Prints one JSON object; exits 1 when a ratio misses its target.
+Prints one JSON object, with the load average at the end; exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -31,13 +34,17 @@ import contextlib
 import json
 import os
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -125,45 +132,116 @@ def serve_floor() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def serve_tensorboard(python: str, logdir: Path, runs: int) -> Iterator[str]:
-    """``tensorboard --logdir`` with every run loaded (its scalars API lists them all)."""
+def serve_tensorboard(python: str, logdir: Path, last_steps: dict[str, int]) -> Iterator[str]:
+    """``tensorboard --logdir`` once every run is loaded to its last step (its scalars API says so)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as cwd:
         command = [python, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
                    "--port", str(port), "--reload_interval", "0"]  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         with _process(command, url, cwd):
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                with (
-                    contextlib.suppress(OSError),
-                    urllib.request.urlopen(f"{url}/data/plugin/scalars/tags") as r,
-                ):
-                    if len(json.loads(r.read())) >= runs:
-                        break
-                time.sleep(1)
+            waiting, deadline = dict(last_steps), time.monotonic() + 1200
+            while waiting and time.monotonic() < deadline:
+                for run, last in list(waiting.items()):
+                    with contextlib.suppress(OSError, ValueError):
+                        if _scalars(url, run)[-1][1] >= last:
+                            del waiting[run]
+                time.sleep(1 if waiting else 0)
+            if waiting:
+                raise TimeoutError(f"TensorBoard had not loaded {len(waiting)} run(s) in 20 minutes")
             yield url
 
 
-def tensorboard_events(logdir: Path, steps: dict[str, int]) -> None:
-    """The three runs' losses as TensorBoard event files (tensorboardX), the spike included."""
-    import warnings
+def _scalars(url: str, run: str) -> list:
+    """TensorBoard's (sampled) ``[wall_time, step, value]`` points of ``run``'s loss."""
+    query = urllib.parse.urlencode({"run": run, "tag": "loss"})
+    with urllib.request.urlopen(f"{url}/data/plugin/scalars/scalars?{query}", timeout=30) as reply:
+        return json.loads(reply.read())
 
-    warnings.simplefilter("ignore")
-    from tensorboardX import SummaryWriter
 
-    for name in steps:
-        table = RunStore(logdir.parent / "runs").table("steps", [name])
-        writer = SummaryWriter(str(logdir / name), flush_secs=3600, max_queue=100_000)
-        for step, loss in zip(table["global_step"].tolist(), table["loss"].tolist()):
-            writer.add_scalar("loss", float(loss), int(step), walltime=1.7e9 + step * 0.1)
-        writer.close()
+# TFRecord framing of an event file: each record is its length (u64), the length's masked CRC-32C,
+# the serialized ``Event`` and the event's masked CRC-32C (tensorboard/summary/writer/record_writer.py).
+CRC32C_POLY, CRC_MASK_DELTA = 0x82F63B78, 0xA282EAD8
+
+
+def _crc32c_table() -> np.ndarray:
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(CRC32C_POLY), table >> 1).astype(np.uint32)
+    return table
+
+
+CRC32C_TABLE = _crc32c_table()
+
+
+def masked_crc32c(rows: np.ndarray) -> np.ndarray:
+    """The masked CRC-32C of each row of ``rows`` (n x k bytes), a column at a time: a hundred
+    thousand records in the time one takes in pure Python per record."""
+    crc = np.full(len(rows), 0xFFFFFFFF, dtype=np.uint32)
+    for column in rows.T:
+        crc = CRC32C_TABLE[(crc ^ column) & 0xFF] ^ (crc >> np.uint32(8))
+    crc ^= np.uint32(0xFFFFFFFF)
+    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(CRC_MASK_DELTA)
+
+
+def _records(data: np.ndarray) -> np.ndarray:
+    """Rows of serialized events (n x k bytes) framed as TFRecords, one row each."""
+    length = np.full((len(data), 1), data.shape[1], dtype="<u8").view(np.uint8)
+    head = masked_crc32c(length).astype("<u4")[:, None].view(np.uint8)
+    tail = masked_crc32c(data).astype("<u4")[:, None].view(np.uint8)
+    return np.hstack([length, head, data, tail])
+
+
+def _varints(values: np.ndarray, width: int) -> np.ndarray:
+    """``values`` (all needing ``width`` bytes) as protobuf varints, one row each."""
+    shifts = np.arange(width, dtype=np.uint64) * np.uint64(7)
+    out = ((values[:, None].astype(np.uint64) >> shifts) & np.uint64(0x7F)).astype(np.uint8)
+    out[:, :-1] |= 0x80
+    return out
+
+
+def scalar_events(tag: str, steps: np.ndarray, values: np.ndarray, walltimes: np.ndarray) -> bytes:
+    """An event file's bytes: the version record, then one ``Event{wall_time, step,
+    summary{value{tag, simple_value}}}`` per point, in step order."""
+    name = tag.encode()
+    value = bytes([0x0A, len(name)]) + name  # Summary.Value.tag; simple_value (float) follows
+    summary = bytes([0x0A, len(value) + 5]) + value  # Summary.value
+    head = np.frombuffer(bytes([0x2A, len(summary) + 5]) + summary + b"\x15", dtype=np.uint8)  # Event.summary
+    version = b"\x09" + struct.pack("<d", walltimes[0]) + b"\x1a\x0dbrain.Event:2"
+    parts = [_records(np.frombuffer(version, dtype=np.uint8)[None, :])]
+    width = np.ones(len(steps), dtype=int)
+    for bits in (7, 14, 21, 28, 35, 42, 49):
+        width += steps >= (1 << bits)
+    for w in np.unique(width):  # ascending steps: each width is one block, in order
+        rows = width == w
+        n = int(rows.sum())
+        data = np.hstack([
+            np.full((n, 1), 0x09, np.uint8), walltimes[rows].astype("<f8")[:, None].view(np.uint8),
+            np.full((n, 1), 0x10, np.uint8), _varints(steps[rows], int(w)),
+            np.broadcast_to(head, (n, len(head))), values[rows].astype("<f4")[:, None].view(np.uint8),
+        ])  # fmt: skip
+        parts.append(_records(data))
+    return b"".join(part.tobytes() for part in parts)
+
+
+def tensorboard_events(logdir: Path, runs: Path, names: list[str]) -> dict[str, int]:
+    """The runs' losses as TensorBoard event files (the spike included); each run's last step."""
+    store, last = RunStore(runs), {}
+    for name in names:
+        table = store.table("steps", [name])
+        steps = table["global_step"].to_numpy(dtype=np.int64)
+        order = np.argsort(steps, kind="stable")
+        steps, loss = steps[order], table["loss"].to_numpy(dtype=float)[order]
+        folder = logdir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        events = scalar_events("loss", steps, loss, 1.7e9 + steps * 0.1)
+        (folder / "events.out.tfevents.1700000000.bench").write_bytes(events)
+        last[name] = int(steps[-1])
+    return last
 
 
 def tensorboard_keeps_spike(url: str) -> bool:
-    query = f"{url}/data/plugin/scalars/scalars?run={SPIKE_RUN}&tag=loss"
-    with urllib.request.urlopen(query) as reply:
-        return any(abs(value - SPIKE_LOSS) < 1e-3 * SPIKE_LOSS for _, _, value in json.loads(reply.read()))
+    return any(abs(value - SPIKE_LOSS) < 1e-3 * SPIKE_LOSS for _, _, value in _scalars(url, SPIKE_RUN))
 
 
 def time_open(context, url: str, drawn: str) -> float:
@@ -202,11 +280,30 @@ def summary(times: dict[str, list[float]]) -> dict[str, float]:
     return out
 
 
-def run_case(browser, root: Path, floor: str, opens: int, extra: Callable[[], dict] | None = None) -> dict:
+def run_case(browser, root: Path, floor: str, opens: int, board: str | None = None) -> dict:
+    """The floor, epochscope's Runs page and (given its URL) TensorBoard on the runs of ``root``."""
     with serve(root, refresh_s=30.0) as (url, _pid):
         pages = {"floor": (floor, PLOTLY_DRAWN), "epochscope": (url, PLOTLY_DRAWN)}
-        pages |= extra() if extra else {}
+        if board:
+            pages["tensorboard"] = (f"{board}/#timeseries", TENSORBOARD_DRAWN)
         return summary(side_by_side(browser, pages, opens))
+
+
+def case(browser, runs: Path, floor: str, opens: int, tensorboard: str | None) -> dict:
+    """``run_case`` on ``runs``, with TensorBoard on the same runs when given an interpreter for it."""
+    if not tensorboard:
+        return run_case(browser, runs, floor, opens)
+    logdir = runs.parent / "tensorboard"
+    names = RunStore(runs).runs()["run"].tolist()
+    start = time.perf_counter()
+    last_steps = tensorboard_events(logdir, runs, names)
+    result: dict = {"tensorboard_write_s": round(time.perf_counter() - start, 2)}
+    start = time.perf_counter()
+    with serve_tensorboard(tensorboard, logdir, last_steps) as board:
+        result["tensorboard_load_s"] = round(time.perf_counter() - start, 2)
+        if SPIKE_RUN in names:
+            result["tensorboard_keeps_spike"] = tensorboard_keeps_spike(board)
+        return result | run_case(browser, runs, floor, opens, board)
 
 
 def main() -> int:
@@ -227,30 +324,30 @@ def main() -> int:
         browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         three = Path(tmp) / "three" / "runs"
         result["three_parse_s"] = round(write_runs(three, THREE, spike=SPIKE_RUN), 2)
-        with contextlib.ExitStack() as stack:
-            extra = None
-            if args.tensorboard:
-                logdir = three.parent / "tensorboard"
-                tensorboard_events(logdir, THREE)
-                board = stack.enter_context(serve_tensorboard(args.tensorboard, logdir, len(THREE)))
-                result["tensorboard_keeps_spike"] = tensorboard_keeps_spike(board)
-
-                def extra() -> dict:
-                    return {"tensorboard": (f"{board}/#timeseries", TENSORBOARD_DRAWN)}
-
-            result["three_runs"] = run_case(browser, three, floor, args.opens, extra)
+        result["three_runs"] = case(browser, three, floor, args.opens, args.tensorboard)
         if not args.skip_many:
             many = Path(tmp) / "many" / "runs"
             steps = {f"run-{i:03d}": args.many_steps for i in range(args.many)}
             result["many_runs"] = {"runs": args.many, "steps_per_run": args.many_steps,
                                    "parse_s": round(write_runs(many, steps), 2)}  # fmt: skip
-            result["many_runs"] |= run_case(browser, many, floor, args.opens)
+            result["many_runs"] |= case(browser, many, floor, args.opens, args.tensorboard)
         browser.close()
-    result["targets"] = {"three_runs_ratio": THREE_TARGET, "many_runs_ratio": MANY_TARGET}
+    result["load_average"] = [round(x, 1) for x in os.getloadavg()]
+    result["targets"] = {"three_runs_ratio": THREE_TARGET, "many_runs_ratio": MANY_TARGET,
+                         "many_runs": "faster than TensorBoard"}  # fmt: skip
     print(json.dumps(result, indent=2))
-    missed = result["three_runs"]["epochscope_ratio"] > THREE_TARGET
-    missed |= "many_runs" in result and result["many_runs"]["epochscope_ratio"] > MANY_TARGET
-    return 1 if missed else 0
+    return 0 if all(met(result).values()) else 1
+
+
+def met(result: dict) -> dict[str, bool]:
+    """Each target: the ratios to the floor, and on the many runs beating TensorBoard if it ran."""
+    out = {"three_runs": result["three_runs"]["epochscope_ratio"] <= THREE_TARGET}
+    many = result.get("many_runs")
+    if many:
+        out["many_runs"] = many["epochscope_ratio"] <= MANY_TARGET
+        if "tensorboard_median_s" in many:
+            out["many_runs_vs_tensorboard"] = many["epochscope_median_s"] < many["tensorboard_median_s"]
+    return out
 
 
 if __name__ == "__main__":

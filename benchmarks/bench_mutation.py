@@ -72,12 +72,40 @@ _SUMMARY_STORE_TESTS = [
     )
 ]
 
+# The store tests about what a refresh reads and keeps (the stall and summary ones are summary's).
+_REFRESH_STORE_TESTS = [
+    *(
+        f"tests/test_store.py::test_{name}"
+        for name in (
+            "folder_of_rank_logs_is_one_run",
+            "unchanged_log_is_not_read_again",
+            "half_written_line_waits",
+            "truncated_and_rotated_logs_are_read_again",
+            "a_log_rewritten_in_place_and_grown_is_read_again",
+            "renamed_run_keeps_its_parsed_log",
+            "a_removed_run_leaves_the_store",
+            "an_edited_config_updates_the_run_without_reading_its_log",
+            "bad_logs_are_rows_not_exceptions",
+            "a_store_without_runs_has_an_empty_runs_table",
+            "hyperparameters_from_files_never_executed",
+        )
+    ),
+    *(
+        f"tests/test_store_rules.py::test_{name}"
+        for name in (
+            "a_gzipped_log_is_read",
+            "an_edited_formats_file_beside_a_log_reads_it_again",
+            "a_bad_hparams_json_is_reported_and_the_run_still_read",
+        )
+    ),
+]
+
 # module -> (files mutated, pytest arguments selecting its fast tests)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "catalog": (["parsers/store/catalog.py"], [*_STORE_TESTS, "-k", _STORE_TABLES]),
     "refresh-plan": (
         ["parsers/store/sync.py"],
-        [*_STORE_TESTS, "tests/test_refresh_plan.py", "-k", _STORE_TABLES],
+        ["tests/test_refresh_plan.py", *_REFRESH_STORE_TESTS],
     ),
     "summary": (
         ["parsers/summary.py", "parsers/store/summary.py"],

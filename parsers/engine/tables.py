@@ -154,7 +154,9 @@ def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
         _eval_times(cols, phase, np.repeat([("phase" in f) for f in frames], [len(f) for f in frames]))
     printed = cols["samples_per_sec"] if "samples_per_sec" in cols else np.full(len(log), np.nan)
     cols["samples_per_sec_source"] = np.where(pd.notna(printed), "printed", None)
-    out = _first_per_epoch(cols, log, epoch)
+    shape = records["pattern"] if "pattern" in records else records["format"]
+    repeat = _repeated_timings(cols, shape.to_numpy(object), log, epoch)
+    out = _first_per_epoch(cols, log, epoch, repeat)
     _steps_from_ratio(out, out.pop("_log"))
     return conform(pd.DataFrame(out), "epochs")
 
@@ -173,11 +175,36 @@ def _eval_times(cols: dict[str, np.ndarray], phase: np.ndarray, phased: np.ndarr
             cols[col] = np.where(is_eval, np.nan, cols[col])
 
 
+def _repeated_timings(
+    cols: dict[str, np.ndarray], shape: np.ndarray, log: np.ndarray, epoch: np.ndarray
+) -> np.ndarray:
+    """Per record, how many epoch times of its epoch, pattern and log, with no rank tag, came before it.
+
+    Ranks printing to one stream without a tag each time the same epoch (``Train epoch time``
+    four times for epoch 1 of a 4-rank job): one epoch, several timings, kept as the tagged
+    ranks' are, one row each (their rank unknown), not the first alone.  Times of one epoch read
+    by two patterns (TimeMonitor's line and a script's ``cost time`` line) are one timing printed
+    twice: the first stands, as before.  A record without an epoch time is 0: it joins the
+    epoch's first row.
+    """
+    repeat = np.zeros(len(epoch), np.int64)
+    times = cols.get("epoch_time_ms")
+    if times is None:
+        return repeat
+    timed = np.flatnonzero(~pd.isna(times) & np.isnan(cols["rank"].astype(np.float64)) & ~np.isnan(epoch))
+    seen: Counter = Counter()
+    for i in timed.tolist():
+        key = (log[i], shape[i], epoch[i])
+        repeat[i] = seen[key]
+        seen[key] += 1
+    return repeat
+
+
 def _first_per_epoch(
-    cols: dict[str, np.ndarray], log: np.ndarray, epoch: np.ndarray
+    cols: dict[str, np.ndarray], log: np.ndarray, epoch: np.ndarray, repeat: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """One row per (log, rank, epoch) -- each column's first value present, the first line --
-    then the records without an epoch, all in (log, line) order."""
+    """One row per (log, rank, epoch, timing: ``_repeated_timings``) -- each column's first value
+    present, the first line -- then the records without an epoch, all in (log, line) order."""
     rank = cols.pop("rank").astype(np.float64)
     line = cols.pop("line")
     known = ~np.isnan(epoch)
@@ -185,7 +212,9 @@ def _first_per_epoch(
     groups: dict[tuple, int] = {}
     group = np.fromiter(
         (
-            groups.setdefault((log[i], -1.5 if rank[i] != rank[i] else rank[i], epoch[i]), len(groups))
+            groups.setdefault(
+                (log[i], -1.5 if rank[i] != rank[i] else rank[i], epoch[i], repeat[i]), len(groups)
+            )
             for i in rows
         ),
         np.int64,

@@ -13,8 +13,10 @@ of that shape, which is exact and only costs time where such lines exist.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -99,6 +101,7 @@ class Dispatcher:
         self.patterns = [(fmt, pat, pat.compiled()) for fmt, pat in patterns]
         self.rank_tag = re.compile(_RANK_TAG, re.IGNORECASE)
         self.plans: dict[int, ShapePlan | None] = {}
+        self.glued: dict[int, bool] = {}  # shape -> its lines hold two records (``glued_pieces``)
         # The general line grammar, when one of the formats read is it.
         self.grammar = next((fmt for fmt, _, _ in self.patterns if fmt.grammar), None)
 
@@ -109,6 +112,14 @@ class Dispatcher:
             if found:
                 return fmt, pat, found
         return None
+
+    def is_glued(self, shape: int, text: str) -> bool:
+        """Whether the lines of a shape hold several records glued together (``glued_pieces``), each
+        read as a line of its own: two pieces at least must give records, else the line is one."""
+        if shape not in self.glued:
+            pieces = glued_pieces(text)
+            self.glued[shape] = bool(pieces) and sum(_records_in(p, self) for p in pieces) >= 2
+        return self.glued[shape]
 
     def plan(self, shape: int, text: str, tokens: list[tuple[int, int, int]]) -> ShapePlan | None:
         if shape in self.plans:
@@ -309,6 +320,7 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
     vector: dict[int, list[tuple[ShapePlan, np.ndarray]]] = defaultdict(list)
     fallback: list[np.ndarray] = []
     cut: list[np.ndarray] = []
+    glued: list[np.ndarray] = []
     skipped: list[np.ndarray] = []
     noise = 0
     for k, shape in enumerate(shapes.tolist()):
@@ -319,6 +331,9 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
             continue
         if text.endswith(CUT_MARK):  # cut for its length (parsers.source): searched for events only
             cut.append(rows)
+            continue
+        if dispatcher.is_glued(shape, text):
+            glued.append(rows)
             continue
         plan = dispatcher.plan(shape, text, _tokens(scan, rep))
         if plan is None:
@@ -333,12 +348,69 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
     extra, extra_skipped, extra_noise = _per_line(buf, scan, fallback, dispatcher)
     batches.extend(extra)
     skipped.extend(extra_skipped)
+    if glued:
+        batches.extend(_glued_records(buf, scan, glued, dispatcher))
     if cut:
         extra, extra_skipped, _ = _per_line(buf, scan, cut, _events_only(dispatcher))
         batches.extend(extra)
         skipped.extend(extra_skipped)
     all_skipped = np.sort(np.concatenate(skipped)) if skipped else np.empty(0, np.int64)
     return ChunkRecords(scan.n_lines, len(buf), batches, all_skipped, noise + extra_noise)
+
+
+# A record's start: the text before a line's first number (``epoch: ``, ``[rank``), with 3 letters at least.
+_RECORD_START = re.compile(r"^\s*(?P<start>[^\d\s][^\d]*?)\d")
+_GLUE = "0123456789])"
+
+
+def glued_pieces(text: str) -> list[str]:
+    """A line's records when several were written without a newline between them, else ``[]``.
+
+    Ranks writing to one stream can lose a newline: ``epoch: 1 step: 10, loss is 2.3038epoch: 1
+    step: 10, loss is 2.3041``, ``[rank0]: ... loss is 2.30[rank1]: ... loss is 2.31``.  The rule:
+    the text a line starts with up to its first number (its record's start: ``epoch: ``,
+    ``[rank``) found again right after a value (a digit, ``]`` or ``)`` before it, no space or
+    separator) starts a second record of the same shape; the line is cut there.  A start found
+    after a space or a separator is a part of the record (``epoch: 3, ... epoch: 3``), never cut.
+    """
+    found = _RECORD_START.match(text)
+    if found is None:
+        return []
+    start = found.group("start")
+    if sum(c.isalpha() for c in start) < 3:
+        return []
+    cuts = []
+    at = text.find(start, found.end())
+    while at > 0:
+        if text[at - 1] in _GLUE:
+            cuts.append(at)
+        at = text.find(start, at + len(start))
+    if not cuts:
+        return []
+    bounds = [0, *cuts, len(text)]
+    return [text[a:b] for a, b in pairwise(bounds)]
+
+
+def _records_in(piece: str, dispatcher: Dispatcher) -> bool:
+    """Whether a piece of a line, read as a line of its own, gives a record (not noise, not an event)."""
+    chunk = extract_chunk(_piece_buffer(piece), dispatcher)
+    return any(b.pattern.table in ("steps", "epochs", "evals") for b in chunk.batches)
+
+
+def _piece_buffer(piece: str) -> np.ndarray:
+    return np.frombuffer(piece.encode("utf-8", "surrogateescape") + b"\n", np.uint8)
+
+
+def _glued_records(buf, scan, groups: list[np.ndarray], dispatcher: Dispatcher) -> list[Batch]:
+    """Each piece of each glued line read as a line of its own; its records keep the line's number."""
+    batches = []
+    for rows in groups:
+        for row in rows.tolist():
+            for piece in glued_pieces(_line_text(buf, scan, row)):
+                for batch in extract_chunk(_piece_buffer(piece), dispatcher).batches:
+                    batch.rows = np.full(len(batch.rows), row, np.int64)
+                    batches.append(batch)
+    return batches
 
 
 def _line_text(buf: np.ndarray, scan: LineScan, row: int) -> str:

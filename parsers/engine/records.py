@@ -59,7 +59,10 @@ class RawRecords:
                 columns[key] = constant_column(n, value, numeric=isinstance(value, (int, float)))
             for table in (batch.pattern.table, *batch.pattern.also):
                 parts = self.parts.setdefault(table, ColumnParts())
-                parts.append(batch.fmt.name, columns, expected_rows=self._expected(parts.n + n))
+                # An epoch record keeps the pattern that read it: several records of one epoch
+                # and one pattern are several timings of it (``tables._repeated_timings``).
+                cols = {**columns, "pattern": _named(n, batch.pattern.name)} if table == "epochs" else columns
+                parts.append(batch.fmt.name, cols, expected_rows=self._expected(parts.n + n))
         self.lines_read += chunk.n_lines
         self.lines_skipped += len(chunk.skipped_rows)
         self.lines_noise += chunk.noise
@@ -102,6 +105,10 @@ class RawRecords:
         frame = pd.DataFrame(cols)
         frame["format"] = np.asarray(names, dtype=object)[codes] if names else pd.Series(dtype=object)
         return frame
+
+
+def _named(n: int, name: str) -> np.ndarray:
+    return constant_column(n, name, numeric=False)
 
 
 class SmallTables(dict):

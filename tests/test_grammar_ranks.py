@@ -1,0 +1,123 @@
+"""Several ranks writing to one stream: records glued on one line, one epoch timed by each rank.
+
+No published log with these kinds of lines was found (issue 11 lists them): the lines here are
+real lines of ``tests/data`` put together the way ranks sharing a stream put them -- a newline
+lost between two records, each rank's ``Train epoch time`` for the same epoch, a rank's last
+``epoch time`` printed after another's ``End training``.  The log each line comes from is named
+beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import parsers
+from parsers.dispatch import glued_pieces
+from tests.conftest import data_logs
+
+
+def _parse(*lines: str) -> parsers.ParsedLog:
+    return parsers.parse_log("\n".join(lines) + "\n", strict=False)
+
+
+# mindspore/mindcv_quickstart_lossmonitor_timemonitor.log
+STEP_1 = "epoch: 1 step: 156, loss is 2.0816354751586914"
+STEP_2 = "epoch: 1 step: 312, loss is 1.4474115371704102"
+TIMED = "Train epoch time: 416429.509 ms, per step time: 532.519 ms"
+# modelzoo/facedetection_rank_iter_loss_brackets.log
+FACE = (
+    "rank[{rank}], iter[0], loss[{loss}], overflow:False, loss_scale:1024.0, lr:6.24999984211172e-06, "
+    "batch_images:(64, 3, 448, 768), batch_labels:(64, 200, 6)"
+)
+
+
+@pytest.mark.parametrize("formats", [(), ("mindspore",)], ids=["all formats", "grammar"])
+def test_two_records_on_one_line_are_two_records(formats: tuple[str, ...]) -> None:
+    """A newline lost between two ranks' LossMonitor lines: both losses, both on line 1."""
+    text = STEP_1 + STEP_1.replace("2.0816354751586914", "2.0811") + "\n" + STEP_2 + "\n"
+    log = parsers.parse_log(text, strict=False, exclude_formats=formats)
+    assert log.steps[["epoch", "step", "line"]].values.tolist() == [[1, 156, 1], [1, 156, 1], [1, 312, 2]]
+    assert log.steps["loss"].tolist() == pytest.approx([2.0816354751586914, 2.0811, 1.4474115371704102])
+
+
+def test_glued_records_keep_each_ranks_tag() -> None:
+    """``...batch_labels:(64, 200, 6)rank[1], iter[0], ...``: rank 1's record starts right after
+    rank 0's last value; each rank keeps its own loss."""
+    log = _parse(FACE.format(rank=0, loss=318555.8) + FACE.format(rank=1, loss=318601.2))
+    assert log.steps[["rank", "step", "line"]].values.tolist() == [[0, 0, 1], [1, 0, 1]]
+    assert log.steps["loss"].tolist() == pytest.approx([318555.8, 318601.2])
+
+
+def test_a_rank_prefix_glued_after_a_value() -> None:
+    # mindformers-style ``[rank0]:`` prefixes on the LossMonitor line above
+    log = _parse(f"[rank0]: {STEP_1}[rank1]: {STEP_1.replace('2.0816354751586914', '2.09')}")
+    assert log.steps[["rank", "loss"]].values.tolist() == [[0, pytest.approx(2.0816354751586914)], [1, 2.09]]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # a record's start found again after a space or a separator is part of the record
+        "epoch: 1, {'top_5_accuracy', 'top_1_accuracy'}: {'top_5_accuracy': 0.0058}, eval_cost:19.47",
+        "epoch: 1 step: 5004, loss is 6.906126 epoch: 1 step: 5004",
+        # a glued start of another shape (modelzoo/resnet50_gpu_benchmark_glued.log) is no second record
+        "epoch: [0/1] step: [20/5004], loss is 6.940182Epoch time: 12416.098 ms, fps: 412 img/sec.",
+        "1.2345epoch: 1",  # no record start before the first number
+    ],
+)
+def test_lines_that_are_one_record_are_not_cut(line: str) -> None:
+    assert glued_pieces(line) == []
+
+
+def test_no_line_of_the_real_corpus_is_cut() -> None:
+    """Every published log in tests/data writes one record a line: the rule cuts none of them."""
+    cut = [
+        f"{log.name}:{number}"
+        for log in data_logs()
+        for number, line in enumerate(log.read_text(errors="replace").splitlines(), 1)
+        if glued_pieces(line)
+    ]
+    assert cut == []
+
+
+def test_one_epoch_timed_by_each_untagged_rank_is_one_epoch_with_several_timings() -> None:
+    """Four ranks print ``Train epoch time`` for epoch 1 with no rank tag: four timings of one epoch,
+    one row each, as tagged ranks' are (their rank unknown); epochs done is still 2."""
+    times = ["416429.509", "416501.118", "416388.734", "416470.002"]
+    log = _parse(
+        STEP_1,
+        *(TIMED.replace("416429.509", t) for t in times),
+        "epoch: 2 step: 154, loss is 0.19752007722854614",  # the same log's next epoch
+        "Train epoch time: 156746.872 ms, per step time: 200.444 ms",
+    )
+    epochs = log.epochs
+    assert epochs["epoch"].tolist() == [1, 1, 1, 1, 2]
+    assert epochs["epoch_time_ms"].tolist() == pytest.approx([*map(float, times), 156746.872])
+    assert epochs["rank"].isna().all()
+    assert parsers.summarize(log)["epochs_done"] == 2
+
+
+def test_tagged_ranks_each_time_their_epoch() -> None:
+    """The same timings with rank tags: one row per rank, as before (the untagged rule changes nothing)."""
+    lines = [f"[rank {r}] {TIMED}" for r in range(2)]
+    log = _parse(f"[rank 0] {STEP_1}", f"[rank 1] {STEP_1}", *lines)
+    assert log.epochs[["epoch", "rank"]].values.tolist() == [[1, 0], [1, 1]]
+
+
+def test_an_epoch_time_after_end_training_belongs_to_the_last_epoch() -> None:
+    """An early-stopped run whose last ``epoch time`` line is printed after ``End training``
+    (a rank's stream flushed late): it times the last epoch, not a new one."""
+    sppnet = Path(__file__).parent / "data" / "modelzoo" / "sppnet_eval_set_dict_end_training.log"
+    lines = sppnet.read_text().splitlines()
+    last_time = lines.index("epoch time: 530946.874 ms, per step time: 106.104 ms")
+    end = next(i for i, line in enumerate(lines) if line.startswith("End training"))
+    moved = lines[:last_time] + lines[last_time + 1 : end + 1] + [lines[last_time]]
+    log = _parse(*moved)
+    assert log.epochs["epoch"].tolist()[-2:] == [149, 150]
+    assert log.epochs["epoch_time_ms"].iloc[-1] == pytest.approx(530946.874)
+    assert log.epochs["line"].iloc[-1] == len(moved)
+    assert (
+        parsers.summarize(log)["epochs_done"] == parsers.summarize(parsers.parse_log(sppnet))["epochs_done"]
+    )

@@ -84,8 +84,8 @@ def _losses(summary: Mapping[str, Any]) -> str:
 
 def _epoch_time(summary: Mapping[str, Any]) -> str:
     mean = summary.get("mean_epoch_time_ms")
-    if mean is None:
-        return MISSING
+    if mean is None:  # an event-only run says why it has none (parsers.events.config)
+        return f"{MISSING} ({summary['epochs_unknown']})" if summary.get("epochs_unknown") else MISSING
     return f"{duration_ms(mean)} (mean, first epoch left out)"
 
 

@@ -173,6 +173,7 @@ def summarize(log: ParsedLog) -> dict[str, Any]:
         "last_loss": _f(losses[-1]) if len(losses) else None,
         "min_loss": _f(finite.min()) if len(finite) else None,
         "mean_epoch_time_ms": mean_ms,
+        "epochs_unknown": log.meta.get("epochs_unknown"),  # why an event-only run has no epochs
         "samples_per_sec": mean_after_first(_in_line_order(epochs, "samples_per_sec")),
         "samples_per_sec_source": _source(epochs),
         "total_time_s": wall_time_s(

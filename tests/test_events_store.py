@@ -15,6 +15,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from cli_logs import call_cli
 
 from parsers.runs import load_run
 from parsers.schema import TABLES
@@ -300,8 +301,13 @@ def test_total_steps_in_the_config_finish_an_event_run(tmp_path: Path) -> None:
     assert_same_tables(store, "tb", cold(path.parent))
 
 
-def test_an_event_run_without_epoch_tag_or_config_says_why_it_has_no_epoch_times(tmp_path: Path) -> None:
+def test_an_event_run_without_epoch_tag_or_config_says_why_it_has_no_epoch_times(
+    tmp_path: Path, capsys
+) -> None:
     store, path, _ = grown_store(tmp_path, {}, 30, 30)
+    shown = call_cli(capsys, path.parent)
+    (line,) = [line for line in shown.stdout.splitlines() if line.startswith("epoch time")]
+    assert "no epoch tag" in line and "steps_per_epoch" in line  # parse-log's summary says why
     run = load_run(path.parent)
     assert run.summary["epochs_done"] == 0 and run.summary["mean_epoch_time_ms"] is None
     assert run.summary["status"] == "running" and run.summary["events"] == {"warning": 1}

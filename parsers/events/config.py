@@ -36,7 +36,7 @@ from parsers.events.tables import epochs_of_spans, spans_of_steps
 from parsers.parse import ParsedLog
 from parsers.schema import conform
 
-__all__ = ["HPARAM_META", "NO_EPOCHS", "config_meta", "with_config", "with_config_meta"]
+__all__ = ["EPOCHS_UNKNOWN", "HPARAM_META", "NO_EPOCHS", "config_meta", "with_config", "with_config_meta"]
 
 # meta field -> the config keys that state it, first found wins
 HPARAM_META: dict[str, tuple[str, ...]] = {
@@ -50,6 +50,7 @@ HPARAM_META: dict[str, tuple[str, ...]] = {
         "max_steps", "total_steps", "num_train_steps", "num_training_steps", "train_steps", "max_iters",
     ),
 }  # fmt: skip
+EPOCHS_UNKNOWN = f"no epoch tag, no {HPARAM_META['steps_per_epoch'][0]} in the config"
 NO_EPOCHS = (
     "no epoch times: the recorded steps carry no epoch tag and the run's config names no steps "
     f"per epoch ({HPARAM_META['steps_per_epoch'][0]}), so throughput and ETA are unknown too"
@@ -105,6 +106,7 @@ def with_config_meta(log: ParsedLog, meta: dict[str, Any]) -> ParsedLog:
         steps, epochs = _numbered(steps, per_epoch)
     elif unnumbered:
         extra.append({"kind": "warning", "message": NO_EPOCHS, "source": steps["source"].iloc[-1]})
+        meta = {**meta, "epochs_unknown": EPOCHS_UNKNOWN}
     finished = bool(len(events)) and bool((events["kind"] == "finish").any())
     if len(steps) and not finished:
         extra += _finish(steps, meta)

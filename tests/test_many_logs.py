@@ -2,10 +2,10 @@
 
 ``parse_log(folder)`` reads each file as a rank of one run.  Each log's decisions are its
 own, but its rows are piled up and the tables (the epochs table included) are built once
-for all logs (``parsers.engine.assembly.assemble``).  The folder here is made of windows of
-the real logs in ``tests/data`` -- every family, a window from each log's head and one from
-its middle -- so each small log is as varied as the real ones (evals, events, epoch records,
-step times, generic records, epoch bases).  The reference is the engine's one-part path
+for all logs, 64 logs at a time (``parsers.engine.assembly.assemble``).  The folder here is
+made of windows of the real logs in ``tests/data`` -- every family, a window from each log's
+head, middle and end -- so the small logs are as varied as the real ones (evals, events,
+epoch records, step times, generic records, epoch bases), and several folds of them.  The reference is the engine's one-part path
 (``assemble_increment``, what the store runs per log), tables joined as ``parse_log`` joined
 them before batching, and ``parse_log`` of each file alone.
 """
@@ -29,10 +29,10 @@ WINDOW = 25  # lines per small log
 
 
 def windows(text: bytes) -> list[bytes]:
-    """The first ``WINDOW`` lines of a log and ``WINDOW`` lines from its middle."""
+    """The first ``WINDOW`` lines of a log, ``WINDOW`` lines from its middle and its last ones."""
     lines = text.splitlines(keepends=True)
     middle = max(len(lines) // 2 - WINDOW // 2, 0)
-    return [b"".join(lines[:WINDOW]), b"".join(lines[middle : middle + WINDOW])]
+    return [b"".join(part) for part in (lines[:WINDOW], lines[middle : middle + WINDOW], lines[-WINDOW:])]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def folder(tmp_path_factory):
             if window.strip():
                 (out / f"rank_{rank}.log").write_bytes(window)
                 rank += 1
-    assert rank > 150
+    assert rank > 250  # rows are folded 64 logs at a time: several folds
     return out
 
 
@@ -78,7 +78,7 @@ def test_the_batch_gives_the_tables_and_meta_of_one_log_at_a_time(folder):
     for name in TABLE_NAMES:
         pd.testing.assert_frame_equal(getattr(batched, name), getattr(reference, name), obj=name)
     assert batched.meta == reference.meta
-    assert len(batched.steps) > 1000 and len(batched.epochs) > 50 and len(batched.evals) > 20
+    assert len(batched.steps) > 1000 and batched.epochs["rank"].nunique() > 64 and len(batched.evals) > 20
     assert len(batched.events) > 20 and batched.steps["rank"].nunique() > 100
 
 

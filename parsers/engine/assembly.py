@@ -98,27 +98,34 @@ def assemble(
 
     formats = FORMATS if formats is None else formats
     piles: dict[str, _Pile] = {name: _Pile() for name in APPENDED_TABLES}
-    unbuilt, metas, ranks = [], [], []
+    epochs = _Pile()
+    unbuilt: list[tuple[pd.DataFrame, Bases]] = []
+    metas, ranks = [], []
     for raw in raws:
         part = _assemble(raw, Context(raw.name, raw.rank), formats, False, batch=True)
         for name in APPENDED_TABLES:
             piles[name].add(getattr(part, name))
         if part.epoch_records is not None:
             unbuilt.append(part.epoch_records)
+            if len(unbuilt) >= _FOLD:  # each log's epochs are its own: built a fold at a time
+                epochs.add(epochs_tables(unbuilt))
+                unbuilt = []
         metas.append(part.meta)
         ranks.append(raw.rank)
+    epochs.add(epochs_tables(unbuilt))
     tables = {name: pile.table(name) for name, pile in piles.items()}
-    tables[WHOLE_TABLE] = epochs_tables(unbuilt)
+    tables[WHOLE_TABLE] = epochs.table(WHOLE_TABLE)
     meta = merge_meta(metas, ranks, forced, formats)
     computed_throughput(tables[WHOLE_TABLE], meta)
     return ParsedLog(**tables, meta=meta)
 
 
+_FOLD = 64  # logs whose rows are folded into one frame (small frames cost more than their rows)
+
+
 class _Pile:
     """One table's rows from many logs: frames folded together every ``_FOLD`` logs, so that
     10,000 logs do not hold 10,000 small frames; conformed once at the end."""
-
-    _FOLD = 256
 
     def __init__(self) -> None:
         self.frames: list[pd.DataFrame] = []
@@ -128,7 +135,7 @@ class _Pile:
         if frame is None or not len(frame):
             return
         self.pending.append(frame)
-        if len(self.pending) >= self._FOLD:
+        if len(self.pending) >= _FOLD:
             self.frames.append(pd.concat(self.pending, ignore_index=True))
             self.pending = []
 

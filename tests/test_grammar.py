@@ -414,3 +414,16 @@ def test_a_rate_of_things_a_second_is_a_throughput(unit: str, column: str | None
         v.column for v in reading.values if v.start == len("epoch[1], iter[443], loss:0.73811543, mean_wps:")
     ]
     assert rated == ([column] if column else [])
+
+
+def test_an_epoch_time_on_an_eval_line_is_the_evaluations_time() -> None:
+    """``Eval epoch time`` printed before ``Train epoch time`` (MindSpore 2.x ``Model.fit``): read by
+    the grammar alone, each epoch has one training time and its evaluation's time, not two timings."""
+    log = parsers.parse_log(
+        Path(__file__).parent / "data" / "mindspore-2.10-cpu" / "fit.log", exclude_formats=("mindspore",)
+    )
+    assert log.epochs[["epoch", "epoch_time_ms", "eval_time_ms"]].values.tolist() == [
+        [1, 245.539, 244.540],
+        [2, 40.154, 39.069],
+        [3, 39.405, 38.371],
+    ]

@@ -538,7 +538,12 @@ def _record(
         return Reading("steps", also, tuple(fields.values()))
     if "epoch_time_ms" in fields:
         keep = ("epoch", "epoch_time_ms", "step_time_ms", "samples_per_sec", "rank", "total_epochs")
-        return Reading("epochs", (), tuple(v for k, v in fields.items() if k in keep))
+        values = [v for k, v in fields.items() if k in keep]
+        if eval_line:
+            # MindSpore's ``Eval epoch time: 244.540 ms``, printed beside ``Train epoch time``: an
+            # epoch time on an eval line is the evaluation's time (the epochs table's eval_time_ms).
+            values.append(Value("phase", "str", constant="eval"))
+        return Reading("epochs", (), tuple(values))
     if metrics and not fields.keys() - _POSITIONS:
         # Metrics alone on a line (``acc: [1.0]; avg acc: [0.92]``, DeepSpeed's scores): an evaluation,
         # unless it reports the best one so far (``Best epoch:41 acc:93.73%``): a summary, counted before.
@@ -591,7 +596,7 @@ for _table, _also, _fields in (
     ("steps", ("evals",), _FIELD_KINDS),
     ("steps", ("epochs", "evals"), {**_FIELD_KINDS, **_EPOCH_FIELDS}),
     ("evals", (), {"epoch": "int", "step": "int", "steps_per_epoch": "int", "total_epochs": "int"}),
-    ("epochs", (), {**_EPOCH_FIELDS, "total_epochs": "int"}),
+    ("epochs", (), {**_EPOCH_FIELDS, "total_epochs": "int", "phase": "str"}),
     ("context", (), {"epoch": "int", "total_epochs": "int", "steps_per_epoch": "int"}),
 ):
     _GRAMMAR_PATTERNS[(_table, _also)] = LinePattern(

@@ -24,7 +24,7 @@ import numpy as np
 from parsers.events.records import frame
 from parsers.events.wire import LENGTH, PAD, VARINT, Fields, fields
 
-__all__ = ["LINEAGE_SUFFIX", "lineage_files", "lineage_meta", "read_lineage"]
+__all__ = ["LINEAGE_SUFFIX", "lineage_files", "lineage_meta", "lineage_stats", "read_lineage"]
 
 LINEAGE_SUFFIX = "_lineage"
 _NAME = ".out.events.summary."
@@ -77,6 +77,19 @@ def lineage_meta(folders: list[Path]) -> dict[str, Any]:
         for path in lineage_files(folder):
             found = read_lineage(path) or found
     return {"lineage": found} if found else {}
+
+
+def lineage_stats(folders: list[Path]) -> list[list[Any]]:
+    """``[name, size, mtime_ns]`` of each lineage file in ``folders``: what changes when MindSpore
+    writes one (a store compares it to know when to look again)."""
+    stats = []
+    for path in (p for folder in folders for p in lineage_files(folder)):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        stats.append([path.name, st.st_size, st.st_mtime_ns])
+    return stats
 
 
 def _sub(buf: np.ndarray, parent: Fields, rows: np.ndarray, wanted: set[int]) -> Fields:

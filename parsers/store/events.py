@@ -23,7 +23,7 @@ import pandas as pd
 from parsers.engine.stats import update_stats
 from parsers.events import EventChunk, EventCursor, events_log, is_event_file, source_of
 from parsers.events.config import config_meta, with_config_meta
-from parsers.events.lineage import lineage_meta
+from parsers.events.lineage import lineage_meta, lineage_stats
 from parsers.events.tables import (
     SPAN_COLUMNS,
     epoch_shift_of,
@@ -39,6 +39,7 @@ __all__ = [
     "chunk_stats",
     "epochs_of_stats",
     "joined_row",
+    "lineage_changed",
     "run_tables_with_events",
     "summary_manifests",
     "with_event_meta",
@@ -209,10 +210,12 @@ def joined_row(store: Path, row: dict[str, Any], manifests: list[dict[str, Any]]
     events = [log for log in logs if is_event_file(log["log"])]
     if not events or row.get("status") == "error" or any(m.get("error") for m in manifests):
         return row
-    found = lineage_meta(sorted({Path(row["path"], posixpath.dirname(log["log"])) for log in events}))
+    folders = _event_folders(row, events)
+    found = lineage_meta(folders)
+    meta["lineage_files"] = lineage_stats(folders)  # lineage_changed looks again when they change
     if found:  # MindSpore's train lineage beside a summary (local folders): the run ended
         meta = config_meta({**meta, **found}, {})
-        row = {**row, "_meta": json.dumps(meta, default=str), "total_epochs": meta.get("total_epochs")}
+    row = {**row, "_meta": json.dumps(meta, default=str), "total_epochs": meta.get("total_epochs")}
     numbered = meta.get("steps_per_epoch") or meta.get("total_steps") or found
     if len(events) == len(logs) and not numbered:
         return row
@@ -224,6 +227,21 @@ def joined_row(store: Path, row: dict[str, Any], manifests: list[dict[str, Any]]
     update_stats(running, parsed.steps, parsed.events, parsed.evals)  # type: ignore[arg-type]
     figures = run_row([{"stats": running.stats}], epoch_figures(parsed.epochs), meta)
     return {**row, **{k: figures[k] for k in _FIGURES}}
+
+
+def _event_folders(row: dict[str, Any], events: list[dict[str, Any]]) -> list[Path]:
+    return sorted({Path(row["path"], posixpath.dirname(log["log"])) for log in events})
+
+
+def lineage_changed(row: dict[str, Any]) -> bool:
+    """Whether a lineage file beside the run's summaries appeared or changed since its row was
+    built.  MindSpore writes it after the summary's last record, so the summary files alone would
+    never say the run ended; only local folders are looked at (a listing per refresh)."""
+    events = [log for log in _logs(row) if is_event_file(log["log"])]
+    if not events:
+        return False
+    recorded = json.loads(row.get("_meta") or "{}").get("lineage_files")
+    return recorded is not None and recorded != lineage_stats(_event_folders(row, events))
 
 
 # what ``joined_row`` takes from the derived tables; the rest of the row (names, paths, times,

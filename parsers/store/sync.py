@@ -24,7 +24,7 @@ from parsers.store.catalog import read_catalog, write_catalog
 from parsers.store.configs import read_hparams
 from parsers.store.discover import RunSpec, read_config
 from parsers.store.entry import MANIFEST, LogSpec, entry_key, formats_signature, read_manifest
-from parsers.store.events import joined_row, summary_manifests, with_event_meta
+from parsers.store.events import joined_row, lineage_changed, summary_manifests, with_event_meta
 from parsers.store.files import atomic_write_json, locked, read_small_frame
 from parsers.store.logfile import LogFile
 from parsers.store.summary import epoch_figures, run_epochs, run_meta, run_row
@@ -162,6 +162,8 @@ def _stale(row: dict[str, Any], run: RunSpec, commits: dict[str, int | None]) ->
     """A row is rebuilt when its logs or config files changed, or a log has a newer commit."""
     logs = json.loads(row.get("_logs") or "[]")
     if [e["location"] for e in logs] != [s.location for s in run.logs] or row.get("_sig") != _signature(run):
+        return True
+    if lineage_changed(row):  # MindSpore's end-of-training record, beside a summary
         return True
     return any(e["location"] in commits and commits[e["location"]] != e.get("commit") for e in logs)
 

@@ -27,7 +27,7 @@ from parsers.events.lineage import lineage_meta
 from parsers.events.read import EventChunk, EventCursor, read_event_file
 from parsers.events.tables import event_tables
 from parsers.parse import ParsedLog
-from parsers.schema import conform
+from parsers.schema import conform, constant_column
 
 __all__ = [
     "EventChunk",
@@ -89,7 +89,7 @@ def events_log(chunks: list[tuple[str, EventChunk]]) -> ParsedLog:
     parts, corrupt, described = [], [], []
     for name, chunk in chunks:
         source = source_of(chunk.cursor)
-        frame = chunk.scalars.assign(source=source)
+        frame = chunk.scalars.assign(source=constant_column(len(chunk.scalars), source).array)
         parts.append(frame)
         corrupt += [
             {"file": name, "offset": o, "why": why, "source": source} for o, why in chunk.cursor.corrupt

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from parsers.events.tags import classify
 from parsers.schema import conform, empty_table
@@ -232,13 +233,15 @@ def _evals(scalars: pd.DataFrame, tags: _Tags) -> pd.DataFrame:
         return empty_table("evals")
     picked = tags.rows(list(metrics))
     rows = scalars[["value", "record", "source"]][picked]
-    metric_of = np.array([metrics.get(name) for name in tags.names], dtype=object)
+    names = sorted(set(metrics.values()))
+    metric_of = np.array([names.index(metrics[t]) if t in metrics else 0 for t in tags.names], dtype=np.int64)
+    metric = pa.array(names, type=pa.string()).take(pa.array(metric_of[tags.codes[picked]]))
     frame = pd.DataFrame(
         {
-            "metric": metric_of[tags.codes[picked]],
+            "metric": pd.array(metric, dtype="string"),  # taken by number: no str per row
             "value": rows["value"].to_numpy(),
             "line": rows["record"].to_numpy(),
-            "source": rows["source"].to_numpy(object),
+            "source": rows["source"].array,
         }
     )
     return conform(frame, "evals")

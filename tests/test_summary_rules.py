@@ -23,6 +23,7 @@ from parsers.summary import run_status
 from tests.conftest import DATA
 
 FIT = DATA / "mindspore-2.10-cpu" / "fit.log"  # real MindSpore 2.10 CPU run: eval and train times
+MEGATRON = DATA / "megatron" / "megatron_llm_lm_loss_issue11.log"
 TRACEBACK = 'Traceback (most recent call last):\n  File "train.py", line 3, in <module>\nRuntimeError: boom\n'
 
 
@@ -129,3 +130,32 @@ def test_a_run_that_could_not_be_read_has_done_no_epochs(tmp_path: Path) -> None
     row = _store_row(tmp_path / "runs", "binary", "\x00\x01\x02 not text")
     assert (row["status"], row["epochs_done"], row["steps"]) == ("error", 0, 0)
     assert row["error"].endswith("binary file, not a text log")
+
+
+def test_a_log_that_counts_iterations_not_epochs_has_done_no_epochs(tmp_path: Path) -> None:
+    """Megatron-LLM's 'iteration 125/250000' lines (four of them, see the log's .expect.toml)
+    number iterations, not epochs: 0 epochs done, in the summary and the runs table."""
+    text = MEGATRON.read_text()
+    assert len(re.findall(r"^ iteration +\d+/ *250000 \|", text, re.MULTILINE)) == 4
+    summary = parsers.summarize(parsers.parse_log(MEGATRON))
+    assert (summary["steps"], summary["epochs_done"], summary["status"]) == (4, 0, "running")
+    row = _store_row(tmp_path / "runs", "megatron", text)
+    assert (row["steps"], row["epochs_done"]) == (4, 0)
+
+
+def test_the_best_metric_is_the_one_the_ranks_printed_most_in_all(tmp_path: Path) -> None:
+    """Rank 0 prints 'acc' three times; rank 1 'acc' once and 'top' twice: 'acc' was printed
+    most in the run (4 against 2), and its best value is the highest of all four."""
+    runs = tmp_path / "runs"
+    (runs / "job").mkdir(parents=True)
+    (runs / "job" / "rank_0.log").write_text(
+        "epoch: 1 step: 1, loss is 2.5\n{'acc': 0.5}\nepoch: 2 step: 1, loss is 2.0\n{'acc': 0.6}\n"
+        "epoch: 3 step: 1, loss is 1.5\n{'acc': 0.7}\n"
+    )
+    (runs / "job" / "rank_1.log").write_text(
+        "epoch: 1 step: 1, loss is 2.4\n{'acc': 0.55, 'top': 0.1}\nepoch: 2 step: 1, loss is 1.9\n{'top': 0.2}\n"
+    )
+    store = RunStore(runs)
+    store.refresh()
+    row = store.runs().set_index("run").loc["job"]
+    assert (row["best_metric"], row["best_value"]) == ("acc", 0.7)

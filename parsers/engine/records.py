@@ -61,8 +61,14 @@ class RawRecords:
                 parts = self.parts.setdefault(table, ColumnParts())
                 # An epoch record keeps the pattern that read it: several records of one epoch
                 # and one pattern are several timings of it (``tables._repeated_timings``).
-                cols = {**columns, "pattern": _named(n, batch.pattern.name)} if table == "epochs" else columns
-                parts.append(batch.fmt.name, cols, expected_rows=self._expected(parts.n + n))
+                cols = columns
+                if table == "epochs":
+                    cols = {**columns, "pattern": _named(n, batch.pattern.name)}
+                    if batch.pattern.table != "epochs":
+                        cols = _epoch_figures(cols)
+                parts.append(
+                    batch.fmt.name, cols, expected_rows=len(cols["line"]) and self._expected(parts.n + n)
+                )
         self.lines_read += chunk.n_lines
         self.lines_skipped += len(chunk.skipped_rows)
         self.lines_noise += chunk.noise
@@ -105,6 +111,55 @@ class RawRecords:
         frame = pd.DataFrame(cols)
         frame["format"] = np.asarray(names, dtype=object)[codes] if names else pd.Series(dtype=object)
         return frame
+
+
+_TIMES = ("epoch_time_ms", "step_time_ms", "data_time_ms", "eval_time_ms")
+
+
+def _epoch_figures(columns: dict[str, Any]) -> dict[str, Any]:
+    """The epoch records of a step pattern's rows (a step line that may close an epoch) worth keeping.
+
+    A row with no epoch figure is none.  Rows with a throughput and no time are the epoch's
+    only when printed once an epoch (``tables._step_rates`` decides over the whole log); where a
+    batch already prints two in one epoch of one rank (YOLOv5's ``fps`` every 100 iterations)
+    that rule drops them all, so only the first such pair is kept, for it to see: a log of
+    millions of such lines builds no epoch frame of millions of rows.
+    """
+    n = len(columns["line"])
+    timed = np.zeros(n, bool)
+    for col in _TIMES:
+        if col in columns:
+            timed |= ~np.isnan(np.asarray(columns[col], np.float64))
+    rate = columns.get("samples_per_sec")
+    rated = ~timed & (~np.isnan(np.asarray(rate, np.float64)) if rate is not None else np.zeros(n, bool))
+    keep = timed | rated
+    epoch = columns.get("epoch")
+    if epoch is not None and rated.sum() > 1:
+        rank = columns.get("rank")
+        rank = np.zeros(n) if rank is None else np.nan_to_num(np.asarray(rank, np.float64), nan=-1.5)
+        placed = np.flatnonzero(rated & ~np.isnan(np.asarray(epoch, np.float64)))  # own epoch printed
+        pair = _first_repeat(np.asarray(epoch, np.float64)[placed[:_LOOK]], rank[placed[:_LOOK]])
+        if pair is not None:
+            keep[placed] = False
+            keep[placed[list(pair)]] = True
+    if keep.all():
+        return columns
+    return {k: np.asarray(v)[keep] for k, v in columns.items()}
+
+
+# Rows looked at for a repeat: a step's throughput repeats within its first few records; one
+# missed only costs time (the rows are kept for the epochs table's own rule), never a row.
+_LOOK = 256
+
+
+def _first_repeat(epoch: np.ndarray, rank: np.ndarray) -> tuple[int, int] | None:
+    """The first two of these rows in one epoch of one rank (positions), if any."""
+    seen: dict[tuple[float, float], int] = {}
+    for i, key in enumerate(zip(epoch.tolist(), rank.tolist(), strict=True)):
+        if key in seen:
+            return seen[key], i
+        seen[key] = i
+    return None
 
 
 def _named(n: int, name: str) -> np.ndarray:

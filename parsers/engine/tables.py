@@ -56,8 +56,8 @@ def epoch_records(
         without_generic(frame, generic) if present & generic else (frame, 0)
     )  # else: nothing to drop
     frame, early = _mid_epoch(frame)
-    frame, rates = _step_rates(frame)
-    ctx.stats["epochs_dropped"] = dropped + early + rates
+    frame, _ = _step_rates(frame)  # their lines gave step rows: no line is skipped
+    ctx.stats["epochs_dropped"] = dropped + early
     ctx.stats["epoch_counts"] = dict(Counter(frame["format"].tolist()))  # first-seen order
     ctx.stats["spe_epochs"] = spe_from_epochs(_training(frame))
     return frame
@@ -108,20 +108,27 @@ def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     timed = np.zeros(len(frame), bool)
     for col in _EPOCH_FIGURES:
         if col != "samples_per_sec" and col in frame:
-            timed |= pd.to_numeric(frame[col], errors="coerce").notna().to_numpy(bool)
-    stepline = pd.to_numeric(frame["loss"], errors="coerce").notna().to_numpy(bool) & ~timed
+            timed |= ~np.isnan(_floats(frame[col]))
+    stepline = ~np.isnan(_floats(frame["loss"])) & ~timed
     if not stepline.any():
         return frame, 0
-    rated = stepline & pd.to_numeric(frame["samples_per_sec"], errors="coerce").notna().to_numpy(bool)
-    own = pd.to_numeric(frame["epoch"], errors="coerce") if "epoch" in frame else frame["_ctx"] * np.nan
-    epoch = own.fillna(frame["_ctx"]).to_numpy(np.float64)
-    keys = pd.DataFrame({"format": frame["format"], "rank": frame["rank"], "epoch": epoch})[rated]
-    per_step = keys["epoch"].isna() | keys.duplicated(["format", "rank", "epoch"], keep=False)
-    repeating = set(keys["format"][per_step])
-    drop = stepline & ~(rated & ~frame["format"].isin(repeating).to_numpy(bool))
+    rated = stepline & ~np.isnan(_floats(frame["samples_per_sec"]))
+    ctx_epoch = frame["_ctx"].to_numpy(np.float64)
+    epoch = _floats(frame["epoch"]) if "epoch" in frame else np.full(len(frame), np.nan)
+    epoch = np.where(np.isnan(epoch), ctx_epoch, epoch)
+    fmt = pd.factorize(frame["format"])[0]  # codes: no Python loop over a string column
+    rank = np.nan_to_num(_floats(frame["rank"]), nan=-1.5)
+    keys = pd.DataFrame({"format": fmt[rated], "rank": rank[rated], "epoch": epoch[rated]})
+    per_step = (np.isnan(keys["epoch"].to_numpy()) | keys.duplicated(keep=False).to_numpy()).astype(bool)
+    repeating = np.isin(fmt, np.unique(keys["format"].to_numpy()[per_step]))
+    drop = stepline & ~(rated & ~repeating)
     if not drop.any():
         return frame, 0
     return frame[~drop].reset_index(drop=True), int(drop.sum())
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    return pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
 
 
 def epochs_table(records: pd.DataFrame, bases: Bases) -> pd.DataFrame:

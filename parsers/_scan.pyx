@@ -426,6 +426,9 @@ def event_scalars(const uint8_t[::1] buf, const int64_t[::1] starts, const int64
                             break
                     if bad or not has_number or tag_pos < 0:
                         continue
+                    if k == cap:  # cannot happen (a value takes 9 bytes at least): the general decoder's then
+                        bad = True
+                        break
                     as_float = _f32(<uint32_t>number_bits)
                     record[k] = i
                     value[k] = as_float

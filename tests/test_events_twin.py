@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from parsers import _scan_py
+from parsers._scan_py import masked_crc32c
 from parsers.events import decode as decode_module
 from parsers.events import event_files, read_event_file
 from parsers.events import records as records_module
@@ -164,3 +165,53 @@ def test_the_crc_of_any_length_is_the_same_by_both() -> None:
         _scan.masked_crc32c(np.frombuffer(b"123456789", np.uint8))
         == (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
     )
+
+
+def test_flipped_bytes_anywhere_are_read_the_same_by_both(
+    mixed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes flipped at random places (inside lengths, CRCs, varints, tags): the compiled reader
+    neither crashes nor reads past a record, and gives what the numpy twin gives, or the same error."""
+    path, _ = mixed
+    clean = path.read_bytes()
+    offsets = record_offsets(clean)
+    cold = read_event_file(path).scalars
+    malformed = changed = 0
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        data = bytearray(clean)
+        for at in rng.integers(0, len(data), size=int(rng.integers(1, 6))):
+            data[int(at)] ^= int(rng.integers(1, 256))
+        if (
+            trial % 2
+        ):  # flips inside records whose CRC is made right again: malformed Events reach the decoders
+            data = bytearray(clean)
+            for start in rng.choice(offsets, size=3, replace=False).tolist():
+                length = int.from_bytes(data[start : start + 8], "little")
+                at = start + HEADER + int(rng.integers(0, max(length, 1)))
+                data[at] ^= int(rng.integers(1, 256))
+                crc = masked_crc32c(
+                    np.frombuffer(bytes(data[start + HEADER : start + HEADER + length]), np.uint8)
+                )
+                data[start + HEADER + length : start + HEADER + length + 4] = crc.to_bytes(4, "little")
+        broken = tmp_path / f"{trial}" / path.name
+        broken.parent.mkdir()
+        broken.write_bytes(bytes(data))
+        outcomes = []
+        for patched in (False, True):
+            with monkeypatch.context() as patch:
+                if patched:
+                    patch.setattr(records_module, "event_records", _scan_py.event_records)
+                    patch.setattr(decode_module, "event_scalars", _scan_py.event_scalars)
+                try:
+                    outcomes.append(read_event_file(broken))
+                except Exception as exc:  # the same error both ways, checked below
+                    outcomes.append(type(exc))
+        compiled, twin = outcomes
+        if isinstance(compiled, type) or isinstance(twin, type):
+            assert compiled == twin, trial
+        else:
+            assert_same(compiled, twin)
+            malformed += sum(why == "not an Event message" for _, why in compiled.corrupt)
+            changed += not compiled.scalars[["tag", "value"]].equals(cold[["tag", "value"]])
+    assert malformed and changed  # the decoders met broken Events and values that changed

@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from parsers.store import RunStore
@@ -46,7 +47,8 @@ def _rows(store: RunStore) -> dict[str, dict]:
 
 def test_a_log_whose_rank_changed_is_read_again_though_its_bytes_did_not(runs: Path) -> None:
     """A second log appears in the run: the first, untouched (same size and time), is rank 0
-    now, and its rows must say so -- a refresh that trusted size and time would keep rank <NA>."""
+    now, and its rows must say so -- a refresh that trusted size and time would keep rank <NA>;
+    and back to <NA> when the second log goes."""
     log = _log(runs, "a", TWO_STEPS)
     store = RunStore(runs)
     store.refresh()
@@ -65,6 +67,9 @@ def test_a_log_whose_rank_changed_is_read_again_though_its_bytes_did_not(runs: P
     assert store.runs().loc[0, "log"] == "train.log, train_1.log"
     again = _rows(store)  # and then both are left alone
     assert {(r["status"], r["bytes_parsed"]) for r in again.values()} == {("unchanged", 0)}
+    (runs / "a" / "train_1.log").unlink()  # alone again: no rank, and its rows say so
+    assert _rows(store)["a/train.log"]["status"] == "reparsed"
+    assert store.table("steps")["rank"].isna().all() and store.runs().loc[0, "log"] == "train.log"
 
 
 def test_a_bad_log_left_as_it_is_keeps_its_error_without_being_read(runs: Path) -> None:
@@ -165,3 +170,20 @@ def test_the_runs_table_follows_a_log_that_grew_by_an_epoch(runs: Path) -> None:
     assert row["wall_time_s"] == pytest.approx(
         (416429.509 + 156746.872 + 156574.210 + 158398.108 + 154978.618) / 1000
     )
+
+
+def test_the_run_says_when_its_log_last_changed_and_how_much_of_it_was_read(runs: Path) -> None:
+    """The runs table's last update is the log's modification time (what the stall rule counts
+    from); the run's meta says how many bytes of each log were read: up to its last full line."""
+    log = _log(runs, "a", TWO_STEPS + "epoch: 1 step: 3, loss is 2")  # the last line half written
+    when = 1_700_000_000
+    os.utime(log, (when, when))
+    store = RunStore(runs)
+    store.refresh()
+    assert store.runs().loc[0, "last_update"] == pd.Timestamp(when, unit="s", tz="UTC")
+    assert [entry["bytes"] for entry in store.meta("a")["logs"]] == [len(TWO_STEPS)]
+    with log.open("a") as handle:
+        handle.write(".0\n")
+    store.refresh()
+    assert [entry["bytes"] for entry in store.meta("a")["logs"]] == [log.stat().st_size]
+    assert store.runs().loc[0, "last_update"] == pd.Timestamp(log.stat().st_mtime_ns, unit="ns", tz="UTC")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import parsers
@@ -121,3 +122,29 @@ def test_an_epoch_time_after_end_training_belongs_to_the_last_epoch() -> None:
     assert (
         parsers.summarize(log)["epochs_done"] == parsers.summarize(parsers.parse_log(sppnet))["epochs_done"]
     )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_parts_give_the_cold_parse(seed: int, tmp_path: Path) -> None:
+    """A log grown line by line (as ``parse-log watch`` reads it) gives the cold parse's tables:
+    glued records, several timings of one epoch (DS-CNN's once-an-epoch throughput is grown in
+    ``tests/test_incremental.py`` with the other real logs)."""
+    from tests.store_helpers import cold, cuts
+    from tests.test_incremental import grow
+
+    lines = [
+        STEP_1 + STEP_1.replace("2.0816354751586914", "2.0811"),
+        *(TIMED.replace("416429.509", t) for t in ("416429.509", "416501.118")),
+        "epoch: 2 step: 154, loss is 0.19752007722854614",  # the same log's next epoch
+        "Train epoch time: 156746.872 ms, per step time: 200.444 ms",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / "grow" / "ranks.log"
+    path.parent.mkdir()
+    path.write_bytes(data[:1])
+    got, _, _ = grow(path, data, cuts(len(data), seed=seed, n=4), segment=[1 << 30, 256][seed])
+    expected = cold(data, "ranks.log", tmp_path)
+    assert expected.steps["line"].tolist() == [1, 1, 4]
+    assert expected.epochs["epoch"].tolist() == [1, 1, 2]
+    for name in ("steps", "epochs", "evals", "events"):
+        pd.testing.assert_frame_equal(got[name], getattr(expected, name), obj=name)

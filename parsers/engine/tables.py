@@ -377,7 +377,9 @@ def any_events(raw: pd.DataFrame, steps: pd.DataFrame) -> bool:
     if not len(steps):
         return False
     loss = steps["loss"].to_numpy(np.float64)
-    return not bool(np.isfinite(loss).all()) or bool(steps["overflow"].fillna(False).to_numpy(bool).any())
+    if not np.isfinite(loss).all():
+        return True
+    return bool(steps["overflow"].to_numpy(dtype=bool, na_value=False).any())  # a missing flag: none
 
 
 def events_table(raw: pd.DataFrame, steps: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:

@@ -33,6 +33,7 @@ __all__ = [
     "status_of",
     "summarize",
     "wall_time_s",
+    "warmup_rows",
 ]
 
 # Event kinds that end a run as crashed when nothing was recorded after them.
@@ -45,22 +46,69 @@ def _f(value: Any) -> float | None:
     return float(value)
 
 
-def mean_after_first(values: Any) -> float | None:
+def mean_after_first(values: Any, warmup: Any = None) -> float | None:
     """Mean of the known values (in line order), without the first when there are several:
-    the first epoch's time and throughput include compilation and warm-up."""
+    the first epoch's time and throughput include compilation and warm-up.
+
+    ``warmup`` marks the rows to leave out instead (``warmup_rows``: each rank's first
+    epoch, since every rank of a multi-device job compiles its graph); they are kept when
+    nothing else is known.
+    """
     known = np.asarray(values, dtype=float)
+    if warmup is not None:
+        valid = ~np.isnan(known)
+        rest = known[valid & ~np.asarray(warmup, dtype=bool)]
+        known = rest if len(rest) else known[valid]
+        return float(known.mean()) if len(known) else None
     known = known[~np.isnan(known)]
     if len(known) > 1:
         known = known[1:]
     return float(known.mean()) if len(known) else None
 
 
-def wall_time_s(train_ms: Any, eval_ms: Any) -> float | None:
-    """Training plus evaluation time of the epochs, in seconds; None without a training time."""
+def warmup_rows(rank: Any, epoch: Any, line: Any, value: Any) -> np.ndarray:
+    """Rows of each rank's first timed epoch, in line order: the epochs that include compilation.
+
+    A multi-device job prints one timing per rank (tagged, or several untagged timings of the
+    same epoch); leaving out only the first row would keep seven of eight ranks' compile
+    epochs in the mean.  A row with no epoch number is its own epoch.
+    """
+    rank = np.nan_to_num(np.asarray(rank, dtype=float), nan=-1.0)
+    epoch = np.asarray(epoch, dtype=float)
+    line = np.asarray(line, dtype=float)
+    known = ~np.isnan(np.asarray(value, dtype=float))
+    warm = np.zeros(len(rank), dtype=bool)
+    for r in np.unique(rank[known]):
+        mine = np.flatnonzero(known & (rank == r))
+        first = mine[np.argmin(line[mine])]
+        warm[first] = True
+        if not np.isnan(epoch[first]):
+            warm[mine[epoch[mine] == epoch[first]]] = True
+    return warm
+
+
+def wall_time_s(train_ms: Any, eval_ms: Any, rank: Any = None, epoch: Any = None) -> float | None:
+    """Training plus evaluation time of the epochs, in seconds; None without a training time.
+
+    Ranks run side by side: with ``rank``/``epoch`` given, each epoch counts once per rank
+    (the longest of its timings when untagged ranks printed several) and the run took as
+    long as its slowest rank -- not the sum of every rank's epochs.
+    """
     train, evals = np.asarray(train_ms, dtype=float), np.asarray(eval_ms, dtype=float)
     if np.isnan(train).all() or not np.nansum(train):
         return None
-    return (float(np.nansum(train)) + (0.0 if np.isnan(evals).all() else float(np.nansum(evals)))) / 1000.0
+    spent = np.nan_to_num(train) + np.nan_to_num(evals)
+    if rank is None or epoch is None:
+        return float(spent.sum()) / 1000.0
+    rank = np.nan_to_num(np.asarray(rank, dtype=float), nan=-1.0)
+    epoch = np.asarray(epoch, dtype=float)
+    per_rank: list[float] = []
+    for r in np.unique(rank):
+        mine = rank == r
+        numbered = mine & ~np.isnan(epoch)
+        longest = pd.Series(spent[numbered]).groupby(epoch[numbered]).max().sum() if numbered.any() else 0.0
+        per_rank.append(float(longest) + float(spent[mine & np.isnan(epoch)].sum()))
+    return max(per_rank) / 1000.0
 
 
 def completed_epochs(
@@ -110,13 +158,24 @@ def eta_s(
     return None
 
 
-def _in_line_order(table: pd.DataFrame, column: str) -> np.ndarray:
-    return table.sort_values("line", kind="stable")[column].to_numpy(dtype=float, na_value=np.nan)
-
-
 def mean_epoch_time_ms(epochs: pd.DataFrame) -> float | None:
-    """Mean training epoch time, without the first (compile/warm-up) epoch when there are more."""
-    return mean_after_first(_in_line_order(epochs, "epoch_time_ms"))
+    """Mean training epoch time, without each rank's first (compile/warm-up) epoch when there are more."""
+    return _mean_without_warmup(epochs, "epoch_time_ms")
+
+
+def _mean_without_warmup(epochs: pd.DataFrame, column: str) -> float | None:
+    values = epochs[column].to_numpy(dtype=float, na_value=np.nan)
+    return mean_after_first(values, _warmup(epochs, values))
+
+
+def _warmup(epochs: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+    return warmup_rows(_floats(epochs, "rank"), _floats(epochs, "epoch"), _floats(epochs, "line"), values)
+
+
+def _floats(table: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in table:
+        return np.full(len(table), np.nan)
+    return table[column].to_numpy(dtype=float, na_value=np.nan)
 
 
 def epochs_done(log: ParsedLog) -> int:
@@ -174,11 +233,13 @@ def summarize(log: ParsedLog) -> dict[str, Any]:
         "min_loss": _f(finite.min()) if len(finite) else None,
         "mean_epoch_time_ms": mean_ms,
         "epochs_unknown": log.meta.get("epochs_unknown"),  # why an event-only run has no epochs
-        "samples_per_sec": mean_after_first(_in_line_order(epochs, "samples_per_sec")),
+        "samples_per_sec": _mean_without_warmup(epochs, "samples_per_sec"),
         "samples_per_sec_source": _source(epochs),
         "total_time_s": wall_time_s(
-            epochs["epoch_time_ms"].to_numpy(float, na_value=np.nan),
-            epochs["eval_time_ms"].to_numpy(float, na_value=np.nan),
+            _floats(epochs, "epoch_time_ms"),
+            _floats(epochs, "eval_time_ms"),
+            rank=_floats(epochs, "rank"),
+            epoch=_floats(epochs, "epoch"),
         ),
         "eta_s": eta_s(total_epochs=total, epochs_done=done, mean_epoch_time_ms=mean_ms, status=status),
         "evals": _best_evals(log.evals),

@@ -43,7 +43,7 @@ import pandas as pd
 from parsers.engine import computed_throughput, merge_meta
 from parsers.insights.direction import lower_is_better
 from parsers.schema import RUNS, conform, empty_table
-from parsers.summary import completed_epochs, eta_s, mean_after_first, status_of, wall_time_s
+from parsers.summary import completed_epochs, eta_s, mean_after_first, status_of, wall_time_s, warmup_rows
 
 __all__ = [
     "RUN_COLUMNS",
@@ -122,24 +122,27 @@ def epoch_figures(epochs: pd.DataFrame) -> dict[str, Any]:
     """What the summary takes from the epochs table, as ``parsers.summarize`` computes it.
 
     In numpy rather than pandas: it runs for every run that changed, a thousand of them
-    after an ingest.  The first timed epoch (in line order) is left out of the means.
+    after an ingest.  Each rank's first timed epoch (in line order) is left out of the means.
     """
     if not len(epochs):
         return dict(_NO_EPOCHS)
     line = epochs["line"].to_numpy(np.float64, na_value=np.nan)
-    order = np.argsort(line, kind="stable")
     epoch = epochs["epoch"].to_numpy(np.float64, na_value=np.nan)
+    rank = (
+        epochs["rank"].to_numpy(np.float64, na_value=np.nan)
+        if "rank" in epochs
+        else np.full(len(line), np.nan)
+    )
     train = epochs["epoch_time_ms"].to_numpy(np.float64, na_value=np.nan)
     evals = epochs["eval_time_ms"].to_numpy(np.float64, na_value=np.nan)
+    throughput = epochs["samples_per_sec"].to_numpy(np.float64, na_value=np.nan)
     known_evals = evals[~np.isnan(evals)]
     return {
         "timed_epochs": len(np.unique(epoch[~np.isnan(epoch)])),
         "max_line": int(np.nanmax(line)),
-        "mean_epoch_time_ms": mean_after_first(train[order]),
-        "samples_per_sec": mean_after_first(
-            epochs["samples_per_sec"].to_numpy(np.float64, na_value=np.nan)[order]
-        ),
-        "wall_time_s": wall_time_s(train, evals),
+        "mean_epoch_time_ms": mean_after_first(train, warmup_rows(rank, epoch, line, train)),
+        "samples_per_sec": mean_after_first(throughput, warmup_rows(rank, epoch, line, throughput)),
+        "wall_time_s": wall_time_s(train, evals, rank=rank, epoch=epoch),
         "max_eval_s": float(known_evals.max()) / 1000.0 if len(known_evals) else None,
     }
 

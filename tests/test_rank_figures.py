@@ -1,0 +1,70 @@
+"""A multi-device job's figures: ranks run side by side, and every rank compiles.
+
+A job of N ranks prints each epoch's time N times.  What a user checks: the run's wall time
+is that of its slowest rank (not N times the job), and the mean epoch time leaves out every
+rank's first (compile) epoch -- the same figures in ``parse-log`` and the runs table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import parsers
+from parsers.store import RunStore
+
+DATA = Path(__file__).parent / "data" / "mindspore-2.10-cpu"
+
+# basic.log prints three 'Train epoch time' lines: 405.299 ms (compile), 30.393 ms, 28.258 ms.
+ONE_RANK_WALL_S = (405.299 + 30.393 + 28.258) / 1000.0
+ONE_RANK_MEAN_MS = (30.393 + 28.258) / 2
+
+
+def _slower(text: str, factor: float) -> str:
+    """The same log as printed by a rank whose epochs took ``factor`` times as long."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("Train epoch time: "):
+            ms = float(line.split("Train epoch time: ")[1].split(" ms")[0])
+            line = line.replace(f"{ms:.3f} ms,", f"{ms * factor:.3f} ms,", 1)
+        out.append(line)
+    return "".join(out)
+
+
+def _job(folder: Path, slow_factor: float = 1.0) -> Path:
+    """A run folder of two ranks: rank 0 the real log, rank 1 the same log ``slow_factor`` slower."""
+    text = (DATA / "basic.log").read_text()
+    folder.mkdir(parents=True)
+    (folder / "rank_0.log").write_text(text)
+    (folder / "rank_1.log").write_text(_slower(text, slow_factor))
+    return folder
+
+
+def test_two_identical_ranks_took_as_long_as_one(tmp_path: Path) -> None:
+    one = parsers.summarize(parsers.parse_log(DATA / "basic.log"))
+    two = parsers.summarize(parsers.parse_log(_job(tmp_path / "job")))
+    assert one["total_time_s"] == pytest.approx(ONE_RANK_WALL_S)
+    assert two["total_time_s"] == pytest.approx(ONE_RANK_WALL_S)
+    assert two["mean_epoch_time_ms"] == pytest.approx(ONE_RANK_MEAN_MS)
+    assert two["epochs_done"] == 3
+
+
+def test_the_slowest_rank_sets_the_wall_time_and_no_compile_epoch_is_averaged(tmp_path: Path) -> None:
+    summary = parsers.summarize(parsers.parse_log(_job(tmp_path / "job", slow_factor=2.0)))
+    assert summary["total_time_s"] == pytest.approx(2 * ONE_RANK_WALL_S, rel=1e-4)
+    # rank 0's and rank 1's epochs 2 and 3; neither rank's 405 ms (810 ms) compile epoch
+    assert summary["mean_epoch_time_ms"] == pytest.approx(3 * ONE_RANK_MEAN_MS / 2, rel=1e-4)
+
+
+def test_the_runs_table_gives_the_same_figures_as_parse_log(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    _job(root / "job", slow_factor=2.0)
+    store = RunStore(root, tmp_path / "store")
+    store.refresh()
+    runs = store.runs()
+    row = runs.loc[runs["run"] == "job"].iloc[0]
+    summary = parsers.summarize(parsers.parse_log(root / "job"))
+    assert row["wall_time_s"] == pytest.approx(summary["total_time_s"])
+    assert row["mean_epoch_time_ms"] == pytest.approx(summary["mean_epoch_time_ms"])
+    assert row["wall_time_s"] == pytest.approx(2 * ONE_RANK_WALL_S, rel=1e-4)

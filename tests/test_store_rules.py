@@ -252,6 +252,7 @@ def test_the_summary_of_a_log_is_what_its_text_says(tmp_path: Path) -> None:
             "last_loss": 0.09367241710424423,
             "min_loss": 0.006707251071929932,  # epoch 5 step 304
             "mean_epoch_time_ms": pytest.approx(sum(epoch_ms[1:]) / 4),
+            "epochs_unknown": None,  # a text log with epoch times: nothing to explain
             "samples_per_sec": pytest.approx(sum(32 * 8 * 1000.0 / t for t in step_ms) / 4),
             "samples_per_sec_source": "computed",
             "total_time_s": pytest.approx(sum(epoch_ms) / 1000.0),

@@ -8,6 +8,7 @@ on -- and reads both.  Real files in a temporary runs folder, nothing replaced.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 
 from parsers.store import RunStore
 from parsers.store.discover import discover_local
-from parsers.store.entry import entry_key, refresh_entry
+from parsers.store.entry import MANIFEST, entry_key, refresh_entry
 from parsers.store.sync import plan, stale_runs
 from tests.conftest import DATA
 
@@ -187,3 +188,18 @@ def test_the_run_says_when_its_log_last_changed_and_how_much_of_it_was_read(runs
     store.refresh()
     assert [entry["bytes"] for entry in store.meta("a")["logs"]] == [log.stat().st_size]
     assert store.runs().loc[0, "last_update"] == pd.Timestamp(log.stat().st_mtime_ns, unit="ns", tz="UTC")
+
+
+def test_a_log_renamed_in_its_run_keeps_its_entry_under_its_new_name(runs: Path) -> None:
+    """train.log renamed train_old.log: the text is not read again, and its entry names the
+    log by its new name."""
+    _log(runs, "a", TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    os.rename(runs / "a" / "train.log", runs / "a" / "train_old.log")
+    rows = _rows(store)
+    assert (rows["a/train_old.log"]["status"], rows["a/train_old.log"]["bytes_parsed"]) == ("unchanged", 0)
+    new = str(runs / "a" / "train_old.log")
+    manifest = json.loads((store.store_dir / "logs" / entry_key(new) / MANIFEST).read_text())
+    assert (manifest["location"], manifest["run"], manifest["log"]) == (new, "a", "train_old.log")
+    assert [entry["log"] for entry in store.meta("a")["logs"]] == ["train_old.log"]

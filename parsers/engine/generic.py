@@ -78,9 +78,9 @@ def drop_generic(
         frame = small[name]
         if not len(frame):
             continue
-        mask = frame["format"].isin(generic)
+        mask = _is_generic(frame, generic)
         # A bare dict is no specific reading: it may be a config dump (``parsers.hparams``).
-        bare = frame["bare"].eq(True).to_numpy(bool) if "bare" in frame else np.zeros(len(frame), bool)
+        bare = _is_true(frame["bare"]) if "bare" in frame else np.zeros(len(frame), bool)
         specific = bool((~mask & ~bare).any())
         if decide_generic(ctx, facts, name, bool(mask.any()), specific) and mask.any():
             dropped += int(mask.sum()) if name == "evals" else 0
@@ -88,9 +88,28 @@ def drop_generic(
     return cols, codes, dropped
 
 
+def _is_generic(frame: pd.DataFrame, generic: set[str]) -> np.ndarray:
+    """Rows read by a generic format.  A log's small tables are a few rows, where
+    ``Series.isin`` costs a fraction of a millisecond a call: a set lookup per row instead."""
+    if len(frame) > _FEW:
+        return frame["format"].isin(generic).to_numpy(bool)
+    formats = frame["format"].to_numpy(object)
+    return np.fromiter((f in generic for f in formats), bool, len(formats))
+
+
+_FEW = 1_000  # rows up to which a Python loop beats pandas' per-call cost
+
+
+def _is_true(column: pd.Series) -> np.ndarray:
+    """``column == True`` as a numpy mask (a bare pattern's constant is 1.0 or True; missing is not True)."""
+    if column.dtype.kind in "fb":
+        return column.to_numpy() == 1
+    return column.eq(True).to_numpy(bool)
+
+
 def without_generic(frame: pd.DataFrame, generic: set[str]) -> tuple[pd.DataFrame, int]:
     """A whole record set (with a ``format`` column) under the rule; returns it and the rows dropped."""
-    mask = frame["format"].isin(generic)
+    mask = _is_generic(frame, generic)
     if not drops_generic(bool(mask.any()), bool((~mask).any())):
         return frame, 0
     return frame[~mask].reset_index(drop=True), int(mask.sum())

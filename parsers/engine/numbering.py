@@ -10,6 +10,7 @@ facts into ``[mode, steps per epoch, step base]``; ``global_numbers`` applies it
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -40,27 +41,43 @@ __all__ = [
 Numbering = list[Any]  # [mode ("count", "epoch_end", "step" or "epoch"), steps per epoch, step base]
 
 
-def spe_from_epochs(epochs: pd.DataFrame) -> int | None:
+def spe_from_epochs(epochs: Mapping[str, Any]) -> int | None:
     """Steps in one epoch from the raw epoch records: as printed, or epoch time / step time.
 
     Only training records count: an ``Eval epoch time: ..., per step time: ...`` line
     divides into the number of *evaluation* steps, which says nothing about how many
     training steps an epoch has (Mask R-CNN: 5000 eval steps, 19714 training steps).
+    ``epochs`` is a frame or a dict of columns; the rule runs on numpy, since a small log's
+    records are one row and pandas' per-call cost (a millisecond) would be most of its parse.
     """
+    train = None
     if "phase" in epochs:
-        is_eval = epochs["phase"].astype("string").str.lower().eq("eval").fillna(False).to_numpy(bool)
+        phase = np.asarray(epochs["phase"], dtype=object)
+        is_eval = np.fromiter((isinstance(p, str) and p.lower() == "eval" for p in phase), bool, len(phase))
         if is_eval.any():
-            epochs = epochs[~is_eval]
-    if "steps" in epochs and pd.to_numeric(epochs["steps"], errors="coerce").notna().any():
-        return int(pd.to_numeric(epochs["steps"], errors="coerce").max())
-    if {"epoch_time_ms", "step_time_ms"} <= set(epochs.columns):
-        ratio = pd.to_numeric(epochs["epoch_time_ms"], errors="coerce") / pd.to_numeric(
-            epochs["step_time_ms"], errors="coerce"
-        )
+            train = ~is_eval
+    if "steps" in epochs:
+        steps = _numbers(epochs["steps"], train)
+        if (~np.isnan(steps)).any():
+            return int(np.nanmax(steps))
+    if "epoch_time_ms" in epochs and "step_time_ms" in epochs:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = _numbers(epochs["epoch_time_ms"], train) / _numbers(epochs["step_time_ms"], train)
         ratio = ratio[np.isfinite(ratio)]
-        if len(ratio) and (abs(ratio - ratio.round()) < 0.05).all():
-            return int(ratio.round().median())
+        if len(ratio) and bool((np.abs(ratio - np.round(ratio)) < 0.05).all()):
+            return int(np.median(np.round(ratio)))
     return None
+
+
+def _numbers(column: Any, keep: np.ndarray | None) -> np.ndarray:
+    """A column as float64 (text that is no number: NaN), only the ``keep`` rows when given."""
+    values = np.asarray(column)
+    if values.dtype.kind not in "fiub":
+        values = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+            np.float64, na_value=np.nan
+        )
+    values = values.astype(np.float64, copy=False)
+    return values if keep is None else values[keep]
 
 
 def steps_per_epoch(ctx: Context, facts: dict, formats: dict[str, LogFormat]) -> int | None:

@@ -59,19 +59,8 @@ def epoch_records(
     frame, _ = _step_rates(frame)  # their lines gave step rows: no line is skipped
     ctx.stats["epochs_dropped"] = dropped + early
     ctx.stats["epoch_counts"] = dict(Counter(frame["format"].tolist()))  # first-seen order
-    ctx.stats["spe_epochs"] = spe_from_epochs(_training(frame))
+    ctx.stats["spe_epochs"] = spe_from_epochs(frame)
     return frame
-
-
-def _training(records: pd.DataFrame) -> pd.DataFrame:
-    """The training records (``phase`` not ``eval``), without the ``phase`` column: what
-    ``spe_from_epochs`` keeps of them, found without pandas' string methods (a log's
-    records are often one row, and those methods cost a millisecond a call)."""
-    if "phase" not in records:
-        return records
-    phase = records["phase"].to_numpy(object)
-    is_eval = np.fromiter((isinstance(p, str) and p.lower() == "eval" for p in phase), bool, len(phase))
-    return (records[~is_eval] if is_eval.any() else records).drop(columns="phase")
 
 
 def _mid_epoch(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from parsers.columns import Columns
 from parsers.engine.context import Context, ContextChanged
 from parsers.engine.epochs import (
     Bases,
@@ -47,7 +48,7 @@ from parsers.engine.meta import (
 from parsers.engine.numbering import note_header_spe
 from parsers.engine.records import RawRecords, SmallTables
 from parsers.engine.stats import update_stats
-from parsers.engine.steps import step_rows
+from parsers.engine.steps import flagged_steps, step_columns, steps_frame, steps_frames
 from parsers.engine.tables import (
     any_events,
     epoch_records,
@@ -56,7 +57,7 @@ from parsers.engine.tables import (
     evals_table,
     events_table,
 )
-from parsers.engine.times import join_times
+from parsers.engine.times import join_times, joins_times
 from parsers.hparams import split_bare_dicts
 from parsers.registry import FORMATS, LogFormat
 from parsers.schema import LOG_TABLES, TABLES, conform, empty_table
@@ -124,28 +125,46 @@ _FOLD = 64  # logs whose rows are folded into one frame (small frames cost more 
 
 
 class _Pile:
-    """One table's rows from many logs: frames folded together every ``_FOLD`` logs, so that
-    10,000 logs do not hold 10,000 small frames; conformed once at the end."""
+    """One table's rows from many logs: folded together every ``_FOLD`` logs, so that 10,000
+    logs do not hold 10,000 small frames; conformed once at the end.  A log's steps may come
+    as ``step_columns``: a fold builds one frame for a run of them."""
 
     def __init__(self) -> None:
         self.frames: list[pd.DataFrame] = []
-        self.pending: list[pd.DataFrame] = []
+        self.pending: list[pd.DataFrame | Columns] = []
 
-    def add(self, frame: pd.DataFrame | None) -> None:
-        if frame is None or not len(frame):
+    def add(self, rows: pd.DataFrame | Columns | None) -> None:
+        if rows is None or (isinstance(rows, pd.DataFrame) and not len(rows)):
             return
-        self.pending.append(frame)
+        self.pending.append(rows)
         if len(self.pending) >= _FOLD:
-            self.frames.append(pd.concat(self.pending, ignore_index=True))
+            self.frames.append(_folded(self.pending))
             self.pending = []
 
     def table(self, name: str) -> pd.DataFrame:
-        frames = self.frames + self.pending
+        frames = self.frames + ([_folded(self.pending)] if self.pending else [])
         if not frames:
             return empty_table(name)
         if len(frames) == 1:
             return _conformed(frames[0], name)
         return conform(pd.concat(frames, ignore_index=True), name)
+
+
+def _folded(parts: list[pd.DataFrame | Columns]) -> pd.DataFrame:
+    """One frame of several logs' rows, in order (runs of ``step_columns`` built at once)."""
+    frames: list[pd.DataFrame] = []
+    run: list[Columns] = []
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            if run:
+                frames.append(steps_frames(run))
+                run = []
+            frames.append(part)
+        else:
+            run.append(part)
+    if run:
+        frames.append(steps_frames(run))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def assemble_increment(
@@ -193,21 +212,33 @@ def _assemble(
     )
     note_meta(ctx, raw, small, bare, cols)
     note_header_spe(ctx, small["context"])
-    rows = step_rows(ctx, cols, epoch, formats)
-    rows = join_times(ctx, facts, rows, small["step_times"], bases["step_times"])
-    evals = evals_table(small["evals"], timeline, bases["evals"], formats)
-    events = events_table(small["events"], rows, timeline) if any_events(small["events"], rows) else None
+    step_cols = step_columns(ctx, cols, epoch, formats)
+    rows = None  # the steps frame, built when something reads it (a batch part leaves it to ``assemble``)
+    if not batch or joins_times(ctx, facts, small["step_times"]):
+        rows = join_times(ctx, facts, steps_frame(step_cols), small["step_times"], bases["step_times"])
+    has_evals = bool(len(small["evals"]))
+    evals = evals_table(small["evals"], timeline, bases["evals"], formats) if has_evals or not batch else None
+    events = None
+    if any_events(small["events"], rows) if rows is not None else _any_events(small["events"], step_cols):
+        rows = steps_frame(step_cols) if rows is None else rows
+        events = events_table(small["events"], rows, timeline)
     count_lines(ctx, raw, dropped)
     meta = current_meta(ctx, formats)
     unbuilt = None if records is None else (records, bases["epochs"])
     if batch:
-        return Increment(rows, evals, events, None, meta, ctx, epoch_records=unbuilt)  # type: ignore[arg-type]
+        steps = step_cols if rows is None else rows
+        return Increment(steps, evals, events, None, meta, ctx, epoch_records=unbuilt)  # type: ignore[arg-type]
     out = {"steps": _conformed(rows, "steps"), "evals": _conformed(evals, "evals")}
     out["events"] = empty_table("events") if events is None else _conformed(events, "events")
     if stats:
         update_stats(ctx, out["steps"], out["events"], out["evals"])
     table = None if unbuilt is None else epochs_table(*unbuilt)
     return Increment(**out, epochs=table, meta=meta, context=ctx)
+
+
+def _any_events(raw: pd.DataFrame, step_cols: Columns | None) -> bool:
+    """``any_events`` of a part whose steps frame is not built yet."""
+    return bool(len(raw)) or flagged_steps(step_cols)
 
 
 def _conformed(frame: pd.DataFrame, name: str) -> pd.DataFrame:

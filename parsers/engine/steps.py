@@ -18,18 +18,30 @@ from parsers.engine.numbering import check_numbering, decide_numbering, global_n
 from parsers.registry import LogFormat
 from parsers.schema import TABLES, empty_table
 
-__all__ = ["int_array", "step_rows"]
+__all__ = ["flagged_steps", "int_array", "step_columns", "step_rows", "steps_frame", "steps_frames"]
 
 
 def step_rows(ctx: Context, cols: Columns, epoch: np.ndarray, formats: dict[str, LogFormat]) -> pd.DataFrame:
     """The steps table of this part (``epoch`` already 1-based and filled from the timeline)."""
+    return steps_frame(step_columns(ctx, cols, epoch, formats))
+
+
+def step_columns(
+    ctx: Context, cols: Columns, epoch: np.ndarray, formats: dict[str, LogFormat]
+) -> Columns | None:
+    """The steps table of this part as the schema's raw columns (``None``: no rows).
+
+    Kept as arrays so that ``assemble`` can join the rows of many small logs and build
+    one frame for them all (``steps_frames``): a frame per three-line log cost more than
+    the rest of its parse.
+    """
     n = len(cols["line"])
     if not n:
-        return empty_table("steps")
+        return None
     if "loss" not in cols:
         if not ctx.facts()["loss_seen"]:
             ctx.lossless += n  # lines with a step and no loss, in a log that never prints one
-            return empty_table("steps")
+            return None
         cols = {**cols, "loss": np.full(n, np.nan)}
     elif ctx.lossless:
         raise ContextChanged("a loss column appeared after step records without one")
@@ -46,7 +58,44 @@ def step_rows(ctx: Context, cols: Columns, epoch: np.ndarray, formats: dict[str,
     if has_printed:
         number = np.where(np.isnan(printed), number, printed)
     ctx.steps += n
-    return _table({**cols, "epoch": epoch, "step": filled, "global_step": number}, n)
+    out = {**cols, "epoch": epoch, "step": filled, "global_step": number}
+    return {name: out[name] for name in TABLES["steps"] if name in out}
+
+
+def steps_frame(cols: Columns | None) -> pd.DataFrame:
+    """The steps table from ``step_columns``."""
+    return empty_table("steps") if cols is None else _table(cols, len(cols["line"]))
+
+
+def steps_frames(parts: list[Columns]) -> pd.DataFrame:
+    """One steps table from the ``step_columns`` of several logs, in order: the rows each
+    log's ``steps_frame`` gives, built as one frame per run of logs with the same columns."""
+    frames, run = [], []
+    for cols in parts:
+        if run and cols.keys() != run[0].keys():
+            frames.append(_joined(run))
+            run = []
+        run.append(cols)
+    if run:
+        frames.append(_joined(run))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _joined(parts: list[Columns]) -> pd.DataFrame:
+    if len(parts) == 1:
+        return steps_frame(parts[0])
+    cols = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    return _table(cols, len(cols["line"]))
+
+
+def flagged_steps(cols: Columns | None) -> bool:
+    """Whether ``step_columns`` hold a step ``events_table`` reports: a non-finite loss, an overflow."""
+    if cols is None:
+        return False
+    if not np.isfinite(np.asarray(cols["loss"], np.float64)).all():
+        return True
+    flag = cols.get("overflow")
+    return flag is not None and bool((np.asarray(flag) == 1.0).any())  # a missing flag: none
 
 
 def _only_epoch_one(epoch: np.ndarray, step: np.ndarray) -> bool:

@@ -19,7 +19,7 @@ import pandas as pd
 from parsers.engine.context import Context, ContextChanged
 from parsers.engine.epochs import Bases, frame_epochs
 
-__all__ = ["fill_step_times", "join_times", "json_value"]
+__all__ = ["fill_step_times", "join_times", "joins_times", "json_value"]
 
 
 def fill_step_times(steps: pd.DataFrame, times: pd.DataFrame, bases: Bases) -> None:
@@ -37,6 +37,11 @@ def fill_step_times(steps: pd.DataFrame, times: pd.DataFrame, bases: Bases) -> N
     steps["step_time_ms"] = steps["step_time_ms"].fillna(pd.Series(joined, index=steps.index))
 
 
+def joins_times(ctx: Context, facts: dict, times: pd.DataFrame) -> bool:
+    """Whether ``join_times`` has anything to do for this part (else it returns the steps as they are)."""
+    return bool(ctx.has_step_times or facts["has_step_times"] or len(times))
+
+
 def join_times(
     ctx: Context, facts: dict, steps: pd.DataFrame, times: pd.DataFrame, bases: Bases
 ) -> pd.DataFrame:
@@ -46,7 +51,7 @@ def join_times(
     current epoch are kept in the context; a time line for an older epoch, or one that
     would change a committed row, means parsing again.
     """
-    if not (ctx.has_step_times or facts["has_step_times"] or len(times)):
+    if not joins_times(ctx, facts, times):
         return steps
     committed = ctx.steps - len(steps)
     if len(times) and not (ctx.has_step_times or facts["has_step_times"]) and committed:

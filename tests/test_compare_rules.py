@@ -276,3 +276,27 @@ def test_rows_that_hold_or_cannot_check_say_so(tmp_path, capsys):
                                 "reason": "cannot check: not both logs printed eval metrics"}])  # fmt: skip
     code, got = _rows_of(tmp_path, capsys, no_eval, no_eval, "eval-drop=1%")
     assert (code, got[0]["reason"]) == (1, "cannot check: neither log printed eval metrics")
+
+
+def test_eval_deltas_keep_the_printed_order_the_best_value_and_its_direction(baseline, tmp_path, capsys):
+    """Eval metrics printed top_5, acc, loss: the deltas list them in that order, each with its
+    best value over the run -- the highest accuracy (printed first, not last), the lowest loss --
+    and which way is better."""
+    evals = {2: {"top_5": 0.9, "acc": 0.61, "loss": 1.5}, 4: {"top_5": 0.85, "acc": 0.7, "loss": 1.25}}
+    base = with_evals(baseline, tmp_path / "base_evals.log", evals)
+    code, result = compare_json(capsys, base, base)
+    assert code == 0
+    shown = [r for r in result["deltas"] if r["metric"].startswith("eval ")]
+    assert [(r["metric"], r["baseline"], r["better_when"]) for r in shown[:3]] == [
+        ("eval top_5", 0.9, "higher"),
+        ("eval acc", 0.7, "higher"),
+        ("eval loss", 1.25, "lower"),
+    ]
+
+
+def test_a_log_without_epoch_times_has_no_epochs_in_its_mean(baseline, tmp_path, capsys):
+    steps_only = tmp_path / "steps_only.log"
+    steps_only.write_text("epoch: 1 step: 1, loss is 2.5\nepoch: 1 step: 2, loss is 2.25\n")
+    code, result = compare_json(capsys, baseline, steps_only)
+    row = {r["metric"]: r for r in result["deltas"]}["epochs in mean epoch time"]
+    assert code == 0 and (row["baseline"], row["candidate"]) == (3, 0)  # four epochs, the first left out

@@ -27,6 +27,7 @@ __all__ = [
     "Numbering",
     "check_numbering",
     "decide_numbering",
+    "float_column",
     "fold_epoch_rows",
     "fold_stream",
     "global_numbers",
@@ -57,19 +58,19 @@ def spe_from_epochs(epochs: Mapping[str, Any]) -> int | None:
         if is_eval.any():
             train = ~is_eval
     if "steps" in epochs:
-        steps = _numbers(epochs["steps"], train)
+        steps = float_column(epochs["steps"], train)
         if (~np.isnan(steps)).any():
             return int(np.nanmax(steps))
     if "epoch_time_ms" in epochs and "step_time_ms" in epochs:
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = _numbers(epochs["epoch_time_ms"], train) / _numbers(epochs["step_time_ms"], train)
+            ratio = float_column(epochs["epoch_time_ms"], train) / float_column(epochs["step_time_ms"], train)
         ratio = ratio[np.isfinite(ratio)]
         if len(ratio) and bool((np.abs(ratio - np.round(ratio)) < 0.05).all()):
             return int(np.median(np.round(ratio)))
     return None
 
 
-def _numbers(column: Any, keep: np.ndarray | None) -> np.ndarray:
+def float_column(column: Any, keep: np.ndarray | None = None) -> np.ndarray:
     """A column as float64 (text that is no number: NaN), only the ``keep`` rows when given."""
     values = np.asarray(column)
     if values.dtype.kind not in "fiub":

@@ -21,8 +21,8 @@ from parsers.columns import Columns
 from parsers.dispatch import PRINTED_NAN
 from parsers.engine.context import Context, columns_to_json
 from parsers.engine.epochs import Bases, Timeline, epoch_at, frame_epochs, own_or_context_epoch
-from parsers.engine.generic import without_generic
-from parsers.engine.numbering import spe_from_epochs
+from parsers.engine.generic import drops_generic
+from parsers.engine.numbering import float_column, spe_from_epochs
 from parsers.engine.records import joined_records
 from parsers.hparams import hparam_number
 from parsers.registry import LogFormat
@@ -50,33 +50,54 @@ def epoch_records(
     joined, codes, names = joined_records(ctx.epochs_raw, (cols, codes, names), name=ctx.name, rank=ctx.rank)
     if keep:
         ctx.epochs_raw = columns_to_json(joined, codes, names)
-    frame = pd.DataFrame({**joined, "format": np.asarray(names, dtype=object)[codes]})
+    records: Records = {**joined, "format": np.asarray(names, dtype=object)[codes]}
     present = {names[c] for c in np.unique(codes)} if len(codes) else set()
-    frame, dropped = (
-        without_generic(frame, generic) if present & generic else (frame, 0)
+    records, dropped = (
+        _without_generic(records, generic) if present & generic else (records, 0)
     )  # else: nothing to drop
-    frame, early = _mid_epoch(frame)
-    frame, _ = _step_rates(frame)  # their lines gave step rows: no line is skipped
+    records, early = _mid_epoch(records)
+    if "loss" in records and "samples_per_sec" in records:  # rare: the rule runs on a frame
+        records, _ = _step_rates(pd.DataFrame(records))  # their lines gave step rows: no line is skipped
     ctx.stats["epochs_dropped"] = dropped + early
-    ctx.stats["epoch_counts"] = dict(Counter(frame["format"].tolist()))  # first-seen order
-    ctx.stats["spe_epochs"] = spe_from_epochs(frame)
-    return frame
+    ctx.stats["epoch_counts"] = dict(Counter(list(np.asarray(records["format"], object))))  # first-seen order
+    ctx.stats["spe_epochs"] = spe_from_epochs(records)
+    return records
 
 
-def _mid_epoch(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+# A log's epoch records: a dict of numpy columns (``format`` included), a frame once a rule needed one.
+# Frames are built by ``epochs_tables``, one for a run of logs: a one-row frame a log cost a millisecond.
+Records = dict[str, np.ndarray] | pd.DataFrame
+
+
+def _rows(records: Records) -> int:
+    return len(records["line"]) if isinstance(records, dict) else len(records)
+
+
+def _without_generic(records: Records, generic: set[str]) -> tuple[Records, int]:
+    """``without_generic`` of a log's records (a set lookup a row: they are a few)."""
+    fmt = np.asarray(records["format"], object)
+    mask = np.fromiter((f in generic for f in fmt), bool, len(fmt))
+    if not drops_generic(bool(mask.any()), bool((~mask).any())):
+        return records, 0
+    if isinstance(records, pd.DataFrame):
+        return records[~mask].reset_index(drop=True), int(mask.sum())
+    return {k: np.asarray(v)[~mask] for k, v in records.items()}, int(mask.sum())
+
+
+def _mid_epoch(records: Records) -> tuple[Records, int]:
     """Records without those printed at a step short of the epoch's steps, and how many.
 
     ``step: [20/5004], loss is 6.94 Epoch time: 12416.098 ms``: a time printed at step 20 of
     5004 is the time since the last print, not an epoch's time.
     """
-    if not {"step", "steps_per_epoch"} <= set(frame.columns):
-        return frame, 0
-    step = pd.to_numeric(frame["step"], errors="coerce")
-    total = pd.to_numeric(frame["steps_per_epoch"], errors="coerce")
-    early = (step < total).fillna(False).to_numpy(bool)
+    if "step" not in records or "steps_per_epoch" not in records:
+        return records, 0
+    early = float_column(records["step"]) < float_column(records["steps_per_epoch"])  # NaN: not early
     if not early.any():
-        return frame, 0
-    return frame[~early].reset_index(drop=True), int(early.sum())
+        return records, 0
+    if isinstance(records, pd.DataFrame):
+        return records[~early].reset_index(drop=True), int(early.sum())
+    return {k: np.asarray(v)[~early] for k, v in records.items()}, int(early.sum())
 
 
 # What an epoch record reports; a step line that feeds the epochs table holds one of these or nothing.
@@ -120,12 +141,12 @@ def _floats(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
 
 
-def epochs_table(records: pd.DataFrame, bases: Bases) -> pd.DataFrame:
+def epochs_table(records: Records, bases: Bases) -> pd.DataFrame:
     """The whole epochs table from ``epoch_records`` (before computed throughput)."""
     return epochs_tables([(records, bases)])
 
 
-def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
+def epochs_tables(logs: list[tuple[Records, Bases]]) -> pd.DataFrame:
     """The epochs tables of several logs, one after the other, built in one pass.
 
     Each log's rows are exactly those ``epochs_table`` gives it alone: every rule below is
@@ -134,12 +155,12 @@ def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
     rules run on numpy columns: an epochs table is small, and pandas' cost per call (about a
     millisecond on a busy machine) made a log's one-row table cost 20 ms.
     """
-    logs = [(records, bases) for records, bases in logs if len(records)]
+    logs = [(records, bases) for records, bases in logs if _rows(records)]
     if not logs:
         return empty_table("epochs")
-    frames = [records for records, _ in logs]
-    records = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    log = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
+    sizes = [_rows(records) for records, _ in logs]
+    records = _one_frame([records for records, _ in logs])
+    log = np.repeat(np.arange(len(logs)), sizes)
     epoch = _own_or_context_epochs(records, log, [bases for _, bases in logs])
     cols = {c: records[c].to_numpy() for c in records.columns if c not in ("_ctx", "format", "epoch")}
     for col in ("epoch_time_ms", "step_time_ms", "data_time_ms", "samples_per_sec", "steps"):
@@ -147,7 +168,7 @@ def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
             cols[col] = pd.to_numeric(cols[col], errors="coerce")
     phase = cols.pop("phase", None)
     if phase is not None:
-        _eval_times(cols, phase, np.repeat([("phase" in f) for f in frames], [len(f) for f in frames]))
+        _eval_times(cols, phase, np.repeat([("phase" in records) for records, _ in logs], sizes))
     printed = cols["samples_per_sec"] if "samples_per_sec" in cols else np.full(len(log), np.nan)
     cols["samples_per_sec_source"] = np.where(pd.notna(printed), "printed", None)
     shape = records["pattern"] if "pattern" in records else records["format"]
@@ -155,6 +176,46 @@ def epochs_tables(logs: list[tuple[pd.DataFrame, Bases]]) -> pd.DataFrame:
     out = _first_per_epoch(cols, log, epoch, repeat)
     _steps_from_ratio(out, out.pop("_log"))
     return conform(pd.DataFrame(out), "epochs")
+
+
+def _one_frame(parts: list[Records]) -> pd.DataFrame:
+    """The logs' records as one frame, as ``pd.concat`` of each log's frame gives it: logs whose
+    columns have the same names and dtypes (text columns holding only text) are joined as
+    arrays first, one frame built for the run of them."""
+    frames: list[pd.DataFrame] = []
+    run: list[dict[str, np.ndarray]] = []
+    for part in parts:
+        if isinstance(part, dict) and _plain(part) and (not run or _same_columns(run[0], part)):
+            run.append(part)
+            continue
+        if run:
+            frames.append(_run_frame(run))
+            run = []
+        if isinstance(part, dict) and _plain(part):
+            run.append(part)
+        else:
+            frames.append(part if isinstance(part, pd.DataFrame) else pd.DataFrame(part))
+    if run:
+        frames.append(_run_frame(run))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _plain(part: dict[str, np.ndarray]) -> bool:
+    """Whether each column is numbers, or text with no missing value (its dtype inferred alike)."""
+    return all(
+        v.dtype.kind in "fiu" or (v.dtype.kind == "O" and all(isinstance(x, str) for x in v.tolist()))
+        for v in part.values()
+    )
+
+
+def _same_columns(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return list(a) == list(b) and all(a[k].dtype == b[k].dtype for k in a)
+
+
+def _run_frame(run: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    if len(run) == 1:
+        return pd.DataFrame(run[0])
+    return pd.DataFrame({k: np.concatenate([part[k] for part in run]) for k in run[0]})
 
 
 def _eval_times(cols: dict[str, np.ndarray], phase: np.ndarray, phased: np.ndarray) -> None:

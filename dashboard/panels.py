@@ -248,6 +248,10 @@ def curves_panel(ctx: Context, runs: pd.DataFrame, names: Sequence[str], *, key:
         st.info("The selected runs have no loss, time or eval values yet.")
         return
     controls, slot = st.container(), st.empty()
+    if f"{key}.metric" in st.session_state:  # a rerun: controls first, as a person just used one
+        opts = _controls(controls, metrics, key, baseline=ctx.baseline)
+        _draw_chart(slot, ctx, runs, versions, opts, key=f"{key}.chart")
+        return
     expected = _expected_options(metrics, key)
     _draw_chart(slot, ctx, runs, versions, expected, key=f"{key}.chart")
     opts = _controls(controls, metrics, key, baseline=ctx.baseline)

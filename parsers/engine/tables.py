@@ -180,36 +180,44 @@ def epochs_tables(logs: list[tuple[Records, Bases]]) -> pd.DataFrame:
 
 def _one_frame(parts: list[Records]) -> pd.DataFrame:
     """The logs' records as one frame, as ``pd.concat`` of each log's frame gives it: logs whose
-    columns have the same names and dtypes (text columns holding only text) are joined as
-    arrays first, one frame built for the run of them."""
+    columns have the same names, dtypes and kind of text (only text, or only ``None``: a dtype
+    inferred alike) are joined as arrays first, one frame built for the run of them."""
     frames: list[pd.DataFrame] = []
     run: list[dict[str, np.ndarray]] = []
+    shape: tuple | None = None
     for part in parts:
-        if isinstance(part, dict) and _plain(part) and (not run or _same_columns(run[0], part)):
-            run.append(part)
-            continue
-        if run:
+        kind = _kinds(part) if isinstance(part, dict) else None
+        if run and kind != shape:
             frames.append(_run_frame(run))
             run = []
-        if isinstance(part, dict) and _plain(part):
-            run.append(part)
-        else:
+        if kind is None:
             frames.append(part if isinstance(part, pd.DataFrame) else pd.DataFrame(part))
+        else:
+            run.append(part)  # type: ignore[arg-type]
+            shape = kind
     if run:
         frames.append(_run_frame(run))
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def _plain(part: dict[str, np.ndarray]) -> bool:
-    """Whether each column is numbers, or text with no missing value (its dtype inferred alike)."""
-    return all(
-        v.dtype.kind in "fiu" or (v.dtype.kind == "O" and all(isinstance(x, str) for x in v.tolist()))
-        for v in part.values()
-    )
-
-
-def _same_columns(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
-    return list(a) == list(b) and all(a[k].dtype == b[k].dtype for k in a)
+def _kinds(part: dict[str, np.ndarray]) -> tuple | None:
+    """Each column's name, dtype and, for text, whether it holds only text or only ``None``
+    (``None`` when a column mixes them: that log's frame is built on its own)."""
+    kinds = []
+    for name, values in part.items():
+        kind = values.dtype.str
+        if values.dtype.kind == "O":
+            items = values.tolist()
+            if all(isinstance(x, str) for x in items):
+                kind = "text"
+            elif all(x is None for x in items):
+                kind = "none"
+            else:
+                return None
+        elif values.dtype.kind not in "fiu":
+            return None
+        kinds.append((name, kind))
+    return tuple(kinds)
 
 
 def _run_frame(run: list[dict[str, np.ndarray]]) -> pd.DataFrame:

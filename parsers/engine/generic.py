@@ -14,6 +14,7 @@ import pandas as pd
 
 from parsers.columns import Columns
 from parsers.engine.context import Context, ContextChanged
+from parsers.engine.records import SmallTables
 from parsers.registry import LogFormat
 
 __all__ = [
@@ -78,7 +79,8 @@ def drop_generic(
         frame = small[name]
         if not len(frame):
             continue
-        mask = _is_generic(frame, generic)
+        read_by = small.read_by(name) if isinstance(small, SmallTables) else generic
+        mask = _is_generic(frame, generic) if read_by & generic else np.zeros(len(frame), bool)
         # A bare dict is no specific reading: it may be a config dump (``parsers.hparams``).
         bare = _is_true(frame["bare"]) if "bare" in frame else np.zeros(len(frame), bool)
         specific = bool((~mask & ~bare).any())

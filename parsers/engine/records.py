@@ -179,6 +179,13 @@ class SmallTables(dict):
         super().__init__(
             (name, raw.frame(name)) for name, parts in raw.parts.items() if name != "steps" and parts.n
         )
+        # The formats that read each table (a superset once rows are dropped): asking a frame's
+        # text column costs a fraction of a millisecond, a log's whole parse a few.
+        self.formats = {name: set(parts.names) for name, parts in raw.parts.items() if name != "steps"}
+
+    def read_by(self, name: str) -> set[str]:
+        """The formats that may have rows in table ``name``."""
+        return self.formats.get(name, set())
 
     def __missing__(self, name: str) -> pd.DataFrame:
         return NO_ROWS

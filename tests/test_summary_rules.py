@@ -144,8 +144,8 @@ def test_a_log_that_counts_iterations_not_epochs_has_done_no_epochs(tmp_path: Pa
 
 
 def test_the_best_metric_is_the_one_the_ranks_printed_most_in_all(tmp_path: Path) -> None:
-    """Each rank prints 'acc' twice; rank 1 also prints 'top' three times: 'acc' was printed most
-    in the run (4 against 3) though 'top' was in each log that has it, and its best value is the
+    """Each rank prints 'acc' twice; rank 1 also prints 'f1' three times: 'acc' was printed most
+    in the run (4 against 3) though 'f1' was in each log that has it, and its best value is the
     highest of all four."""
     runs = tmp_path / "runs"
     (runs / "job").mkdir(parents=True)
@@ -153,8 +153,8 @@ def test_the_best_metric_is_the_one_the_ranks_printed_most_in_all(tmp_path: Path
         "epoch: 1 step: 1, loss is 2.5\n{'acc': 0.5}\nepoch: 2 step: 1, loss is 2.0\n{'acc': 0.7}\n"
     )
     (runs / "job" / "rank_1.log").write_text(
-        "epoch: 1 step: 1, loss is 2.4\n{'acc': 0.55, 'top': 0.1}\nepoch: 2 step: 1, loss is 1.9\n"
-        "{'acc': 0.6, 'top': 0.2}\nepoch: 3 step: 1, loss is 1.7\n{'top': 0.3}\n"
+        "epoch: 1 step: 1, loss is 2.4\n{'acc': 0.55, 'f1': 0.1}\nepoch: 2 step: 1, loss is 1.9\n"
+        "{'acc': 0.6, 'f1': 0.2}\nepoch: 3 step: 1, loss is 1.7\n{'f1': 0.3}\n"
     )
     store = RunStore(runs)
     store.refresh()

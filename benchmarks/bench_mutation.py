@@ -179,7 +179,7 @@ def run_module(tree: Path, name: str, children: int, out: Path, sample: int | No
     if sample is None:
         _mutmut(tree, out / f"{name}-run.log", "--max-children", str(children))
     else:  # a name nothing matches: mutmut makes the mutants and the test stats, then stops
-        _mutmut(tree, out / f"{name}-list.log", "none-such-mutant")
+        _mutmut(tree, out / f"{name}-list.log", "--max-children", str(children), "none-such-mutant")
         chosen = _sampled(list(_results(tree)), sample)
         _mutmut(tree, out / f"{name}-run.log", "--max-children", str(children), *chosen)
     _save(out, name, {"rev": rev, "tests_rev": rev, "sample": sample, "mutants": _results(tree)})

@@ -17,6 +17,7 @@ import pandas as pd
 
 from parsers.columns import Columns
 from parsers.engine.context import Context, ContextChanged
+from parsers.engine.records import SmallTables
 from parsers.registry import LogFormat
 
 __all__ = [
@@ -49,7 +50,7 @@ def decide_epoch_bases(
     ctx: Context,
     facts: dict,
     steps: tuple[Columns, np.ndarray, list[str]],
-    small: dict[str, pd.DataFrame],
+    small: SmallTables,
     formats: dict[str, LogFormat],
 ) -> dict[str, Bases]:
     """Per raw table, each format's epoch base over the log so far (0 once it printed an epoch 0).
@@ -103,8 +104,8 @@ def _zeros_printed(
                 out.setdefault("steps", {})[name] = (bool(len(own)), zero)
                 out.setdefault(COUNTER_FLAGS, {})[name] = (bool(len(own)), counted)
     for table in EPOCH_TABLES[1:]:
-        frame = small[table]
-        if len(frame) and "epoch" in frame:
+        if small.has(table, "epoch"):
+            frame = small[table]
             zero = pd.to_numeric(frame["epoch"], errors="coerce").to_numpy(np.float64, na_value=np.nan) == 0
             if table == "evals":
                 zero &= _measured(frame)
@@ -189,7 +190,7 @@ def epoch_timeline(
     in_force: list[float] | None,
     step_lines: np.ndarray,
     step_epochs: np.ndarray,
-    small: dict[str, pd.DataFrame],
+    small: SmallTables,
     bases: dict[str, Bases],
 ) -> Timeline:
     """Sources of (line, epoch) pairs in line order: the statement in force, the steps, small tables.
@@ -202,8 +203,8 @@ def epoch_timeline(
         sources.append((np.array([int(in_force[0])], np.int64), np.array([float(in_force[1])])))
     sources.append((step_lines, step_epochs))
     for name in TIMELINE_TABLES:
-        frame = small[name]
-        if len(frame) and "epoch" in frame:
+        if small.has(name, "epoch"):
+            frame = small[name]
             sources.append((frame["line"].to_numpy(np.int64), frame_epochs(frame, bases[name])))
     timeline = []
     for lines, epochs in sources:

@@ -57,7 +57,7 @@ def drop_generic(
     ctx: Context,
     facts: dict,
     steps: tuple[Columns, np.ndarray, list[str]],
-    small: dict[str, pd.DataFrame],
+    small: SmallTables,
     generic: set[str],
 ) -> tuple[Columns, np.ndarray, int]:
     """This part's steps and (in place) small tables without the generic records the log drops.
@@ -76,17 +76,20 @@ def drop_generic(
         cols = {k: v[~is_generic] for k, v in cols.items()}
         codes = codes[~is_generic]
     for name in ("epochs", "evals"):
-        frame = small[name]
-        if not len(frame):
+        rows = small.rows(name)
+        if not rows:
             continue
-        read_by = small.read_by(name) if isinstance(small, SmallTables) else generic
-        mask = _is_generic(frame, generic) if read_by & generic else np.zeros(len(frame), bool)
-        # A bare dict is no specific reading: it may be a config dump (``parsers.hparams``).
-        bare = _is_true(frame["bare"]) if "bare" in frame else np.zeros(len(frame), bool)
+        # Without a generic reader or a bare dict the answer needs no frame (most small logs).
+        mask, bare = np.zeros(rows, bool), np.zeros(rows, bool)
+        if small.read_by(name) & generic:
+            mask = _is_generic(small[name], generic)
+        if small.has(name, "bare"):
+            # A bare dict is no specific reading: it may be a config dump (``parsers.hparams``).
+            bare = _is_true(small[name]["bare"])
         specific = bool((~mask & ~bare).any())
         if decide_generic(ctx, facts, name, bool(mask.any()), specific) and mask.any():
             dropped += int(mask.sum()) if name == "evals" else 0
-            small[name] = frame[~mask].reset_index(drop=True)
+            small[name] = small[name][~mask].reset_index(drop=True)
     return cols, codes, dropped
 
 

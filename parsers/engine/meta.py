@@ -18,7 +18,7 @@ import pandas as pd
 from parsers.columns import Columns
 from parsers.engine.context import Context, columns_from_json, columns_to_json
 from parsers.engine.numbering import steps_per_epoch
-from parsers.engine.records import NO_ROWS, SKIPPED_EXAMPLES, RawRecords, joined_records
+from parsers.engine.records import NO_ROWS, SKIPPED_EXAMPLES, RawRecords, SmallTables, joined_records
 from parsers.engine.times import json_value
 from parsers.hparams import hparam_number, in_key_value_dump, merge_hparams
 from parsers.registry import FORMATS, LogFormat, hparam_keys, named_formats
@@ -59,9 +59,7 @@ def count_lines(ctx: Context, raw: RawRecords, dropped: int) -> None:
     ctx.dropped += dropped
 
 
-def note_meta(
-    ctx: Context, raw: RawRecords, small: dict[str, pd.DataFrame], bare: list[dict], cols: Columns
-) -> None:
+def note_meta(ctx: Context, raw: RawRecords, small: SmallTables, bare: list[dict], cols: Columns) -> None:
     """Fold this part's hyperparameters, version, device and announced epochs into the context."""
     if len(small["hparams"]) or bare:
         _note_hparams(ctx, raw, bare)
@@ -102,12 +100,12 @@ def _lone_key_values(rows: pd.DataFrame) -> int:
     return int(rows["key"].notna().sum()) - int(sum(in_key_value_dump(rows)))
 
 
-def _announced_total(small: dict[str, pd.DataFrame], step_cols: Columns) -> int | None:
+def _announced_total(small: SmallTables, step_cols: Columns) -> int | None:
     """The largest total of epochs any line announced ("epoch 3/90", "total epochs: 90")."""
     values = []
     for name in ("events", "epochs", "evals", "context", "meta"):
-        frame = small[name]
-        if "total_epochs" in frame:
+        if small.has(name, "total_epochs"):
+            frame = small[name]
             values.extend(pd.to_numeric(frame["total_epochs"], errors="coerce").dropna().tolist())
     printed = step_cols.get("total_epochs")
     if printed is not None and not np.isnan(printed).all():

@@ -172,13 +172,16 @@ def _named(n: int, name: str) -> np.ndarray:
 class SmallTables(dict):
     """The raw tables other than steps, as frames: a table without rows reads as ``NO_ROWS``.
 
-    Built from what the records hold, so no list of table names is kept here.
+    Built from what the records hold, so no list of table names is kept here.  A frame is
+    built when first read: ``rows`` and ``has`` answer from the records, and most logs'
+    small tables are only asked whether they hold a column (a frame a log cost more than
+    the rest of a small log's parse).
     """
 
     def __init__(self, raw: RawRecords) -> None:
-        super().__init__(
-            (name, raw.frame(name)) for name, parts in raw.parts.items() if name != "steps" and parts.n
-        )
+        super().__init__()
+        self.raw = raw
+        self.unbuilt = {name for name, parts in raw.parts.items() if name != "steps" and parts.n}
         # The formats that read each table (a superset once rows are dropped): asking a frame's
         # text column costs a fraction of a millisecond, a log's whole parse a few.
         self.formats = {name: set(parts.names) for name, parts in raw.parts.items() if name != "steps"}
@@ -188,7 +191,27 @@ class SmallTables(dict):
         return self.formats.get(name, set())
 
     def __missing__(self, name: str) -> pd.DataFrame:
-        return NO_ROWS
+        if name not in self.unbuilt:
+            return NO_ROWS
+        self.unbuilt.discard(name)
+        frame = self[name] = self.raw.frame(name)
+        return frame
+
+    def rows(self, name: str) -> int:
+        """Rows of table ``name``, its frame not built."""
+        if name in self.unbuilt:
+            return self.raw.parts[name].n
+        return len(self[name])
+
+    def has(self, name: str, column: str) -> bool:
+        """Whether table ``name`` has rows and a column ``column`` (its frame not built)."""
+        if name not in self.unbuilt:
+            frame = self[name]
+            return bool(len(frame)) and column in frame
+        parts = self.raw.parts[name]
+        return column in ("line", "rank", "format") or any(
+            column in held for held in (parts.numeric, parts.constant, parts.objects)
+        )
 
 
 def joined_records(

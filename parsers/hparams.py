@@ -46,7 +46,7 @@ def split_bare_dicts(evals: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, 
     """Move bare dict lines that are not metric dicts out of the evals records."""
     if not len(evals) or "bare" not in evals or "metrics" not in evals:
         return evals, []
-    bare = evals["bare"].fillna(False).astype(bool)
+    bare = evals["bare"].to_numpy(dtype=object, na_value=False).astype(bool)  # NaN/NA: not a bare dict
     metric = evals["metrics"].map(lambda d: isinstance(d, dict) and is_metric_dict(d))
     config = bare & ~metric
     hparams = [d for d in evals.loc[config, "metrics"] if isinstance(d, dict)]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_logs import call_cli
+from event_records import record_offsets
 
 from parsers.errors import NotEventFileError
 from parsers.events import event_files, is_event_file, parse_events, read_event_file
@@ -154,14 +155,6 @@ def test_a_torn_last_record_waits(tmp_path: Path, run_dir: Path) -> None:
     torn.write_bytes(data)
     rest = read_event_file(torn, chunk.cursor, final=False)
     assert rest.scalars.to_dict("records") == whole.scalars.iloc[-1:].to_dict("records")
-
-
-def record_offsets(data: bytes) -> list[int]:
-    offsets, pos = [], 0
-    while pos < len(data):
-        offsets.append(pos)
-        pos += HEADER + int.from_bytes(data[pos : pos + 8], "little") + 4
-    return offsets
 
 
 @pytest.mark.parametrize("where", ["data", "length"])

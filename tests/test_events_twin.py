@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from event_records import record_offsets
 
 from parsers import _scan_py
 from parsers._scan_py import masked_crc32c
@@ -116,14 +117,6 @@ def test_small_blocks_read_the_same_by_both(mixed, monkeypatch: pytest.MonkeyPat
     compiled, twin = read_both(path, monkeypatch, block=1024)
     assert_same(compiled, twin)
     assert compiled.scalars["value"].tolist() == want["value"].tolist()
-
-
-def record_offsets(data: bytes) -> list[int]:
-    offsets, pos = [], 0
-    while pos < len(data):
-        offsets.append(pos)
-        pos += HEADER + int.from_bytes(data[pos : pos + 8], "little") + 4
-    return offsets
 
 
 @pytest.mark.parametrize("damage", ["data", "length", "torn", "two", "tail"])

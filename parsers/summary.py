@@ -54,15 +54,13 @@ def mean_after_first(values: Any, warmup: Any = None) -> float | None:
     epoch, since every rank of a multi-device job compiles its graph); they are kept when
     nothing else is known.
     """
-    known = np.asarray(values, dtype=float)
-    if warmup is not None:
-        valid = ~np.isnan(known)
-        rest = known[valid & ~np.asarray(warmup, dtype=bool)]
-        known = rest if len(rest) else known[valid]
-        return float(known.mean()) if len(known) else None
-    known = known[~np.isnan(known)]
-    if len(known) > 1:
-        known = known[1:]
+    values = np.asarray(values, dtype=float)
+    valid = ~np.isnan(values)
+    if warmup is None:  # the first known value
+        warmup = np.zeros(len(values), dtype=bool)
+        warmup[np.flatnonzero(valid)[:1]] = True
+    rest = values[valid & ~np.asarray(warmup, dtype=bool)]
+    known = rest if len(rest) else values[valid]
     return float(known.mean()) if len(known) else None
 
 

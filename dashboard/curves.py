@@ -13,7 +13,7 @@ such as ``<b>`` or ``<a href>`` there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -179,6 +179,23 @@ def bulk_range(
     if len(inside) == len(y):
         return None
     return float(min(inside.min(), lo)), float(max(inside.max(), hi))
+
+
+def _log_axis(bounds: tuple[float, float] | None) -> dict[str, object]:
+    """A log axis labelled at powers of ten when it spans two decades or more: Plotly's own
+    choice there labels 2 and 5 of every decade too, a column of bare digits beside the curve."""
+    axis: dict[str, object] = {"type": "log"}
+    if bounds and bounds[0] > 0 and np.log10(bounds[1]) - np.log10(bounds[0]) >= 2:
+        axis["dtick"] = 1
+    return axis
+
+
+def _data_bounds(drawn: Iterable[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[float, float] | None:
+    """Lowest and highest positive finite value of the raw curves drawn."""
+    values = [raw["y"].to_numpy(dtype=float) for raw, _ in drawn if len(raw)]
+    y = np.concatenate(values) if values else np.array([])
+    y = y[np.isfinite(y) & (y > 0)]
+    return (float(y.min()), float(y.max())) if len(y) else None
 
 
 def _axis_range(lo: float, hi: float, *, log_y: bool) -> list[float]:
@@ -373,7 +390,7 @@ def curve_figure(
     apply_layout(fig, title=title, x=x_title, y=f"{y_title} (log scale)" if log_y else y_title)
     _first_epoch_lines(fig, first_epoch or {}, list(curves), baseline)
     if log_y:
-        fig.update_layout(yaxis={"type": "log"})
+        fig.update_layout(yaxis=_log_axis(bounds or _data_bounds(drawn.values())))
     if bounds:
         fig.update_layout(yaxis={"range": _axis_range(*bounds, log_y=log_y)})
     if reference is not None:

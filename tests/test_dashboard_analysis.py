@@ -286,3 +286,16 @@ def test_a_run_still_improving_saves_nothing_by_stopping(fit):
     assert still.saved_s == 0 and still.saved_cost(18.2) == 0
     done = advise(fit.steps, fit.epochs, fit.evals, tolerance=0.5, eta_s=3600.0)
     assert done.converged and done.saved_cost(18.2) == pytest.approx((done.saved_s + 3600.0) / 3600 * 18.2)
+
+
+def test_a_log_axis_over_decades_is_labelled_at_powers_of_ten_only(long_run):
+    """Plotly labels 2 and 5 of every decade of a log axis on its own: beside a loss curve that
+    reads as a column of bare digits (2, 5, 2, 5 ...).  Over two decades or more, the axis is
+    labelled at 0.1, 1, 10 ...; over less than that Plotly's finer labels are the only ones."""
+    curve = series.curve(long_run.steps, long_run.epochs, long_run.evals, metric="loss", x="step")
+    scaled = curve.assign(y=curve["y"] * 1000.0)  # a second run a thousand times higher
+    wide = curve_figure({"a": curve, "b": scaled}, title="l", x_title="s", y_title="l", log_y=True)
+    assert wide.layout.yaxis.type == "log" and wide.layout.yaxis.dtick == 1
+    narrow = curve_figure({"a": curve}, title="l", x_title="s", y_title="l", log_y=True)  # spike left off
+    low, high = narrow.layout.yaxis.range  # log10 units
+    assert high - low < 2 and narrow.layout.yaxis.type == "log" and narrow.layout.yaxis.dtick is None

@@ -102,10 +102,14 @@ def table_cells(page) -> list[str]:
     return page.locator('[data-testid="stDataFrame"]').first.locator("[role=gridcell]").all_inner_texts()
 
 
-def plot_traces(page, index: int = 0) -> list[dict]:
+def plot_traces(page, index: int = 0, timeout: float = 30_000) -> list[dict]:
     """name, meta, x and y of every trace of the ``index``-th plotly chart on the page (typed
-    arrays, which plotly sends as ``{dtype, bdata}``, decoded)."""
-    return page.evaluate(
+    arrays, which plotly sends as ``{dtype, bdata}``, decoded).
+
+    Waits for that chart to hold data and reads it in the same browser-side call: the live page
+    reruns every few seconds and may swap in a fresh, not yet drawn chart between a separate
+    wait and read (a CI run failed that way)."""
+    handle = page.wait_for_function(
         """i => {
           const TYPES = {f8: Float64Array, f4: Float32Array, i1: Int8Array, u1: Uint8Array, i2: Int16Array,
                          u2: Uint16Array, i4: Int32Array, u4: Uint32Array};
@@ -116,7 +120,10 @@ def plot_traces(page, index: int = 0) -> list[dict]:
             return Array.from(new TYPES[v.dtype](bytes.buffer));
           };
           const plot = Array.from(document.querySelectorAll('.js-plotly-plot'))[i];
+          if (!plot || !plot.data) return null;
           return plot.data.map(t => ({name: t.name, meta: t.meta || {}, x: decode(t.x), y: decode(t.y)}));
         }""",
-        index,
+        arg=index,
+        timeout=timeout,
     )
+    return handle.json_value()

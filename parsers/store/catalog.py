@@ -39,7 +39,7 @@ _FLOAT = (*(c for c, t in RUNS.items() if t == "float64"), "_interval_s", "_max_
 _INT = (*(c for c, t in RUNS.items() if t == "Int64"), "last_update_ns")
 _TEXT = (*(c for c, t in RUNS.items() if t == "string"), "_internal")
 # Store-internal fields, kept together in one JSON column: fewer columns, faster writes.
-_PACKED = ("_logs", "_meta", "_hparams", "_hp_source", "_sig", "_root", "_log_status")
+_PACKED = ("_logs", "_meta", "_hparams", "_hp_source", "_sig", "_root")
 
 
 def _schema():

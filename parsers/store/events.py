@@ -246,7 +246,7 @@ def lineage_changed(row: dict[str, Any]) -> bool:
 
 # what ``joined_row`` takes from the derived tables; the rest of the row (names, paths, times,
 # errors, formats) is the entries' own
-_FIGURES = ("status", "_log_status", "epochs_done", "steps", "first_loss", "last_loss", "min_loss",
+_FIGURES = ("status", "epochs_done", "steps", "first_loss", "last_loss", "min_loss",
             "best_metric", "best_value", "mean_epoch_time_ms", "samples_per_sec", "wall_time_s",
             "_max_eval_s", "eta_s", "_interval_s")  # fmt: skip
 

@@ -81,18 +81,16 @@ def run_epochs(frames: list[pd.DataFrame], meta: dict[str, Any]) -> pd.DataFrame
     return epochs
 
 
-def run_row(
-    manifests: list[dict[str, Any]], epochs: pd.DataFrame | dict[str, Any], meta: dict[str, Any]
-) -> dict[str, Any]:
+def run_row(manifests: list[dict[str, Any]], figures: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     """The public summary figures of one run plus the inputs of the stalled rule.
 
-    ``epochs`` is the run's epochs table, or its ``epoch_figures`` when the caller has them.
+    ``figures`` are the ``epoch_figures`` of the run's epochs table: callers keep them cached
+    per epochs file, so a refresh does not read every run's epochs table again.
     """
     ok = [m for m in manifests if not m.get("fatal")]
     errors = [m["error"] for m in manifests if m.get("error")]
     stats = [m.get("stats") or {} for m in ok]
     n_steps = sum(s.get("n_steps", 0) for s in stats)
-    figures = epochs if isinstance(epochs, dict) else epoch_figures(epochs)
     has_rows = (
         n_steps
         or figures["max_line"] is not None
@@ -102,13 +100,13 @@ def run_row(
     row.update(error=errors[0] if errors else None, steps=n_steps, formats=", ".join(meta.get("formats", [])))
     row["total_epochs"] = meta.get("total_epochs")
     if not ok or not has_rows:
-        row.update(status="error", epochs_done=0, _log_status="error")
+        row.update(status="error", epochs_done=0)
         return row
     counts = _sum_counts(stats)
     done = _epochs_done(figures, stats, meta, counts)
     status = _status(figures, stats, meta, counts, done)
     mean_ms = figures["mean_epoch_time_ms"]
-    row.update(status=status, _log_status=status, epochs_done=done, **_losses(stats), **_best(stats))
+    row.update(status=status, epochs_done=done, **_losses(stats), **_best(stats))
     row.update(mean_epoch_time_ms=mean_ms, samples_per_sec=figures["samples_per_sec"])
     row.update(wall_time_s=figures["wall_time_s"], _max_eval_s=figures["max_eval_s"])
     row["eta_s"] = eta_s(

@@ -204,6 +204,18 @@ def test_a_bad_hparams_json_is_reported_and_the_run_still_read(runs: Path) -> No
     assert store.meta("a")["hparams_source"].startswith("log; hparams.json not read: invalid JSON")
 
 
+def test_a_config_yaml_with_dates_is_read_and_shown_as_written(runs: Path) -> None:
+    """YAML reads an unquoted ``2024-05-01`` as a date, which JSON cannot hold: the run is still
+    read and its hyperparameters show the date as the file wrote it."""
+    _run(runs, "a", QUICKSTART.read_bytes())
+    (runs / "a" / "config.yaml").write_text("lr: 0.05\nstarted: 2024-05-01\nepochs: 3\n")
+    store = RunStore(runs)
+    store.refresh()
+    assert store.runs().set_index("run").loc["a", "status"] == "running"
+    hparams = store.hparams().set_index("run")
+    assert (hparams.loc["a", "lr"], str(hparams.loc["a", "started"])) == (0.05, "2024-05-01")
+
+
 # --- parse-log ingest ----------------------------------------------------------------------
 
 

@@ -6,8 +6,9 @@ expectations adds a test.  Besides counts and first/last loss, a file pins, wher
 log prints them: ``epoch_times`` (epochs-table rows with an epoch time),
 ``first_epoch_time_ms``, ``first_samples_per_sec``, ``eval_metrics`` (names as the
 parser names them), ``[eval_value]`` (metric, epoch, value; no epoch where the text
-does not say one), ``total_epochs`` and ``last_global_step`` (of the last step record,
-worked out from the text).  A key the parser gets wrong keeps the log's value and
+does not say one), ``total_epochs``, ``last_global_step`` (of the last step record,
+worked out from the text) and ``steps_per_epoch`` (the ``meta`` figure the global step and the
+ETA are worked out from; pinned where the text states or implies it).  A key the parser gets wrong keeps the log's value and
 carries a ``# parser disagrees: ...`` comment: its test fails until the parser is fixed.
 
 A log whose layout no built-in format reads yet (issue 11's general line grammar) carries a top-level
@@ -133,6 +134,11 @@ def test_figures_match_the_log(log: Path) -> None:
         else:
             values = rows["value"].to_numpy(dtype=float)
             assert any(_close(v, spec["value"]) for v in values), f"{spec['metric']}: {values}"
+    if "steps_per_epoch" in want:
+        got = parsed.meta.get("steps_per_epoch")
+        assert got == want["steps_per_epoch"], (
+            f"steps per epoch: log says {want['steps_per_epoch']}, parsed {got}"
+        )
     if "last_global_step" in want:
         steps = parsed.steps.sort_values("line", kind="stable")
         assert len(steps), "no step record parsed"

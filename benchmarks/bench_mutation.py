@@ -123,7 +123,25 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "engine": (
         ["parsers/engine/*.py"],
-        ["tests/test_data_logs.py", "tests/test_incremental.py", "tests/test_traps.py"],
+        [
+            *(
+                f"tests/test_{name}.py"
+                for name in (
+                    "data_logs",
+                    "incremental",
+                    "traps",
+                    "grammar",
+                    "grammar_ranks",
+                    "grammar_exclude",
+                    "rank_figures",
+                    "ranks",
+                    "errors",
+                    "hostile_bytes",
+                    "many_logs",
+                    "layers",
+                )
+            ),
+        ],
     ),
 }
 

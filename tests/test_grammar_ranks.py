@@ -142,7 +142,7 @@ def test_parts_give_the_cold_parse(seed: int, tmp_path: Path) -> None:
     path = tmp_path / "grow" / "ranks.log"
     path.parent.mkdir()
     path.write_bytes(data[:1])
-    got, _, _ = grow(path, data, cuts(len(data), seed=seed, n=4), segment=[1 << 30, 256][seed])
+    got, _, _, _ = grow(path, data, cuts(len(data), seed=seed, n=4), segment=[1 << 30, 256][seed])
     expected = cold(data, "ranks.log", tmp_path)
     assert expected.steps["line"].tolist() == [1, 1, 4]
     assert expected.epochs["epoch"].tolist() == [1, 1, 2]

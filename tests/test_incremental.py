@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,8 +26,9 @@ from tests.store_helpers import assert_same_meta, cold, complete_prefix, cuts
 LOGS = data_logs()
 
 
-def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[dict, dict, int]:
-    """Feed ``data`` to ``path`` up to each point and read the new part; returns tables, meta, restarts."""
+def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[dict, dict, int, dict]:
+    """Feed ``data`` to ``path`` up to each point and read the new part; returns tables, meta,
+    restarts and the running figures (``Context.stats``) the store's runs table is made from."""
     src = open_sources(path)[0]
     formats = formats_for([src], None)
     dispatcher = Dispatcher(ordered_patterns(None, formats))
@@ -63,7 +65,7 @@ def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[d
     out["epochs"] = epochs if epochs is not None else empty_table("epochs")
     meta = merge_meta([meta], [src.rank], None) if meta else {}
     computed_throughput(out["epochs"], meta)
-    return out, meta, restarts
+    return out, meta, restarts, context.stats
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -77,8 +79,59 @@ def test_parts_give_the_cold_parse(log: Path, seed: int, tmp_path: Path) -> None
     path = tmp_path / "grow" / log.name
     path.parent.mkdir()
     path.write_bytes(data[:1])
-    got, meta, _ = grow(path, data, points, segment=segment)
+    got, meta, _, stats = grow(path, data, points, segment=segment)
     expected = cold(complete_prefix(data, len(data)), log.name, tmp_path)
     for name in ("steps", "epochs", "evals", "events"):
         pd.testing.assert_frame_equal(got[name], getattr(expected, name), obj=name)
     assert_same_meta(meta, expected.meta)
+    assert _running_figures(stats) == _table_figures(expected)
+
+
+def _running_figures(stats: dict) -> dict:
+    keys = ("first_loss", "last_loss", "min_loss", "n_steps", "max_global_step", "max_step_line")
+    return {
+        **{k: stats.get(k) for k in keys},
+        "last_epoch": (stats.get("last_epoch"), stats.get("last_epoch_step")),
+        "event_counts": stats.get("event_counts", {}),
+        "bad_event_line": stats.get("bad_event_line"),
+        "metrics": {m: (e["n"], e["min"], e["max"], e["last"]) for m, e in stats.get("metrics", {}).items()},
+    }
+
+
+def _table_figures(log) -> dict:
+    """What the runs table shows of a log, worked out from its whole tables (the running figures
+    are folded part by part and must come out the same)."""
+    steps, events, evals = log.steps, log.events, log.evals
+    loss = steps["loss"].to_numpy(np.float64)
+    finite = loss[np.isfinite(loss)]
+
+    def number(value):
+        return None if value is None or pd.isna(value) else float(value)
+
+    def largest(column: pd.Series):
+        return None if column.isna().all() else int(column.max())
+
+    epoch = steps["epoch"].dropna()
+    last_epoch = int(epoch.max()) if len(epoch) else None
+    at_last = steps.loc[steps["epoch"] == last_epoch, "step"] if last_epoch is not None else steps["step"][:0]
+    bad = events[events["kind"].isin(["traceback", "error", "interrupt"])]
+    return {
+        "first_loss": number(loss[0]) if len(steps) else None,
+        "last_loss": number(loss[-1]) if len(steps) else None,
+        "min_loss": float(finite.min()) if len(finite) else None,
+        "n_steps": len(steps) or None,
+        "max_global_step": largest(steps["global_step"]) if len(steps) else None,
+        "max_step_line": largest(steps["line"]) if len(steps) else None,
+        "last_epoch": (last_epoch, largest(at_last) if len(at_last) else None),
+        "event_counts": {str(k): int(n) for k, n in events["kind"].value_counts().items()},
+        "bad_event_line": int(bad["line"].max()) if len(bad) else None,
+        "metrics": {
+            str(m): (
+                len(g),
+                number(g["value"][np.isfinite(g["value"].astype(float))].min()),
+                number(g["value"][np.isfinite(g["value"].astype(float))].max()),
+                number(g["value"].iloc[-1]),
+            )
+            for m, g in evals.groupby("metric", sort=False)
+        },
+    }

@@ -139,6 +139,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
                     "hostile_bytes",
                     "many_logs",
                     "layers",
+                    "properties",
+                    "linear_time",
                 )
             ),
         ],

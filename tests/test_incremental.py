@@ -53,7 +53,11 @@ def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[d
             restarts += 1
             context, offset, epochs = exc.context.hinted(), 0, None
             tables = {k: [] for k in tables}
-            parts = list(read_parts(src, context, start=0, size=end, formats=formats, dispatcher=dispatcher))
+            parts = list(  # in parts as small as before: the hints must settle every decision up front
+                read_parts(
+                    src, context, start=0, size=end, formats=formats, dispatcher=dispatcher, segment=segment
+                )
+            )
         for part in parts:
             if part.increment is None:
                 continue

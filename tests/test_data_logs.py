@@ -4,7 +4,8 @@ Each ``<name>.log`` has a ``<name>.expect.toml`` written by hand from the log (s
 the folder's SOURCES.md for where the lines were published); adding a log and its
 expectations adds a test.  Besides counts and first/last loss, a file pins, where the
 log prints them: ``epoch_times`` (epochs-table rows with an epoch time),
-``first_epoch_time_ms``, ``first_samples_per_sec``, ``eval_metrics`` (names as the
+``first_epoch_time_ms``, ``first_samples_per_sec``, ``step_times`` (steps with a step time),
+``first_step_time_ms`` and ``last_step_time_ms`` (by line), ``eval_metrics`` (names as the
 parser names them), ``[eval_value]`` (metric, epoch, value; no epoch where the text
 does not say one), ``total_epochs``, ``last_global_step`` (of the last step record,
 worked out from the text) and ``steps_per_epoch`` (the ``meta`` figure the global step and the
@@ -119,6 +120,13 @@ def test_figures_match_the_log(log: Path) -> None:
         assert len(rated), "no throughput parsed"
         first = float(rated["samples_per_sec"].iloc[0])
         assert _close(first, want["first_samples_per_sec"]), f"first throughput: {first} samples/s"
+    timed_steps = parsed.steps.dropna(subset=["step_time_ms"]).sort_values("line", kind="stable")
+    if "step_times" in want:
+        assert len(timed_steps) == want["step_times"], f"step times: parsed {len(timed_steps)}"
+    for key, index in (("first_step_time_ms", 0), ("last_step_time_ms", -1)):
+        if key in want:
+            got = float(timed_steps["step_time_ms"].iloc[index])
+            assert _close(got, want[key]), f"{key}: log says {want[key]}, parsed {got}"
     evals = parsed.evals
     if "eval_metrics" in want:
         metrics = sorted(set(evals["metric"]))

@@ -111,6 +111,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["parsers/summary.py", "parsers/store/summary.py"],
         [
             "tests/test_summary_rules.py",
+            "tests/test_rank_figures.py",
             "tests/test_store_rules.py",
             *_SUMMARY_STORE_TESTS,
             "-k",

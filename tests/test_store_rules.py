@@ -76,6 +76,20 @@ def test_a_run_is_stalled_after_20_usual_step_intervals_without_growth(runs: Pat
     assert table.loc["quiet_660s", "status"] == "stalled"
 
 
+def test_a_run_with_one_step_line_an_epoch_waits_20_epochs(runs: Path) -> None:
+    # One loss line an epoch, 30 s epochs (the first, compiling, left out of the mean): a line
+    # every 30 s, so 20 of those are 600 s -- not the 5-minute floor, not half of 600.
+    text = "".join(
+        f"epoch: {e} step: 1, loss is {2.0 / e}\nTrain epoch time: {t} ms, per step time: {t} ms\n"
+        for e, t in ((1, "90000.000"), (2, "30000.000"), (3, "30000.000"), (4, "30000.000"))
+    ).encode()
+    _run(runs, "quiet_450s", text, quiet_s=450)
+    _run(runs, "quiet_660s", text, quiet_s=660)
+    table = _runs_table(runs)
+    assert table.loc["quiet_450s", "status"] == "running"
+    assert table.loc["quiet_660s", "status"] == "stalled"
+
+
 def test_a_run_is_never_stalled_before_five_minutes(runs: Path) -> None:
     # One line an epoch; epoch times after the first: 2.413, 2.486, 2.443, 2.851 s, mean
     # 2.54825 s, so 20 intervals are 51 s: the 5-minute floor decides.  "[5/90]": 85 epochs

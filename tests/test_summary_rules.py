@@ -9,6 +9,7 @@ the same text where it applies the same rule (``parsers.store.summary``).
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import parsers
 from parsers.schema import TABLES
 from parsers.store import RunStore
 from parsers.store.summary import run_epochs
-from parsers.summary import run_status
+from parsers.summary import mean_after_first, run_status
 from tests.conftest import DATA
 
 FIT = DATA / "mindspore-2.10-cpu" / "fit.log"  # real MindSpore 2.10 CPU run: eval and train times
@@ -160,3 +161,21 @@ def test_the_best_metric_is_the_one_the_ranks_printed_most_in_all(tmp_path: Path
     store.refresh()
     row = store.runs().set_index("run").loc["job"]
     assert (row["best_metric"], row["best_value"]) == ("acc", 0.7)
+
+
+def test_the_mean_without_a_warm_up_leaves_out_the_first_known_value_only() -> None:
+    """The Ranks view's rule (no per-rank warm-up given): the first known value is the warm-up;
+    unknown values are skipped, and a single value is its own mean."""
+    assert mean_after_first([math.nan, 900.0, 100.0, 110.0]) == 105.0
+    assert mean_after_first([math.nan, 50.0, math.nan]) == 50.0
+    assert mean_after_first([math.nan]) is None and mean_after_first([]) is None
+
+
+def test_throughput_leaves_out_the_first_epoch_in_the_summary_and_the_runs_table(tmp_path: Path) -> None:
+    """DS-CNN prints each epoch's mean throughput (``mean_wps:12102.26 wavs/sec``, then 12107.45):
+    the first epoch compiles, so the run's throughput is the second's, in both places."""
+    text = (DATA / "modelzoo" / "dscnn_eval_acc_percent.log").read_text()
+    printed = [float(v) for v in re.findall(r"mean_wps:([\d.]+)", text)]
+    assert printed == [12102.26, 12107.45]
+    assert parsers.summarize(parsers.parse_log(text))["samples_per_sec"] == printed[1]
+    assert _store_row(tmp_path / "runs", "dscnn", text)["samples_per_sec"] == printed[1]

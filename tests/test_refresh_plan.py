@@ -19,7 +19,7 @@ import pytest
 from parsers.store import RunStore
 from parsers.store.discover import discover_local
 from parsers.store.entry import MANIFEST, entry_key, refresh_entry
-from parsers.store.sync import plan, stale_runs
+from parsers.store.sync import build_row, plan, stale_runs
 from tests.conftest import DATA
 
 QUICKSTART = DATA / "mindspore" / "mindcv_quickstart_lossmonitor_timemonitor.log"
@@ -203,3 +203,35 @@ def test_a_log_renamed_in_its_run_keeps_its_entry_under_its_new_name(runs: Path)
     manifest = json.loads((store.store_dir / "logs" / entry_key(new) / MANIFEST).read_text())
     assert (manifest["location"], manifest["run"], manifest["log"]) == (new, "a", "train_old.log")
     assert [entry["log"] for entry in store.meta("a")["logs"]] == ["train_old.log"]
+
+
+def test_a_run_renamed_beside_an_unchanged_one_is_not_read_again(runs: Path) -> None:
+    """Run b renamed c while run a (listed first) stays as it was: c is b's parsed log."""
+    _log(runs, "a", TWO_STEPS)
+    _log(runs, "b", "epoch: 1 step: 1, loss is 7.5\n")
+    store = RunStore(runs)
+    store.refresh()
+    os.rename(runs / "b", runs / "c")
+    rows = _rows(store)
+    assert {k: (r["status"], r["bytes_parsed"]) for k, r in rows.items()} == {
+        "a/train.log": ("unchanged", 0),
+        "c/train.log": ("unchanged", 0),
+    }
+
+
+def test_a_log_dated_1970_keeps_its_last_update(runs: Path) -> None:
+    """Files unpacked from some archives carry modification time 0: that is still a time."""
+    log = _log(runs, "a", TWO_STEPS)
+    os.utime(log, ns=(0, 0))
+    store = RunStore(runs)
+    store.refresh()
+    assert store.runs().loc[0, "last_update"] == pd.Timestamp(0, unit="s", tz="UTC")
+
+
+def test_a_log_no_worker_parsed_is_an_error_row_saying_so(runs: Path) -> None:
+    """``parse-log ingest`` builds rows on its workers; a log whose worker died before it
+    committed anything has no entry: its run's row says it was not parsed, and nothing else."""
+    _log(runs, "a", TWO_STEPS)
+    (run,) = discover_local(runs)
+    row = build_row(runs / ".store", run)
+    assert (row["run"], row["status"], row["error"], row["steps"]) == ("a", "error", "not parsed yet", 0)

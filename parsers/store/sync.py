@@ -185,7 +185,7 @@ def build_row(store: Path, run: RunSpec) -> dict[str, Any]:
     meta = with_event_meta(meta, manifests, hparams)
     counted = summary_manifests(manifests)
     row = run_row(counted, _epoch_figures(store, counted, meta), meta)
-    mtimes = [m.get("mtime_ns") for m in manifests if (m.get("mtime_ns") or -1) >= 0]
+    mtimes = [t for t in (m.get("mtime_ns") for m in manifests) if t is not None and t >= 0]  # 0: 1970
     row.update(
         run=run.name,
         path=run.folder,

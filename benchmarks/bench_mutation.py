@@ -105,7 +105,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "catalog": (["parsers/store/catalog.py"], [*_STORE_TESTS, "-k", _STORE_TABLES]),
     "refresh-plan": (
         ["parsers/store/sync.py"],
-        ["tests/test_refresh_plan.py", *_REFRESH_STORE_TESTS],
+        ["tests/test_refresh_plan.py", "tests/test_events_store.py", *_REFRESH_STORE_TESTS],
     ),
     "summary": (
         ["parsers/summary.py", "parsers/store/summary.py"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 import parsers
 from parsers.schema import TABLES
 from parsers.store import RunStore
+from parsers.store.catalog import CATALOG
 from parsers.store.entry import MANIFEST, entry_key
 from parsers.store.logfile import FINGERPRINT_BYTES
 from parsers.store.summary import RUN_COLUMNS
@@ -266,6 +268,27 @@ def test_runs_table_matches_summarize(runs: Path) -> None:
             got, expected = row[ours], want[theirs]
             assert (pd.isna(got) and expected is None) or got == pytest.approx(expected), (log.name, ours)
         assert row["formats"] == ", ".join(want["formats"])
+
+
+def test_a_runs_table_another_process_wrote_is_read_from_its_file(runs: Path) -> None:
+    """The dashboard reads the catalog that ``parse-log ingest`` or another refresher replaced:
+    a new file (new inode), not this process's cache.  Same rows, same hyperparameters, and a
+    refresh that finds nothing new leaves the table as it was."""
+    for name in ("a", "b"):
+        (runs / name).mkdir()
+        (runs / name / "train.log").write_bytes((DATA / "mindspore-2.10-cpu" / "fit.log").read_bytes())
+    (runs / "b" / "hparams.json").write_text('{"lr": 0.05}')
+    store = RunStore(runs)
+    store.refresh()
+    before, hparams = store.runs(), store.hparams()
+    catalog = store.store_dir / CATALOG
+    copy = catalog.with_name("copy.parquet")
+    shutil.copy2(catalog, copy)
+    os.replace(copy, catalog)  # what another process's atomic replace leaves
+    pd.testing.assert_frame_equal(store.runs(), before)
+    pd.testing.assert_frame_equal(store.hparams(), hparams)
+    assert set(store.refresh()["status"]) == {"unchanged"}
+    pd.testing.assert_frame_equal(store.runs(), before)
 
 
 def test_runs_columns_and_table_run_column(runs: Path) -> None:

@@ -216,3 +216,13 @@ def test_each_format_counts_the_lines_it_read() -> None:
     assert sum("loss is" in line for line in text) == 6 and sum("epoch time" in line for line in text) == 6
     assert log.meta["format_records"] == {"mindspore": len(text)} == {"mindspore": 15}
     assert (log.meta["lines_read"], log.meta["lines_skipped"], log.meta["skipped_examples"]) == (15, 0, [])
+
+
+def test_a_line_no_format_reads_is_counted_and_named_by_its_number() -> None:
+    """A loss line garbled in transit, put in as line 4 of the fit log: every record around it
+    kept, the line counted as skipped and named by its line number (1-based, as an editor shows it)."""
+    lines = (Path(__file__).parent / "data" / "mindspore-2.10-cpu" / "fit.log").read_text().splitlines(True)
+    text = "".join([*lines[:3], "loss is ???\n", *lines[3:]])
+    log = parsers.parse_log(text)
+    assert log.meta["format_records"] == {"mindspore": 15}
+    assert (log.meta["lines_read"], log.meta["lines_skipped"], log.meta["skipped_examples"]) == (16, 1, [4])

@@ -68,3 +68,16 @@ def test_the_runs_table_gives_the_same_figures_as_parse_log(tmp_path: Path) -> N
     assert row["wall_time_s"] == pytest.approx(summary["total_time_s"])
     assert row["mean_epoch_time_ms"] == pytest.approx(summary["mean_epoch_time_ms"])
     assert row["wall_time_s"] == pytest.approx(2 * ONE_RANK_WALL_S, rel=1e-4)
+
+
+def test_a_job_announces_its_epochs_through_any_rank(tmp_path: Path) -> None:
+    """Only rank 1's log printed the announced total (``Epoch 1/90``-style lines are often on the
+    leading rank only, and not always rank 0): the job's total is 90, its files both ranks'."""
+    folder = tmp_path / "job"
+    folder.mkdir()
+    (folder / "rank_0.log").write_text((DATA / "basic.log").read_text())
+    (folder / "rank_1.log").write_text("Epoch 1/90\n" + (DATA / "basic.log").read_text())
+    meta = parsers.parse_log(folder).meta
+    assert meta["total_epochs"] == 90
+    assert [(f["rank"], f["lines"]) for f in meta["files"]] == [(0, 49), (1, 50)]
+    assert meta["lines_read"] == 99

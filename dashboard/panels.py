@@ -229,34 +229,41 @@ def _controls(container, metrics: dict[str, series.Metric], key: str, *, baselin
     return _options(metrics, values)
 
 
-def curves_panel(ctx: Context, runs: pd.DataFrame, names: Sequence[str], *, key: str) -> None:
-    """Metric, x axis, smoothing, scale and marker controls, and the overlaid chart of ``names``.
+def curves_panel(
+    ctx: Context, runs: pd.DataFrame, names: Sequence[str], *, key: str, controls: bool = True
+) -> bool:
+    """Metric, x axis, smoothing, scale and marker controls, and the overlaid chart of ``names``;
+    whether a chart was drawn.
 
     The chart sits below its controls but is sent before them, drawn with the options the
     session holds: the browser fetches and starts plotly (most of a page's time to its first
     chart) while the controls are still on their way.  Should a control return another value
-    than the session held (a metric the runs no longer have), the chart is sent again."""
+    than the session held (a metric the runs no longer have), the chart is sent again.  With
+    ``controls`` False only the chart is sent (their place is kept: see ``first_draw``)."""
     names = list(names)
     if ctx.baseline and ctx.baseline not in names:
         names = [ctx.baseline, *names]
     if not names:
         st.info("Select runs to compare in the sidebar.")
-        return
+        return False
     versions = data.versions(runs, names)
     metrics = _available(ctx.runs_dir, versions)
     if not metrics:
         st.info("The selected runs have no loss, time or eval values yet.")
-        return
-    controls, slot = st.container(), st.empty()
+        return False
+    box, slot = st.container(), st.empty()
     if f"{key}.metric" in st.session_state:  # a rerun: controls first, as a person just used one
-        opts = _controls(controls, metrics, key, baseline=ctx.baseline)
+        opts = _controls(box, metrics, key, baseline=ctx.baseline)
         _draw_chart(slot, ctx, runs, versions, opts, key=f"{key}.chart")
-        return
+        return True
     expected = _expected_options(metrics, key)
     _draw_chart(slot, ctx, runs, versions, expected, key=f"{key}.chart")
-    opts = _controls(controls, metrics, key, baseline=ctx.baseline)
+    if not controls:
+        return True
+    opts = _controls(box, metrics, key, baseline=ctx.baseline)
     if opts != expected:
         _draw_chart(slot, ctx, runs, versions, opts, key=f"{key}.chart.again")
+    return True
 
 
 def _draw_chart(slot, ctx: Context, runs: pd.DataFrame, versions: tuple, opts: dict, *, key: str) -> None:

@@ -333,3 +333,28 @@ def test_eval_row_order_does_not_depend_on_the_hash_seed() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(seen) == 1, seen
+
+
+def test_timings_that_do_not_divide_say_nothing_about_steps_per_epoch() -> None:
+    """A Train epoch time of 1000 ms at 300 ms a step is 3.33 steps: a rounded or averaged timer,
+    not a count.  The steps printed (7 an epoch) number the second epoch's step 2 as step 9."""
+    epoch = "Train epoch time: 1000.000 ms, per step time: 300.000 ms\n"
+    text = "".join(f"epoch: 1 step: {s}, loss is {1 / s}\n" for s in range(1, 8)) + epoch
+    text += "epoch: 2 step: 1, loss is 0.1\nepoch: 2 step: 2, loss is 0.09\n"
+    log = parsers.parse_log(text)
+    assert log.meta["steps_per_epoch"] == 7
+    assert log.steps["global_step"].tolist()[-2:] == [8, 9]
+
+
+def test_an_eval_epochs_step_count_is_not_the_training_epochs() -> None:
+    """Mask R-CNN's eval prints ``Eval epoch time ..., per step time`` over its 5000 eval steps:
+    the training epoch has 19714 (its own Train epoch time / per step time)."""
+    text = (
+        "epoch: 1 step: 19714, loss is 1.0\n"
+        "Eval epoch time: 815743.776 ms, per step time: 163.149 ms\n"
+        "Train epoch time: 15771365.491 ms, per step time: 800.008 ms\n"
+        "epoch: 2 step: 100, loss is 0.9\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.meta["steps_per_epoch"] == 19714
+    assert log.steps["global_step"].tolist() == [19714, 19814]

@@ -18,12 +18,7 @@ from parsers.engine.numbering import check_numbering, decide_numbering, global_n
 from parsers.registry import LogFormat
 from parsers.schema import TABLES, empty_table
 
-__all__ = ["flagged_steps", "int_array", "step_columns", "step_rows", "steps_frame", "steps_frames"]
-
-
-def step_rows(ctx: Context, cols: Columns, epoch: np.ndarray, formats: dict[str, LogFormat]) -> pd.DataFrame:
-    """The steps table of this part (``epoch`` already 1-based and filled from the timeline)."""
-    return steps_frame(step_columns(ctx, cols, epoch, formats))
+__all__ = ["flagged_steps", "int_array", "step_columns", "steps_frame", "steps_frames"]
 
 
 def step_columns(

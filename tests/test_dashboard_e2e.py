@@ -19,6 +19,7 @@ from dashboard_server import (
     table_cells,
 )
 
+from dashboard.first_draw import LIMIT_MS
 from parsers.store import RunStore
 
 pytestmark = pytest.mark.e2e
@@ -95,6 +96,30 @@ def test_runs_table_lists_the_runs_and_the_chart_renders(page, server, runs_dir)
     traces = wait_chart(page)
     assert LIVE in drawn_runs(traces) and LONG in drawn_runs(traces)  # most recent, preselected
     shot(page, "runs")
+
+
+FIRST_SEEN = """(() => {
+  const seen = window.__firstSeen = {};
+  const marks = {line: '.js-plotly-plot .scatterlayer .trace path.js-line',
+                 grid: '[data-testid=stDataFrame] [role=gridcell]',
+                 filter: 'input[aria-label^="Filter by name"]'};
+  const look = () => { for (const [name, css] of Object.entries(marks))
+    if (!(name in seen) && document.querySelector(css)) seen[name] = performance.now(); };
+  new MutationObserver(look).observe(document, {childList: true, subtree: true});
+})();"""
+
+
+def test_a_new_tab_draws_the_chart_first_then_the_whole_page(page, server):
+    page.add_init_script(FIRST_SEEN)
+    open_view(page, server)
+    wait_runs_table(page)
+    page.get_by_role("button", name=re.compile("Scale, smoothing, markers")).wait_for()
+    seen = page.wait_for_function(
+        "() => { const s = window.__firstSeen; return s.filter && s; }"
+    ).json_value()
+    # The table and the filters wait in the browser for the chart's first line, or LIMIT_MS at most.
+    for later in ("grid", "filter"):
+        assert seen["line"] <= seen[later] or seen[later] >= LIMIT_MS, seen
 
 
 def test_a_broken_log_shows_its_error_row(page, server):

@@ -272,23 +272,26 @@ def test_runs_table_matches_summarize(runs: Path) -> None:
 
 def test_a_runs_table_another_process_wrote_is_read_from_its_file(runs: Path) -> None:
     """The dashboard reads the catalog that ``parse-log ingest`` or another refresher replaced:
-    a new file (new inode), not this process's cache.  Same rows, same hyperparameters, and a
-    refresh that finds nothing new leaves the table as it was."""
+    a new file (new inode), not this process's cache -- here one from before run c was added,
+    put back as another process's atomic replace would: its rows and hyperparameters are shown."""
+    fit = (DATA / "mindspore-2.10-cpu" / "fit.log").read_bytes()
     for name in ("a", "b"):
         (runs / name).mkdir()
-        (runs / name / "train.log").write_bytes((DATA / "mindspore-2.10-cpu" / "fit.log").read_bytes())
+        (runs / name / "train.log").write_bytes(fit)
     (runs / "b" / "hparams.json").write_text('{"lr": 0.05}')
     store = RunStore(runs)
     store.refresh()
     before, hparams = store.runs(), store.hparams()
     catalog = store.store_dir / CATALOG
-    copy = catalog.with_name("copy.parquet")
-    shutil.copy2(catalog, copy)
-    os.replace(copy, catalog)  # what another process's atomic replace leaves
+    older = catalog.with_name("older.parquet")
+    shutil.copy2(catalog, older)
+    (runs / "c").mkdir()
+    (runs / "c" / "train.log").write_bytes(fit)
+    store.refresh()
+    assert store.runs()["run"].tolist() == ["a", "b", "c"]
+    os.replace(older, catalog)
     pd.testing.assert_frame_equal(store.runs(), before)
     pd.testing.assert_frame_equal(store.hparams(), hparams)
-    assert set(store.refresh()["status"]) == {"unchanged"}
-    pd.testing.assert_frame_equal(store.runs(), before)
 
 
 def test_runs_columns_and_table_run_column(runs: Path) -> None:

@@ -294,6 +294,23 @@ def test_a_runs_table_another_process_wrote_is_read_from_its_file(runs: Path) ->
     pd.testing.assert_frame_equal(store.hparams(), hparams)
 
 
+def test_an_unchanged_runs_file_is_not_read_again(runs: Path) -> None:
+    """The Runs page asks for the runs table every few seconds: while the file is the same one
+    (inode, size, modification time), it is served from memory -- here its bytes are zeroed in
+    place with its time put back, and the table is still the one written."""
+    (runs / "a").mkdir()
+    (runs / "a" / "train.log").write_bytes((DATA / "mindspore-2.10-cpu" / "fit.log").read_bytes())
+    store = RunStore(runs)
+    store.refresh()
+    before = store.runs()
+    catalog = store.store_dir / CATALOG
+    st = catalog.stat()
+    with catalog.open("r+b") as handle:
+        handle.write(b"\0" * st.st_size)
+    os.utime(catalog, ns=(st.st_atime_ns, st.st_mtime_ns))
+    pd.testing.assert_frame_equal(store.runs(), before)
+
+
 def test_runs_columns_and_table_run_column(runs: Path) -> None:
     for run in ("b", "a/deep"):
         (runs / run).mkdir(parents=True)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from parsers.store import RunStore
+from parsers.store.catalog import CATALOG
 from parsers.store.discover import discover_local
 from parsers.store.entry import MANIFEST, entry_key, refresh_entry
 from parsers.store.sync import build_row, plan, stale_runs
@@ -235,3 +236,20 @@ def test_a_log_no_worker_parsed_is_an_error_row_saying_so(runs: Path) -> None:
     (run,) = discover_local(runs)
     row = build_row(runs / ".store", run)
     assert (row["run"], row["status"], row["error"], row["steps"]) == ("a", "error", "not parsed yet", 0)
+
+
+def test_a_refresh_that_finds_nothing_new_leaves_the_runs_file_as_it_was(runs: Path) -> None:
+    """An open dashboard refreshes every few seconds: with no log changed, the runs file is not
+    rewritten (every reader of the store would read it again); a changed log rewrites it."""
+    log = _log(runs, "a", TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    catalog = store.store_dir / CATALOG
+    written = catalog.stat()
+    store.refresh()
+    assert (catalog.stat().st_ino, catalog.stat().st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+    with log.open("a") as handle:
+        handle.write("epoch: 1 step: 3, loss is 2.0\n")
+    store.refresh()
+    assert catalog.stat().st_ino != written.st_ino
+    assert store.runs().loc[0, "steps"] == 3

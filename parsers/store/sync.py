@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from parsers.store.catalog import read_catalog, write_catalog
+from parsers.store.catalog import CATALOG, read_catalog, write_catalog
 from parsers.store.configs import read_hparams
 from parsers.store.discover import RunSpec, read_config
 from parsers.store.entry import MANIFEST, LogSpec, entry_key, formats_signature, read_manifest
@@ -135,23 +135,29 @@ def update_catalog(
     """Rebuild the runs-table rows of runs that changed; drop runs no longer under ``prune_root``.
 
     ``built`` holds rows already built elsewhere (by ``build_row`` on Dask workers, after
-    the entries were committed); the others are built here, under the catalog lock.
+    the entries were committed); the others are built here, under the catalog lock.  When no
+    row changed the runs file is left as it is: an open dashboard refreshes every few seconds,
+    and a rewrite would make every reader of the store read it again.
     """
     commits = _commits(results)
     built = built or {}
     with locked(store / "locks" / "catalog.lock"):
         catalog = read_catalog(store)
+        changed = not (store / CATALOG).exists()
         for run in runs:
             row = catalog.get(run.name)
             if row is None or _stale(row, run, commits):
                 catalog[run.name] = built.get(run.name) or build_row(store, run)
+                changed = True
         if prune_root is not None:
             names = {run.name for run in runs}
             for name in [
                 n for n, row in catalog.items() if row.get("_root") == prune_root and n not in names
             ]:
                 _drop_run(store, catalog.pop(name))
-        write_catalog(store, catalog)
+                changed = True
+        if changed:
+            write_catalog(store, catalog)
 
 
 def _commits(results: Iterable[dict[str, Any]]) -> dict[str, int | None]:

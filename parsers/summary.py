@@ -85,19 +85,17 @@ def warmup_rows(rank: Any, epoch: Any, line: Any, value: Any) -> np.ndarray:
     return warm
 
 
-def wall_time_s(train_ms: Any, eval_ms: Any, rank: Any = None, epoch: Any = None) -> float | None:
+def wall_time_s(train_ms: Any, eval_ms: Any, rank: Any, epoch: Any) -> float | None:
     """Training plus evaluation time of the epochs, in seconds; None without a training time.
 
-    Ranks run side by side: with ``rank``/``epoch`` given, each epoch counts once per rank
-    (the longest of its timings when untagged ranks printed several) and the run took as
-    long as its slowest rank -- not the sum of every rank's epochs.
+    Ranks run side by side: each epoch counts once per rank (the longest of its timings when
+    untagged ranks printed several; NaN rank is one rank) and the run took as long as its
+    slowest rank -- not the sum of every rank's epochs.
     """
     train, evals = np.asarray(train_ms, dtype=float), np.asarray(eval_ms, dtype=float)
     if np.isnan(train).all() or not np.nansum(train):
         return None
     spent = np.nan_to_num(train) + np.nan_to_num(evals)
-    if rank is None or epoch is None:
-        return float(spent.sum()) / 1000.0
     rank = np.nan_to_num(np.asarray(rank, dtype=float), nan=-1.0)
     epoch = np.asarray(epoch, dtype=float)
     per_rank: list[float] = []

@@ -81,3 +81,23 @@ def test_a_job_announces_its_epochs_through_any_rank(tmp_path: Path) -> None:
     assert meta["total_epochs"] == 90
     assert [(f["rank"], f["lines"]) for f in meta["files"]] == [(0, 49), (1, 50)]
     assert meta["lines_read"] == 99
+
+
+def test_the_wall_time_is_one_ranks_own_epochs_not_each_epochs_slowest(tmp_path: Path) -> None:
+    """Rank 0 compiles slowly (9 s, then 1 s epochs), rank 1 compiles fast and then lags (1 s,
+    then 6 s): rank 1 took 13 s, rank 0 11 s -- the job took 13 s, not 9 + 6 + 6 = 21 s."""
+
+    def log(times_ms: list[int]) -> str:
+        return "".join(
+            f"epoch: {e} step: 1, loss is {1.0 / e}\nTrain epoch time: {t}.000 ms, per step time: {t}.000 ms\n"
+            for e, t in enumerate(times_ms, start=1)
+        )
+
+    folder = tmp_path / "job"
+    folder.mkdir()
+    (folder / "rank_0.log").write_text(log([9000, 1000, 1000]))
+    (folder / "rank_1.log").write_text(log([1000, 6000, 6000]))
+    assert parsers.summarize(parsers.parse_log(folder))["total_time_s"] == pytest.approx(13.0)
+    store = RunStore(tmp_path)
+    store.refresh()
+    assert store.runs().set_index("run").loc["job", "wall_time_s"] == pytest.approx(13.0)

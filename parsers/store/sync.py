@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from parsers.store.catalog import CATALOG, read_catalog, write_catalog
+from parsers.store.catalog import read_catalog, write_catalog
 from parsers.store.configs import read_hparams
 from parsers.store.discover import RunSpec, read_config
 from parsers.store.entry import MANIFEST, LogSpec, entry_key, formats_signature, read_manifest
@@ -143,7 +143,7 @@ def update_catalog(
     built = built or {}
     with locked(store / "locks" / "catalog.lock"):
         catalog = read_catalog(store)
-        changed = not (store / CATALOG).exists()
+        changed = False  # a store with no runs yet has no file: it reads as an empty table
         for run in runs:
             row = catalog.get(run.name)
             if row is None or _stale(row, run, commits):

@@ -253,3 +253,19 @@ def test_a_refresh_that_finds_nothing_new_leaves_the_runs_file_as_it_was(runs: P
     store.refresh()
     assert catalog.stat().st_ino != written.st_ino
     assert store.runs().loc[0, "steps"] == 3
+
+
+def test_a_log_copied_into_a_new_run_leaves_the_original_its_entry(runs: Path) -> None:
+    """Run a's log copied, byte for byte, into a new run b: b is read as new, a stays as it was
+    (a rename would have moved a's entry; a copy must not)."""
+    log = _log(runs, "a", TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    (runs / "b").mkdir()
+    shutil.copy2(log, runs / "b" / "train.log")
+    rows = _rows(store)
+    assert {k: r["status"] for k, r in rows.items()} == {"a/train.log": "unchanged", "b/train.log": "new"}
+    assert store.table("steps").groupby("run")["loss"].apply(list).to_dict() == {
+        "a": [2.5, 2.25],
+        "b": [2.5, 2.25],
+    }

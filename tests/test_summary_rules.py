@@ -179,3 +179,15 @@ def test_throughput_leaves_out_the_first_epoch_in_the_summary_and_the_runs_table
     assert printed == [12102.26, 12107.45]
     assert parsers.summarize(parsers.parse_log(text))["samples_per_sec"] == printed[1]
     assert _store_row(tmp_path / "runs", "dscnn", text)["samples_per_sec"] == printed[1]
+
+
+def test_the_best_of_a_loss_like_eval_metric_is_its_lowest(tmp_path: Path) -> None:
+    """A run evaluated by its validation loss only: the runs table's best value is the lowest
+    loss printed (0.41), not the highest."""
+    text = (
+        "epoch: 1 step: 1, loss is 2.5\nEval result: epoch 1, metrics: {'val_loss': 0.9}\n"
+        "epoch: 2 step: 1, loss is 2.1\nEval result: epoch 2, metrics: {'val_loss': 0.41}\n"
+        "epoch: 3 step: 1, loss is 2.0\nEval result: epoch 3, metrics: {'val_loss': 0.55}\n"
+    )
+    row = _store_row(tmp_path / "runs", "a", text)
+    assert (row["best_metric"], row["best_value"]) == ("val_loss", 0.41)

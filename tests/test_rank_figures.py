@@ -101,3 +101,24 @@ def test_the_wall_time_is_one_ranks_own_epochs_not_each_epochs_slowest(tmp_path:
     store = RunStore(tmp_path)
     store.refresh()
     assert store.runs().set_index("run").loc["job", "wall_time_s"] == pytest.approx(13.0)
+
+
+def test_a_rank_that_joined_late_leaves_out_its_own_first_epoch(tmp_path: Path) -> None:
+    """Rank 1 was restarted and printed from epoch 2 on: its epoch 2 (800 ms) compiled, as rank
+    0's epoch 1 (900 ms) did.  The mean epoch time is of the others: 100, 100 and 120 ms."""
+
+    def log(first: int, times_ms: list[int]) -> str:
+        return "".join(
+            f"epoch: {e} step: 1, loss is {1.0 / e}\nTrain epoch time: {t}.000 ms, per step time: {t}.000 ms\n"
+            for e, t in enumerate(times_ms, start=first)
+        )
+
+    folder = tmp_path / "job"
+    folder.mkdir()
+    (folder / "rank_0.log").write_text(log(1, [900, 100, 100]))
+    (folder / "rank_1.log").write_text(log(2, [800, 120]))
+    mean_ms = (100 + 100 + 120) / 3
+    assert parsers.summarize(parsers.parse_log(folder))["mean_epoch_time_ms"] == pytest.approx(mean_ms)
+    store = RunStore(tmp_path)
+    store.refresh()
+    assert store.runs().set_index("run").loc["job", "mean_epoch_time_ms"] == pytest.approx(mean_ms)

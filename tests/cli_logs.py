@@ -54,6 +54,15 @@ def numbers(pattern: re.Pattern[str], path: Path) -> list[float]:
     return [float(v) for v in pattern.findall(path.read_text(encoding="utf-8"))]
 
 
+def timed_epochs(times_ms: list[int], *, first: int = 1) -> str:
+    """A LossMonitor/TimeMonitor log of one step line and one ``Train epoch time`` line an
+    epoch, epochs numbered from ``first``, taking ``times_ms`` each."""
+    return "".join(
+        f"epoch: {e} step: 1, loss is {1.0 / e}\nTrain epoch time: {t:.3f} ms, per step time: {t:.3f} ms\n"
+        for e, t in enumerate(times_ms, start=first)
+    )
+
+
 def mean_without_first(values: list[float]) -> float:
     return statistics.fmean(values[1:] if len(values) > 1 else values)
 

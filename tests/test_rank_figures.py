@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_logs import timed_epochs
 
 import parsers
 from parsers.store import RunStore
@@ -86,17 +87,10 @@ def test_a_job_announces_its_epochs_through_any_rank(tmp_path: Path) -> None:
 def test_the_wall_time_is_one_ranks_own_epochs_not_each_epochs_slowest(tmp_path: Path) -> None:
     """Rank 0 compiles slowly (9 s, then 1 s epochs), rank 1 compiles fast and then lags (1 s,
     then 6 s): rank 1 took 13 s, rank 0 11 s -- the job took 13 s, not 9 + 6 + 6 = 21 s."""
-
-    def log(times_ms: list[int]) -> str:
-        return "".join(
-            f"epoch: {e} step: 1, loss is {1.0 / e}\nTrain epoch time: {t}.000 ms, per step time: {t}.000 ms\n"
-            for e, t in enumerate(times_ms, start=1)
-        )
-
     folder = tmp_path / "job"
     folder.mkdir()
-    (folder / "rank_0.log").write_text(log([9000, 1000, 1000]))
-    (folder / "rank_1.log").write_text(log([1000, 6000, 6000]))
+    (folder / "rank_0.log").write_text(timed_epochs([9000, 1000, 1000]))
+    (folder / "rank_1.log").write_text(timed_epochs([1000, 6000, 6000]))
     assert parsers.summarize(parsers.parse_log(folder))["total_time_s"] == pytest.approx(13.0)
     store = RunStore(tmp_path)
     store.refresh()
@@ -106,17 +100,10 @@ def test_the_wall_time_is_one_ranks_own_epochs_not_each_epochs_slowest(tmp_path:
 def test_a_rank_that_joined_late_leaves_out_its_own_first_epoch(tmp_path: Path) -> None:
     """Rank 1 was restarted and printed from epoch 2 on: its epoch 2 (800 ms) compiled, as rank
     0's epoch 1 (900 ms) did.  The mean epoch time is of the others: 100, 100 and 120 ms."""
-
-    def log(first: int, times_ms: list[int]) -> str:
-        return "".join(
-            f"epoch: {e} step: 1, loss is {1.0 / e}\nTrain epoch time: {t}.000 ms, per step time: {t}.000 ms\n"
-            for e, t in enumerate(times_ms, start=first)
-        )
-
     folder = tmp_path / "job"
     folder.mkdir()
-    (folder / "rank_0.log").write_text(log(1, [900, 100, 100]))
-    (folder / "rank_1.log").write_text(log(2, [800, 120]))
+    (folder / "rank_0.log").write_text(timed_epochs([900, 100, 100]))
+    (folder / "rank_1.log").write_text(timed_epochs([800, 120], first=2))
     mean_ms = (100 + 100 + 120) / 3
     assert parsers.summarize(parsers.parse_log(folder))["mean_epoch_time_ms"] == pytest.approx(mean_ms)
     store = RunStore(tmp_path)

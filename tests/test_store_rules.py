@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_logs import timed_epochs
 
 import parsers
 from parsers.store import RunStore
@@ -79,10 +80,7 @@ def test_a_run_is_stalled_after_20_usual_step_intervals_without_growth(runs: Pat
 def test_a_run_with_one_step_line_an_epoch_waits_20_epochs(runs: Path) -> None:
     # One loss line an epoch, 30 s epochs (the first, compiling, left out of the mean): a line
     # every 30 s, so 20 of those are 600 s -- not the 5-minute floor, not half of 600.
-    text = "".join(
-        f"epoch: {e} step: 1, loss is {2.0 / e}\nTrain epoch time: {t} ms, per step time: {t} ms\n"
-        for e, t in ((1, "90000.000"), (2, "30000.000"), (3, "30000.000"), (4, "30000.000"))
-    ).encode()
+    text = timed_epochs([90000, 30000, 30000, 30000]).encode()
     _run(runs, "quiet_450s", text, quiet_s=450)
     _run(runs, "quiet_660s", text, quiet_s=660)
     table = _runs_table(runs)

@@ -100,6 +100,27 @@ _REFRESH_STORE_TESTS = [
     ),
 ]
 
+# Every in-process test of parsing checks what the engine assembles.
+_ENGINE_TESTS = [
+    f"tests/test_{name}.py"
+    for name in [
+        "data_logs",
+        "incremental",
+        "traps",
+        "grammar",
+        "grammar_ranks",
+        "grammar_exclude",
+        "rank_figures",
+        "ranks",
+        "errors",
+        "hostile_bytes",
+        "many_logs",
+        "layers",
+        "properties",
+        "linear_time",
+    ]
+]
+
 # module -> (files mutated, pytest arguments selecting its fast tests)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "catalog": (["parsers/store/catalog.py"], [*_STORE_TESTS, "-k", _STORE_TABLES]),
@@ -122,30 +143,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["parsers/compare.py"],
         ["tests/test_compare.py", "tests/test_compare_rules.py", "-k", "not as_a_process"],
     ),
-    "engine": (
-        ["parsers/engine/*.py"],
-        [
-            *(
-                f"tests/test_{name}.py"
-                for name in (
-                    "data_logs",
-                    "incremental",
-                    "traps",
-                    "grammar",
-                    "grammar_ranks",
-                    "grammar_exclude",
-                    "rank_figures",
-                    "ranks",
-                    "errors",
-                    "hostile_bytes",
-                    "many_logs",
-                    "layers",
-                    "properties",
-                    "linear_time",
-                )
-            ),
-        ],
-    ),
+    "engine": (["parsers/engine/*.py"], _ENGINE_TESTS),
 }
 
 

@@ -10,11 +10,7 @@ two looks (a delivery in progress finishes; webhook retries are given up).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
-import signal
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from parsers.insights.alerts import ALERT_RULES, parse_alert_rule
@@ -104,23 +100,27 @@ def watch(args: argparse.Namespace) -> int:
     """Run the watch the arguments describe; the exit code."""
     from parsers.watch.deliver import Delivery, exec_argv
     from parsers.watch.loop import Watcher, resolve_target
+    from parsers.watch.stopping import StopRequest, stopping_on_signals
 
     rules = [parse_alert_rule(text) for text in args.rules]
     every = parse_every(args.every)
     target = resolve_target(args.sources)
     prices = load_prices(args.prices or target.base / PRICES_FILE)
     _check_currencies(rules, prices, args.prices or target.base / PRICES_FILE)
-    stop = threading.Event()
-    delivery = Delivery(
-        style=args.style,
-        exec_argv=exec_argv(args.exec_command) if args.exec_command is not None else None,
-        webhook=args.webhook,
-        webhook_format=args.webhook_format,
-        wait=stop.wait,
-    )
-    watcher = Watcher(target, rules, store_dir=args.store, prices=prices, delivery=delivery)
-    with _stopping_on_signals(stop):
-        return watcher.run(every_s=every, once=args.once, stop=stop)
+    stop = StopRequest()
+    try:
+        delivery = Delivery(
+            style=args.style,
+            exec_argv=exec_argv(args.exec_command) if args.exec_command is not None else None,
+            webhook=args.webhook,
+            webhook_format=args.webhook_format,
+            wait=stop.wait,
+        )
+        watcher = Watcher(target, rules, store_dir=args.store, prices=prices, delivery=delivery)
+        with stopping_on_signals(stop):
+            return watcher.run(every_s=every, once=args.once, stop=stop)
+    finally:
+        stop.close()
 
 
 def _check_currencies(rules: list[Rule], prices: list[Price], where: Path) -> None:
@@ -132,17 +132,3 @@ def _check_currencies(rules: list[Rule], prices: list[Price], where: Path) -> No
                 f"--on {rule.text!r}: the price table ({where}) is in {', '.join(sorted(currencies))}, "
                 f"not {rule.unit}"
             )
-
-
-@contextlib.contextmanager
-def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set ``stop`` instead of killing the process mid-write."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

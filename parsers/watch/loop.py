@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from parsers.watch.deliver import Delivery
 from parsers.watch.errors import WatchError
 from parsers.watch.message import alert_record
 from parsers.watch.state import SentAlerts
+from parsers.watch.stopping import StopRequest
 
 __all__ = ["Target", "Watcher", "resolve_target"]
 
@@ -121,7 +121,7 @@ class Watcher:
         self.delivered = len(new)
         return alerts
 
-    def run(self, *, every_s: float, once: bool, stop: threading.Event) -> int:
+    def run(self, *, every_s: float, once: bool, stop: StopRequest) -> int:
         """Watch until ``stop`` is set (0), or look once (1 when some rule holds, else 0)."""
         alerts = self.tick(everything=True)  # bad input fails here, before any waiting
         if once:

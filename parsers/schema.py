@@ -76,6 +76,7 @@ __all__ = [
     "TABLES",
     "conform",
     "empty_table",
+    "float_column",
     "missing_column",
 ]
 
@@ -225,3 +226,12 @@ def missing_column(n: int, dtype: str) -> pd.Series:
     if dtype == "boolean":
         return pd.Series(pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool)))
     return pd.Series(pd.array(np.full(n, None, dtype=object), dtype=dtype))
+
+
+def float_column(table: pd.DataFrame, column: str) -> np.ndarray:
+    """``table[column]`` as float64 with NaN for a missing value, or all NaN when the table has
+    no such column: the one form the summary rules compute on, whatever nullable dtype
+    (``Int64`` rank and line, ``Float64``) the table holds it in."""
+    if column not in table:
+        return np.full(len(table), np.nan)
+    return table[column].to_numpy(np.float64, na_value=np.nan)

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from parsers.schema import float_column
+
 if TYPE_CHECKING:
     from parsers.parse import ParsedLog
 
@@ -160,18 +162,9 @@ def mean_epoch_time_ms(epochs: pd.DataFrame) -> float | None:
 
 
 def _mean_without_warmup(epochs: pd.DataFrame, column: str) -> float | None:
-    values = epochs[column].to_numpy(dtype=float, na_value=np.nan)
-    return mean_after_first(values, _warmup(epochs, values))
-
-
-def _warmup(epochs: pd.DataFrame, values: np.ndarray) -> np.ndarray:
-    return warmup_rows(_floats(epochs, "rank"), _floats(epochs, "epoch"), _floats(epochs, "line"), values)
-
-
-def _floats(table: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in table:
-        return np.full(len(table), np.nan)
-    return table[column].to_numpy(dtype=float, na_value=np.nan)
+    values = float_column(epochs, column)
+    rank, epoch, line = (float_column(epochs, name) for name in ("rank", "epoch", "line"))
+    return mean_after_first(values, warmup_rows(rank, epoch, line, values))
 
 
 def epochs_done(log: ParsedLog) -> int:
@@ -232,10 +225,10 @@ def summarize(log: ParsedLog) -> dict[str, Any]:
         "samples_per_sec": _mean_without_warmup(epochs, "samples_per_sec"),
         "samples_per_sec_source": _source(epochs),
         "total_time_s": wall_time_s(
-            _floats(epochs, "epoch_time_ms"),
-            _floats(epochs, "eval_time_ms"),
-            rank=_floats(epochs, "rank"),
-            epoch=_floats(epochs, "epoch"),
+            float_column(epochs, "epoch_time_ms"),
+            float_column(epochs, "eval_time_ms"),
+            rank=float_column(epochs, "rank"),
+            epoch=float_column(epochs, "epoch"),
         ),
         "eta_s": eta_s(total_epochs=total, epochs_done=done, mean_epoch_time_ms=mean_ms, status=status),
         "evals": _best_evals(log.evals),

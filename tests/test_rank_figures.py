@@ -109,3 +109,26 @@ def test_a_rank_that_joined_late_leaves_out_its_own_first_epoch(tmp_path: Path) 
     store = RunStore(tmp_path)
     store.refresh()
     assert store.runs().set_index("run").loc["job", "mean_epoch_time_ms"] == pytest.approx(mean_ms)
+
+
+def test_untagged_ranks_timing_each_epoch_leave_every_compile_timing_out(tmp_path: Path) -> None:
+    """Four ranks share one stream and print ``Train epoch time`` for each epoch with no rank tag:
+    epoch 1's four timings all include compilation, so none of them is averaged; each epoch
+    took as long as its slowest timing (9.1 + 1.2 + 1.0 s), not the sum of the four."""
+    per_epoch = {1: [9000, 9100, 8900, 9050], 2: [1000, 1100, 1050, 1200], 3: [1000, 1000, 1000, 1000]}
+    text = "".join(
+        f"epoch: {epoch} step: 1, loss is {1.0 / epoch}\n"
+        + "".join(f"Train epoch time: {ms:.3f} ms, per step time: {ms:.3f} ms\n" for ms in times)
+        for epoch, times in per_epoch.items()
+    )
+    mean_ms = (sum(per_epoch[2]) + sum(per_epoch[3])) / 8
+    wall_s = (9100 + 1200 + 1000) / 1000.0
+    summary = parsers.summarize(parsers.parse_log(text))
+    assert (summary["mean_epoch_time_ms"], summary["total_time_s"]) == pytest.approx((mean_ms, wall_s))
+    assert summary["epochs_done"] == 3
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "train.log").write_text(text)
+    store = RunStore(tmp_path)
+    store.refresh()
+    row = store.runs().set_index("run").loc["job"]
+    assert (row["mean_epoch_time_ms"], row["wall_time_s"]) == pytest.approx((mean_ms, wall_s))

@@ -10,7 +10,9 @@ the same text where it applies the same rule (``parsers.store.summary``).
 from __future__ import annotations
 
 import math
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ import parsers
 from parsers.schema import TABLES
 from parsers.store import RunStore
 from parsers.store.summary import run_epochs
-from parsers.summary import mean_after_first, run_status
+from parsers.summary import mean_after_first, run_status, status_of, wall_time_s, warmup_rows
 from tests.conftest import DATA
 
 FIT = DATA / "mindspore-2.10-cpu" / "fit.log"  # real MindSpore 2.10 CPU run: eval and train times
@@ -191,3 +193,59 @@ def test_the_best_of_a_loss_like_eval_metric_is_its_lowest(tmp_path: Path) -> No
     )
     row = _store_row(tmp_path / "runs", "a", text)
     assert (row["best_metric"], row["best_value"]) == ("val_loss", 0.41)
+
+
+NAN = math.nan
+
+
+def test_a_ranks_compile_epoch_is_its_first_epoch_with_a_value() -> None:
+    """The warm-up rows, rule by rule, on the tables the parsers build:
+    - a rank whose first epoch row has no time (only an evaluation, say) compiled in the first
+      epoch that has one, which is left out;
+    - line order decides, not table order;
+    - an untagged log beside a tagged rank is a rank of its own, with its own compile epoch;
+    - a timing with no epoch number is an epoch of its own: only the first is the warm-up."""
+    values = [NAN, 500.0, 100.0]
+    warm = warmup_rows(rank=[0, 0, 0], epoch=[1, 2, 3], line=[10, 20, 30], value=values)
+    assert warm.tolist() == [False, True, False]
+    assert mean_after_first(values, warm) == 100.0
+    assert warmup_rows(rank=[0, 0], epoch=[2, 1], line=[20, 10], value=[100.0, 900.0]).tolist() == [
+        False,
+        True,
+    ]
+    tagged_and_not = warmup_rows(
+        rank=[0, 0, NAN, NAN], epoch=[1, 2, 3, 4], line=[1, 2, 1, 2], value=[900.0, 100.0, 800.0, 120.0]
+    )
+    assert tagged_and_not.tolist() == [True, False, True, False]
+    unnumbered = warmup_rows(rank=[NAN] * 3, epoch=[NAN] * 3, line=[1, 2, 3], value=[900.0, 100.0, 110.0])
+    assert unnumbered.tolist() == [True, False, False]
+
+
+def test_timings_without_an_epoch_number_each_add_to_the_wall_time() -> None:
+    """TimeMonitor lines the parser could not number are still time spent: 1 s + 2 s + 0.5 s of eval."""
+    assert wall_time_s([1000.0, 2000.0], [NAN, 500.0], rank=[NAN, NAN], epoch=[NAN, NAN]) == 3.5
+
+
+def test_an_error_on_the_last_records_own_line_is_a_crash() -> None:
+    """Two ranks' output glued: the last record and an ``[ERROR]`` share line 7.  Nothing was
+    recorded after the error, so the run crashed."""
+    common = {"finished": False, "total_epochs": None, "epochs_done": 1, "nan_and_traceback": False}
+    assert status_of(last_record_line=7, last_bad_line=7, **common) == "crashed"
+    assert status_of(last_record_line=8, last_bad_line=7, **common) == "running"
+
+
+def test_a_run_that_prints_only_minute_long_epoch_times_is_not_stalled_after_fifteen_minutes(
+    tmp_path: Path,
+) -> None:
+    """TimeMonitor alone (no step records): one line a minute, so quiet for 15 minutes is
+    under the 20-line stall limit (20 minutes); quiet for 25 minutes is stalled."""
+    text = "".join(f"Train epoch time: {60000 + e:.3f} ms, per step time: 100.000 ms\n" for e in range(3))
+    (tmp_path / "job").mkdir()
+    log = tmp_path / "job" / "train.log"
+    log.write_text(text)
+    store = RunStore(tmp_path)
+    for quiet_min, status in ((15, "running"), (25, "stalled")):
+        then = time.time() - quiet_min * 60
+        os.utime(log, (then, then))
+        store.refresh()
+        assert store.runs().set_index("run").loc["job", "status"] == status, quiet_min

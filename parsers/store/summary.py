@@ -42,7 +42,7 @@ import pandas as pd
 
 from parsers.engine import computed_throughput, merge_meta
 from parsers.insights.direction import lower_is_better
-from parsers.schema import RUNS, conform, empty_table
+from parsers.schema import RUNS, conform, empty_table, float_column
 from parsers.summary import completed_epochs, eta_s, mean_after_first, status_of, wall_time_s, warmup_rows
 
 __all__ = [
@@ -124,16 +124,10 @@ def epoch_figures(epochs: pd.DataFrame) -> dict[str, Any]:
     """
     if not len(epochs):
         return dict(_NO_EPOCHS)
-    line = epochs["line"].to_numpy(np.float64, na_value=np.nan)
-    epoch = epochs["epoch"].to_numpy(np.float64, na_value=np.nan)
-    rank = (
-        epochs["rank"].to_numpy(np.float64, na_value=np.nan)
-        if "rank" in epochs
-        else np.full(len(line), np.nan)
+    line, epoch, rank, train, evals, throughput = (
+        float_column(epochs, name)
+        for name in ("line", "epoch", "rank", "epoch_time_ms", "eval_time_ms", "samples_per_sec")
     )
-    train = epochs["epoch_time_ms"].to_numpy(np.float64, na_value=np.nan)
-    evals = epochs["eval_time_ms"].to_numpy(np.float64, na_value=np.nan)
-    throughput = epochs["samples_per_sec"].to_numpy(np.float64, na_value=np.nan)
     known_evals = evals[~np.isnan(evals)]
     return {
         "timed_epochs": len(np.unique(epoch[~np.isnan(epoch)])),
@@ -222,12 +216,9 @@ def _interval_s(mean_ms: float | None, n_steps: int, stats: list[dict]) -> float
     return mean_ms / 1000.0 / max(per_epoch, 1.0)
 
 
-def stall_after_s(interval_s: Any, max_eval_s: Any) -> Any:
-    """Seconds without growth after which a running run is called stalled (see module docstring):
-    the one definition of the rule, for one run (floats or None) or for every row of the runs table
-    at once (arrays, NaN for unknown; ``catalog.query_runs`` applies it against the clock)."""
-    interval = np.asarray(interval_s, dtype=float)
-    evals = np.nan_to_num(np.asarray(max_eval_s, dtype=float), nan=0.0)
-    limit = np.maximum(np.maximum(STALL_FACTOR * interval, STALL_MIN_S), 2.0 * evals)
-    limit = np.where(np.isfinite(interval), limit, STALL_UNKNOWN_S)
-    return float(limit) if limit.ndim == 0 else limit
+def stall_after_s(interval_s: np.ndarray, max_eval_s: np.ndarray) -> np.ndarray:
+    """Seconds without growth after which a running run is called stalled (see module docstring),
+    for every row of the runs table at once (NaN for unknown); ``catalog.query_runs`` applies it
+    against the clock.  The one definition of the rule."""
+    limit = np.fmax(np.maximum(STALL_FACTOR * interval_s, STALL_MIN_S), 2.0 * max_eval_s)  # fmax: no eval
+    return np.where(np.isfinite(interval_s), limit, STALL_UNKNOWN_S)

@@ -134,6 +134,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_summary_rules.py",
             "tests/test_rank_figures.py",
             "tests/test_store_rules.py",
+            "tests/test_events_store.py",  # the summary of a run of event files alone
             *_SUMMARY_STORE_TESTS,
             "-k",
             _STORE_FAST,

@@ -132,3 +132,26 @@ def test_untagged_ranks_timing_each_epoch_leave_every_compile_timing_out(tmp_pat
     store.refresh()
     row = store.runs().set_index("run").loc["job"]
     assert (row["mean_epoch_time_ms"], row["wall_time_s"]) == pytest.approx((mean_ms, wall_s))
+
+
+def test_a_rank_midway_through_the_last_epoch_leaves_it_undone_whatever_the_others_printed(
+    tmp_path: Path,
+) -> None:
+    """No epoch time lines, 15 steps an epoch: rank 0 is at step 5 of epoch 3, rank 1 printed
+    epoch 2's last step (15).  Epoch 3 is not done, however far rank 1 got in epoch 2."""
+
+    def steps(epochs: list[tuple[int, int]]) -> str:
+        return "".join(
+            f"epoch: {e} step: {s}, loss is {1 / (e * s):.4f}\n"
+            for e, last in epochs
+            for s in range(1, last + 1)
+        )
+
+    folder = tmp_path / "job"
+    folder.mkdir()
+    (folder / "rank_0.log").write_text(steps([(1, 15), (2, 15), (3, 5)]))
+    (folder / "rank_1.log").write_text(steps([(1, 15), (2, 15)]))
+    assert parsers.summarize(parsers.parse_log(folder))["epochs_done"] == 2
+    store = RunStore(tmp_path)
+    store.refresh()
+    assert store.runs().set_index("run").loc["job", "epochs_done"] == 2

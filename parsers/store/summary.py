@@ -102,9 +102,9 @@ def run_row(manifests: list[dict[str, Any]], figures: dict[str, Any], meta: dict
     if not ok or not has_rows:
         row.update(status="error", epochs_done=0)
         return row
-    counts = _sum_counts(stats)
-    done = _epochs_done(figures, stats, meta, counts)
-    status = _status(figures, stats, meta, counts, done)
+    seen = _event_kinds(stats)
+    done = _epochs_done(figures, stats, meta, seen)
+    status = _status(figures, stats, meta, seen, done)
     mean_ms = figures["mean_epoch_time_ms"]
     row.update(status=status, epochs_done=done, **_losses(stats), **_best(stats))
     row.update(mean_epoch_time_ms=mean_ms, samples_per_sec=figures["samples_per_sec"])
@@ -143,15 +143,13 @@ _NO_EPOCHS = {"timed_epochs": 0, "max_line": None, "mean_epoch_time_ms": None, "
               "wall_time_s": None, "max_eval_s": None}  # fmt: skip
 
 
-def _sum_counts(stats: list[dict]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for s in stats:
-        for kind, n in (s.get("event_counts") or {}).items():
-            counts[kind] = counts.get(kind, 0) + n
-    return counts
+def _event_kinds(stats: list[dict]) -> set[str]:
+    """The kinds of event any log of the run printed: the status rules ask only whether one
+    did (a finish line, a NaN loss and a traceback), never how many."""
+    return {kind for s in stats for kind, n in (s.get("event_counts") or {}).items() if n}
 
 
-def _epochs_done(figures: dict, stats: list[dict], meta: dict, counts: dict[str, int]) -> int:
+def _epochs_done(figures: dict, stats: list[dict], meta: dict, seen: set[str]) -> int:
     """``parsers.summary.completed_epochs`` fed from the running statistics."""
     lasts = [(s["last_epoch"], s.get("last_epoch_step")) for s in stats if s.get("last_epoch") is not None]
     last = max((e for e, _ in lasts), default=None)
@@ -161,23 +159,23 @@ def _epochs_done(figures: dict, stats: list[dict], meta: dict, counts: dict[str,
         last_epoch=last,
         last_epoch_step=max(steps) if steps else None,
         steps_per_epoch=meta.get("steps_per_epoch"),
-        finished=bool(counts.get("finish")),
+        finished="finish" in seen,
     )
 
 
-def _status(figures: dict, stats: list[dict], meta: dict, counts: dict[str, int], done: int) -> str:
+def _status(figures: dict, stats: list[dict], meta: dict, seen: set[str], done: int) -> str:
     """``parsers.summary.status_of`` fed from the running statistics."""
     lines = [s["max_step_line"] for s in stats if s.get("max_step_line") is not None]
     if figures["max_line"] is not None:
         lines.append(figures["max_line"])
     bad = [s["bad_event_line"] for s in stats if s.get("bad_event_line") is not None]
     return status_of(
-        finished=bool(counts.get("finish")),
+        finished="finish" in seen,
         total_epochs=meta.get("total_epochs"),
         epochs_done=done,
         last_record_line=max(lines or [0]),
         last_bad_line=max(bad) if bad else None,
-        nan_and_traceback=bool(counts.get("nan") and counts.get("traceback")),
+        nan_and_traceback={"nan", "traceback"} <= seen,
     )
 
 

@@ -269,3 +269,41 @@ def test_a_log_copied_into_a_new_run_leaves_the_original_its_entry(runs: Path) -
         "a": [2.5, 2.25],
         "b": [2.5, 2.25],
     }
+
+
+def test_a_parsed_log_another_refresher_already_moved_is_left_where_it_is(runs: Path) -> None:
+    """Two refreshers (the dashboard and ``parse-log ingest``) both saw run a renamed b and both
+    go to move a's parsed log to b.  The first moves it; the second finds nothing left to move
+    and says so -- no error, and b's entry stays whole: b is not read again."""
+    from parsers.store.sync import _move_entry
+
+    _log(runs, "a", TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    os.rename(runs / "a", runs / "b")
+    old_key = entry_key(str(runs / "a" / "train.log"))
+    (run,) = discover_local(runs, skip=store.store_dir)
+    assert _move_entry(store.store_dir, old_key, run.logs[0]) is True
+    assert _move_entry(store.store_dir, old_key, run.logs[0]) is False  # the second refresher
+    rows = _rows(store)
+    assert (rows["b/train.log"]["status"], rows["b/train.log"]["bytes_parsed"]) == ("unchanged", 0)
+    assert store.table("steps")["loss"].tolist() == [2.5, 2.25]
+
+
+def test_a_parsed_log_is_never_moved_onto_one_that_has_its_own_entry(runs: Path) -> None:
+    """Run a copied to b, both refreshed: each has its own parsed log.  A refresher that still
+    takes b for a renamed a must not move a's entry onto b's: both stay, neither is read again."""
+    from parsers.store.sync import _move_entry
+
+    _log(runs, "a", TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    shutil.copytree(runs / "a", runs / "b")
+    store.refresh()
+    b_spec = next(run for run in discover_local(runs, skip=store.store_dir) if run.name == "b").logs[0]
+    assert _move_entry(store.store_dir, entry_key(str(runs / "a" / "train.log")), b_spec) is False
+    rows = _rows(store)
+    assert {k: (r["status"], r["bytes_parsed"]) for k, r in rows.items()} == {
+        "a/train.log": ("unchanged", 0),
+        "b/train.log": ("unchanged", 0),
+    }

@@ -139,3 +139,18 @@ def _table_figures(log) -> dict:
             for m, g in evals.groupby("metric", sort=False)
         },
     }
+
+
+def test_a_resumed_epoch_appended_keeps_the_furthest_step_of_the_last_epoch(tmp_path: Path) -> None:
+    """A job restarted from a checkpoint appends to its log and prints epoch 3 again from step 1:
+    read in two parts (the restart in the second), the running figures still hold epoch 3's
+    furthest step (10), as a cold read of the whole file does -- so the store and ``parse-log``
+    agree on the epochs done."""
+    lines = [f"epoch: {e} step: {s}, loss is {1 / (e * s):.4f}\n" for e in (1, 2, 3) for s in range(1, 11)]
+    resumed = [f"epoch: 3 step: {s}, loss is {0.5 / s:.4f}\n" for s in range(1, 5)]
+    data = "".join(lines + resumed).encode()
+    path = tmp_path / "train.log"
+    path.write_bytes(data[:1])
+    _, _, _, stats = grow(path, data, [len("".join(lines).encode())], segment=1 << 30)
+    assert (stats["last_epoch"], stats["last_epoch_step"]) == (3, 10)
+    assert _running_figures(stats) == _table_figures(cold(data, path.name, tmp_path))

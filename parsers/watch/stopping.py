@@ -7,8 +7,9 @@ holding the event's lock, ``Event.set`` waits for that lock forever (the ``signa
 documentation warns against locks in handlers; cpython#126434 is the same bug in
 ``multiprocessing.Event``).  CI saw a watcher that never stopped after SIGTERM.
 
-So the request is a flag plus a byte written to a pipe, and sleeping is ``select`` on that
-pipe.  ``signal.set_wakeup_fd`` makes the interpreter's C-level handler write the byte as
+So the request is a flag plus a byte written to a socket pair, and sleeping is ``select`` on
+it (a socket, not a pipe: on Windows both ``select`` and ``set_wakeup_fd`` take sockets
+only).  ``signal.set_wakeup_fd`` makes the interpreter's C-level handler write the byte as
 soon as the signal arrives, in whichever thread receives it, so a sleep ends at once even
 before the Python handler has run.
 """
@@ -16,9 +17,9 @@ before the Python handler has run.
 from __future__ import annotations
 
 import contextlib
-import os
 import select
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -32,15 +33,15 @@ class StopRequest:
 
     def __init__(self) -> None:
         self._requested = False
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._read, False)
-        os.set_blocking(self._write, False)  # set_wakeup_fd needs a non-blocking descriptor
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)  # set_wakeup_fd needs a non-blocking descriptor
 
     def set(self) -> None:
         """Ask to stop.  Lock-free, so it is safe in a signal handler."""
         self._requested = True
-        with contextlib.suppress(BlockingIOError):  # a full pipe already wakes the sleeper
-            os.write(self._write, b"\0")
+        with contextlib.suppress(OSError):  # a full buffer already wakes the sleeper
+            self._write.send(b"\0")
 
     def is_set(self) -> bool:
         return self._requested
@@ -50,21 +51,20 @@ class StopRequest:
         if self._requested:
             return True
         ready, _, _ = select.select([self._read], [], [], max(timeout, 0.0))
-        if ready:  # only a stop request or a stop signal writes to the pipe
-            with contextlib.suppress(BlockingIOError):
-                while os.read(self._read, 512):
+        if ready:  # only a stop request or a stop signal writes to the socket
+            with contextlib.suppress(OSError):
+                while self._read.recv(512):
                     pass
             self._requested = True
         return self._requested
 
     def close(self) -> None:
-        for fd in (self._read, self._write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._read.close()
+        self._write.close()
 
     def wakeup_fd(self) -> int:
         """The descriptor for ``signal.set_wakeup_fd``."""
-        return self._write
+        return self._write.fileno()
 
 
 @contextlib.contextmanager

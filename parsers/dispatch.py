@@ -115,10 +115,12 @@ class Dispatcher:
 
     def is_glued(self, shape: int, text: str) -> bool:
         """Whether the lines of a shape hold several records glued together (``glued_pieces``), each
-        read as a line of its own: two pieces at least must give records, else the line is one."""
+        read as a line of its own: two pieces at least must give records -- or one a record and
+        another an event (a ``[ERROR]`` message glued to a step line) -- else the line is one."""
         if shape not in self.glued:
-            pieces = glued_pieces(text)
-            self.glued[shape] = bool(pieces) and sum(_records_in(p, self) for p in pieces) >= 2
+            tables = [_tables_in(p, self) for p in glued_pieces(text)]
+            records = sum(bool(t & _RECORD_TABLES) for t in tables)
+            self.glued[shape] = records >= 2 or (records == 1 and any("events" in t for t in tables))
         return self.glued[shape]
 
     def plan(self, shape: int, text: str, tokens: list[tuple[int, int, int]]) -> ShapePlan | None:
@@ -361,6 +363,10 @@ def extract_chunk(buf: np.ndarray, dispatcher: Dispatcher) -> ChunkRecords:
 # A record's start: the text before a line's first number (``epoch: ``, ``[rank``), with 3 letters at least.
 _RECORD_START = re.compile(r"^\s*(?P<start>[^\d\s][^\d]*?)\d")
 _GLUE = "0123456789])"
+_RECORD_TABLES = frozenset({"steps", "epochs", "evals"})
+# A logger's level tag that opens a line of its own (MindSpore's ``[ERROR] ME(...)``, ``[WARNING]
+# DEVICE(...)``), found glued right after a value: another process's message lost its newline.
+_LEVEL_TAG = re.compile(r"(?<=[0-9\])])\[(?:ERROR|WARNING|WARN|CRITICAL|FATAL|EXCEPTION|INFO)\]")
 
 
 def glued_pieces(text: str) -> list[str]:
@@ -372,29 +378,28 @@ def glued_pieces(text: str) -> list[str]:
     ``[rank``) found again right after a value (a digit, ``]`` or ``)`` before it, no space or
     separator) starts a second record of the same shape; the line is cut there.  A start found
     after a space or a separator is a part of the record (``epoch: 3, ... epoch: 3``), never cut.
+    A logger's level tag right after a value (``loss is 2.25[ERROR] ME(...)``) is cut the same
+    way: the record and the error message are each a line of their own.
     """
+    cuts = [m.start() for m in _LEVEL_TAG.finditer(text)]
     found = _RECORD_START.match(text)
-    if found is None:
-        return []
-    start = found.group("start")
-    if sum(c.isalpha() for c in start) < 3:
-        return []
-    cuts = []
-    at = text.find(start, found.end())
-    while at > 0:
-        if text[at - 1] in _GLUE:
-            cuts.append(at)
-        at = text.find(start, at + len(start))
+    start = found.group("start") if found is not None else ""
+    if sum(c.isalpha() for c in start) >= 3:
+        at = text.find(start, found.end())
+        while at > 0:
+            if text[at - 1] in _GLUE:
+                cuts.append(at)
+            at = text.find(start, at + len(start))
     if not cuts:
         return []
-    bounds = [0, *cuts, len(text)]
+    bounds = [0, *sorted(set(cuts)), len(text)]
     return [text[a:b] for a, b in pairwise(bounds)]
 
 
-def _records_in(piece: str, dispatcher: Dispatcher) -> bool:
-    """Whether a piece of a line, read as a line of its own, gives a record (not noise, not an event)."""
+def _tables_in(piece: str, dispatcher: Dispatcher) -> set[str]:
+    """The tables a piece of a line gives rows to, read as a line of its own."""
     chunk = extract_chunk(_piece_buffer(piece), dispatcher)
-    return any(b.pattern.table in ("steps", "epochs", "evals") for b in chunk.batches)
+    return {b.pattern.table for b in chunk.batches}
 
 
 def _piece_buffer(piece: str) -> np.ndarray:

@@ -148,3 +148,24 @@ def test_parts_give_the_cold_parse(seed: int, tmp_path: Path) -> None:
     assert expected.epochs["epoch"].tolist() == [1, 1, 2]
     for name in ("steps", "epochs", "evals", "events"):
         pd.testing.assert_frame_equal(got[name], getattr(expected, name), obj=name)
+
+
+def test_a_step_line_glued_to_an_error_message_keeps_both() -> None:
+    """A device's ``[ERROR]`` message lost the newline before it and landed right after a loss:
+    the step record (its loss) and the error event are both there, on the same line."""
+    # mindspore/getnext_task_fail_warning.log
+    error = (
+        "[ERROR] DEVICE(2420702,fffe06ffd1e0,python):2023-11-20-15:34:32.886.561 "
+        "[mindspore/ccsrc/plugin/device/ascend/hal/device/ascend_kernel_runtime.cc:761] "
+        "DumpTaskExceptionInfo] Task fail infos task_id: 2, stream_id: 45, tid: 2420702, device_id: 0, "
+        "retcode: 507011 ( model execute failed)"
+    )
+    log = _parse(STEP_1, STEP_2 + error, STEP_2.replace("step: 312", "step: 468"))
+    assert log.steps[["step", "loss", "line"]].values.tolist() == [
+        [156, 2.0816354751586914, 1],
+        [312, 1.4474115371704102, 2],
+        [468, 1.4474115371704102, 3],
+    ]
+    assert log.events[["kind", "line"]].values.tolist() == [["error", 2]]
+    assert log.events["message"].iloc[0].startswith("[ERROR] DEVICE(2420702")
+    assert log.meta["lines_skipped"] == 0

@@ -56,6 +56,7 @@ FIELD_TYPES = frozenset(
         "percent",
         "dict",
         "kwargs",
+        "val_pairs",
         "epoch_progress",
         "nonzero",
     }

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any
 
-__all__ = ["UNIT_MS", "literal_dict", "literal_kwargs", "number", "to_value"]
+__all__ = ["UNIT_MS", "literal_dict", "literal_kwargs", "number", "to_value", "val_pairs"]
 
 UNIT_MS: dict[str, float] = {
     "ms": 1.0,
@@ -69,6 +69,8 @@ def to_value(text: str | None, kind: str, unit: str | None = None) -> Any:
         return int(float(text.strip().strip("[]")))
     if kind in ("dict", "kwargs"):
         return literal_dict(text) if kind == "dict" else literal_kwargs(text)
+    if kind == "val_pairs":
+        return val_pairs(text)
     if kind == "hms":
         return hms_ms(text)
     if kind == "epoch_progress":
@@ -110,6 +112,21 @@ def literal_dict(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         return {}
     return {str(k): _restore_special(v) for k, v in value.items()}
+
+
+_PAIR = re.compile(
+    r"(?:^|\s)-\s+(?P<key>[A-Za-z_][\w.@]*):\s*(?P<value>[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|nan|inf))"
+)
+
+
+def val_pairs(text: str) -> dict[str, Any]:
+    """The validation figures of Keras' ``- loss: 0.23 - acc: 0.91 - val_loss: 0.60 - val_acc: 0.83``:
+    every ``val_`` pair (the others are the training figures of the same epoch), by name."""
+    return {
+        m.group("key"): float(m.group("value"))
+        for m in _PAIR.finditer(text)
+        if m.group("key").startswith("val_")
+    }
 
 
 def literal_kwargs(text: str) -> dict[str, Any]:

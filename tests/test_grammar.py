@@ -427,3 +427,41 @@ def test_an_epoch_time_on_an_eval_line_is_the_evaluations_time() -> None:
         [2, 40.154, 39.069],
         [3, 39.405, 38.371],
     ]
+
+
+# Keras 2 fit() output as published (TensorFlow in Practice course notes, IMDB Conv1D), epochs 2 and 3:
+KERAS_EPOCHS = (
+    "Epoch 2/10",
+    "391/391 [==============================] - 27s 69ms/step - loss: 0.2272 - accuracy: 0.9151 "
+    "- val_loss: 0.2928 - val_accuracy: 0.8796",
+    "Epoch 3/10",
+    "391/391 [==============================] - 23s 59ms/step - loss: 0.1568 - accuracy: 0.9438 "
+    "- val_loss: 0.3347 - val_accuracy: 0.8726",
+)
+
+
+@pytest.mark.parametrize("exclude", [(), ("keras",)], ids=["keras format", "grammar"])
+def test_a_keras_epoch_end_gives_its_times_and_every_validation_figure(exclude: tuple[str, ...]) -> None:
+    """The epoch's time (27 s), the step's (69 ms), the loss, and each ``val_`` figure as an eval of
+    that epoch -- ``accuracy`` is training's; read alike by the keras format and by the grammar."""
+    log = parsers.parse_log("\n".join(KERAS_EPOCHS) + "\n", exclude_formats=exclude)
+    assert log.steps[["epoch", "step", "loss", "step_time_ms"]].values.tolist() == [
+        [2, 391, 0.2272, 69.0],
+        [3, 391, 0.1568, 59.0],
+    ]
+    assert log.epochs[["epoch", "epoch_time_ms"]].values.tolist() == [[2, 27000.0], [3, 23000.0]]
+    evals = log.evals.set_index(["epoch", "metric"])["value"].to_dict()
+    assert evals == {
+        (2, "val_loss"): 0.2928,
+        (2, "val_accuracy"): 0.8796,
+        (3, "val_loss"): 0.3347,
+        (3, "val_accuracy"): 0.8726,
+    }
+    assert log.meta["total_epochs"] == 10
+
+
+def test_a_negative_loss_keeps_its_key_and_sign() -> None:
+    """Reinforcement learning's actor loss is negative (mindrl's TD3 example, see
+    tests/data/mindspore/mindrl_td3_episodes_negative_loss.log): ``loss is -1096.728`` is the loss."""
+    log = _parse("Episode 691: loss is -1096.728, rewards is 6039.843")
+    assert log.steps[["epoch", "loss"]].values.tolist() == [[691, -1096.728]]

@@ -85,19 +85,22 @@ def _without_generic(records: Records, generic: set[str]) -> tuple[Records, int]
 
 
 def _mid_epoch(records: Records) -> tuple[Records, int]:
-    """Records without those printed at a step short of the epoch's steps, and how many.
+    """Records without those printed at a step short of the epoch's steps, and how many lines
+    that leaves unread.
 
     ``step: [20/5004], loss is 6.94 Epoch time: 12416.098 ms``: a time printed at step 20 of
-    5004 is the time since the last print, not an epoch's time.
+    5004 is the time since the last print, not an epoch's time.  A record whose line also gave
+    a step row (it holds a loss) leaves nothing unread: it is not counted as skipped.
     """
     if "step" not in records or "steps_per_epoch" not in records:
         return records, 0
     early = float_column(records["step"]) < float_column(records["steps_per_epoch"])  # NaN: not early
     if not early.any():
         return records, 0
+    unread = early & np.isnan(float_column(records["loss"])) if "loss" in records else early
     if isinstance(records, pd.DataFrame):
-        return records[~early].reset_index(drop=True), int(early.sum())
-    return {k: np.asarray(v)[~early] for k, v in records.items()}, int(early.sum())
+        return records[~early].reset_index(drop=True), int(unread.sum())
+    return {k: np.asarray(v)[~early] for k, v in records.items()}, int(unread.sum())
 
 
 # What an epoch record reports; a step line that feeds the epochs table holds one of these or nothing.
@@ -117,12 +120,18 @@ def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         return frame, 0
     timed = np.zeros(len(frame), bool)
     for col in _EPOCH_FIGURES:
-        if col != "samples_per_sec" and col in frame:
+        if col not in ("samples_per_sec", "step_time_ms") and col in frame:
             timed |= ~np.isnan(_floats(frame[col]))
-    stepline = ~np.isnan(_floats(frame["loss"])) & ~timed
+    has_rate = ~np.isnan(_floats(frame["samples_per_sec"]))
+    # A step time beside the throughput (PaddleOCR's ``batch_cost: 0.18 s ... ips: 355 samples/s``)
+    # is the step's as the throughput is; a step time alone keeps a line an epoch record, as before.
+    step_timed = np.zeros(len(frame), bool)
+    if "step_time_ms" in frame:
+        step_timed = ~np.isnan(_floats(frame["step_time_ms"]))
+    stepline = ~np.isnan(_floats(frame["loss"])) & ~timed & (has_rate | ~step_timed)
     if not stepline.any():
         return frame, 0
-    rated = stepline & ~np.isnan(_floats(frame["samples_per_sec"]))
+    rated = stepline & has_rate
     ctx_epoch = frame["_ctx"].to_numpy(np.float64)
     epoch = _floats(frame["epoch"]) if "epoch" in frame else np.full(len(frame), np.nan)
     epoch = np.where(np.isnan(epoch), ctx_epoch, epoch)

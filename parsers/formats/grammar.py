@@ -40,6 +40,7 @@ __all__ = ["GRAMMAR", "SYNONYMS", "Reading", "Value", "grammar_pattern", "read_l
 SYNONYMS: dict[str, str] = {
     # "epcoh": a MindSpore example's typo; "Epoch nr: [100/100]": the epoch's number
     **dict.fromkeys(("epoch", "ep", "epcoh", "epoch nr", "epoch no", "epoch num", "epoch number"), "epoch"),
+    "episode": "epoch",  # reinforcement learning (MindSpore Reinforcement): "Episode 691: loss is -1096.7"
     **dict.fromkeys(("step", "iter", "iteration", "it", "batch", "train step", "steps"), "step"),
     **dict.fromkeys(("global step", "num updates", "current steps", "global steps"), "global_step"),
     **dict.fromkeys(
@@ -57,6 +58,8 @@ SYNONYMS: dict[str, str] = {
             "time per step",
             "batch time",
             "iter time",
+            "batch cost",  # PaddlePaddle suites: "batch_cost: 0.18023 s" a step
+            "avg batch cost",
         ),
         "step_time_ms",
     ),
@@ -130,6 +133,8 @@ METRIC_WORDS = frozenset(
         "rmse",
         "wer",
         "cer",
+        "reward",
+        "rewards",
     ]
 )
 # Keys that are never metrics: summaries and positions.
@@ -138,7 +143,8 @@ _NOT_METRIC = re.compile(r"(?i)\bbest\b|^(?:lr|time|eta|memory|data time)$")
 _COUNT_PARTS = frozenset(["cor", "correct", "cnt", "count", "tot"])
 # Words that make a line an evaluation: not followed by '_' (val_loss is a key), '.' or '/'.
 _EVAL_WORD = re.compile(
-    r"(?i)(?<![\w/.])(val|valid|validation|validating|eval|evaluation|evaluating|test|testing|results?|metrics)"
+    r"(?i)(?<![\w/.])(val|valid|validation|validating|eval|evaluate|evaluation|evaluating|test|testing|results?"
+    r"|metrics)"
     r"(?![\w./])"
 )
 _TRAIN_WORD = re.compile(r"(?i)(?<![\w/.])(train|training)(?![\w./])")
@@ -157,6 +163,9 @@ _SAMPLE_RATE = re.compile(
 _DURATION_MS = {"ms": 1.0, "msec": 1.0, "s": 1e3, "sec": 1e3, "secs": 1e3, "second": 1e3, "seconds": 1e3}
 _DURATION_MS.update({"min": 6e4, "mins": 6e4, "minute": 6e4, "minutes": 6e4, "h": 3.6e6, "hour": 3.6e6})
 _DURATION_MS["hours"] = 3.6e6
+# Times printed without a unit are milliseconds, but for these keys, whose writers print seconds
+# (PaddlePaddle's suites: ``batch_cost: 0.5344`` beside ``ips: 3.7 samples/sec``).
+_SECONDS_KEYS = dict.fromkeys(("batch cost", "avg batch cost"), "s")
 # Values that are words.
 _WORD_VALUE = re.compile(r"(?<![\w.])(?i:(nan|inf|infinity|true|false))(?!\w)")
 # What may stand between a key and its value.
@@ -174,8 +183,19 @@ _KEY_REACH = 120
 _KEYED_EVAL = re.compile(r"(?i)(?:val|valid|eval|test)_")
 # A Tensor's shape (``Tensor(shape=[1], dtype=Float32, [ 1.08e+01])``) holds no value.
 _TENSOR_SHAPE = re.compile(r"shape=\[[^\]]{0,40}\]")
+# A date or a clock time holds no value either, and its slashes are no ``cur/total`` progress:
+# ``[2020/11/16 11:11:26]``, ``2024-08-06``, detectron2's ``[11/01 11:27:04 d2.utils.events]``,
+# ``eta: 8:05:12``.  Fixed-width pieces, no nested repeats: linear in the line.
+_DATE_TIME = re.compile(
+    r"(?<![\w./])(?:"
+    r"\d{4}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)?"
+    r"|(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01]) \d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
+    r"|\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"
+    r")(?![\w/])"
+)
 _EVAL_PART = re.compile(r"(?i)(?:^|_)(?:val|valid|validation|eval|test)(?:_|$)")
 _TQDM_AFTER = re.compile(r"\s*\[\d+:\d+(?::\d+)?<")
+_BAR_AFTER = re.compile(r"\s*\[[=>.]+")
 _AVERAGE_AFTER = re.compile(r"\s*\(\s*[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*\)")
 _EPOCHS_AFTER = re.compile(r"\s*epochs\b")
 _LOG_WORDS = {"INFO", "DEBUG", "WARNING", "WARN", "ERROR", "I", "W", "E"}
@@ -216,6 +236,7 @@ class _Item:
     averaged: bool = False  # followed by "(running average)": a progress meter's figure
     in_parens: bool = False  # "(" right before its key: a part of the value before it
     text_after: str = ""  # a few characters after the value (or its progress total)
+    finished: bool = False  # a progress pair at its total ("100/100")
 
 
 def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
@@ -284,6 +305,8 @@ _WINDOW_CHARS = 16_384
 def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
     """Every value of the line with the key before it, its unit and a progress total."""
     shapes = [m.span() for m in _TENSOR_SHAPE.finditer(text)] if "shape=[" in text else []
+    if ":" in text or "/" in text or "-" in text:
+        shapes += [m.span() for m in _DATE_TIME.finditer(text)]
     spans = [
         (s, e) for s, e in numbers if not _inside_word(text, s, e) and not any(a <= s < b for a, b in shapes)
     ]
@@ -298,6 +321,7 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
         if items and items[-1].total is None and re.fullmatch(r"\s*/\s*", lead) and text[start].isdigit():
             items[-1].total = (start, end)
             items[-1].text_after = text[end : end + 16]
+            items[-1].finished = text[start:end] == items[-1].text
             last = end
             continue
         if text.startswith("%|", end):
@@ -305,14 +329,14 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
             continue  # a progress bar's percentage ("Map: 100%|████")
         unit_match = _UNIT.match(text, end)
         unit = unit_match.group("unit") if unit_match else None
-        key, key_unit = _key(lead)
+        # A minus sign right before a value belongs to it (not in "2023-08", a hyphen).
+        negate = start > 0 and text[start - 1] == "-" and (start < 2 or not text[start - 2].isalnum())
+        key, key_unit = _key(lead[:-1] if negate else lead)  # "loss is -1096.7": the key is "loss"
         if not key and items and _CONNECTOR.fullmatch(lead) and items[-1].total is None:
             # "Loss in epoch 0  =  2.16": the words before "in epoch" name the value after it.
             named = _NAMED_AT.match(items[-1].key)
             if named:
                 key, items[-1].key = named.group("name"), named.group("counter")
-        # A minus sign right before a value belongs to it (not in "2023-08", a hyphen).
-        negate = start > 0 and text[start - 1] == "-" and (start < 2 or not text[start - 2].isalnum())
         bracketed = lead.rstrip().endswith("[") or bool(items and column_of(items[-1].key) == "epoch")
         items.append(
             _Item(key, start, end, text[start:end], unit or key_unit, negate=negate, bracketed=bracketed)
@@ -325,8 +349,20 @@ def _items(text: str, numbers: list[tuple[int, int]]) -> list[_Item]:
             items[-1].unit = items[-1].unit or (closing.group("unit") if closing else None)
         if key.lower().split()[-1:] in (["max"], ["total"]) and _EPOCHS_AFTER.match(text, end):
             items[-1].key = "max epochs"  # "max: 30 epochs"
+        if not key and unit_match and unit_match.group("unit") in _DURATION_MS:
+            # Keras' epoch end, ``100/100 [======] - 328s 3s/step - loss: ...``: after a finished
+            # bar, a bare duration is the epoch's time and one "a step" the step's time.
+            if text.startswith("/step", unit_match.end()):
+                items[-1].key = "step time"
+            elif len(items) > 1 and _finished_bar(items[-2]):
+                items[-1].key = "epoch time"
         last = unit_match.end() if unit_match else end
     return items
+
+
+def _finished_bar(item: _Item) -> bool:
+    """A progress bar's counter at its total (``100/100 [=====]``): the end of an epoch."""
+    return item.finished and not item.key and bool(_BAR_AFTER.match(item.text_after))
 
 
 def _inside_word(text: str, start: int, end: int) -> bool:
@@ -420,6 +456,12 @@ def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str
         # a line redrawn several times holds several: the last is the latest.
         fields["global_step"] = _value("global_step", item, "int")
         return
+    if item.total is not None and not item.key and _BAR_AFTER.match(item.text_after):
+        # A progress bar's counter (Keras' ``  4/102 [>......] - ETA: 8:10 - loss: 0.6791``) is the
+        # step in the epoch; the figures after it are the epoch's running averages so far.
+        _put(fields, "step", item)
+        _put_total(fields, "steps_per_epoch", item)
+        return
     if item.total is not None and item.bracketed and (column is None or column == "step"):
         # A progress pair in brackets, or after the epoch, with no counter key of its own
         # (``[1][ 10/196]``, ``| epoch 010  2000 / 8223``, ``subset  1000 / 1311``) is the step.
@@ -488,7 +530,7 @@ def _value(column: str, item: _Item, kind: str) -> Value:
     scale = 1.0
     unit = (item.unit or "").lower()
     if column.endswith("_time_ms"):
-        scale = _DURATION_MS.get(unit, 1.0)
+        scale = _DURATION_MS.get(unit or _SECONDS_KEYS.get(_norm(item.key), "ms"), 1.0)
     elif unit == "%":
         scale = 0.01
     return Value(column, kind, item.start, item.end, scale=scale, negate=item.negate)

@@ -132,15 +132,17 @@ KERAS = register(
                 also=("epochs", "evals"),
                 regex=(
                     r"^\s*(?P<step>\d+)\s*/\s*(?P<steps_per_epoch>\d+)\s*\[=+\]\s*-\s*"
-                    r"(?P<epoch_time_ms>\d+(?:\.\d+)?)\s*(?P<epoch_time_ms_unit>ms|s|min)\b.*?"
-                    rf"-\s*loss:\s*(?P<loss>{LOSS})(?:.*?-\s*val_loss:\s*(?P<metric_val_loss>{LOSS}))?"
+                    r"(?P<epoch_time_ms>\d+(?:\.\d+)?)\s*(?P<epoch_time_ms_unit>ms|s|min)\b"
+                    r"(?:\s+(?P<step_time_ms>\d+(?:\.\d+)?)(?P<step_time_ms_unit>ms|s)/step)?.*?"
+                    rf"-\s*loss:\s*(?P<loss>{LOSS})(?P<metrics>(?:\s+-\s+[A-Za-z_][\w.@]*:\s*\S+)*)"
                 ),
                 fields={
                     "step": "int",
                     "steps_per_epoch": "int",
                     "epoch_time_ms": "duration",
+                    "step_time_ms": "duration",
                     "loss": "float",
-                    "metric_val_loss": "float",
+                    "metrics": "val_pairs",  # every val_ figure: val_loss, val_acc, val_mae, ...
                 },
             ),
         ),

@@ -48,7 +48,9 @@ PRINTED_NAN = "printed_nan"
 # A rank tag in front of a record: "[rank 3]", "[1,3]<stdout>:", "rank_3:", "[Rank 3]".
 # srun --label prefixes each line with the task number: "0: ...".
 _RANK_TAG = (
-    r"(?:\[\s*rank\s*:?\s*(?P<r1>\d+)\s*\]|\[\d+,(?P<r2>\d+)\]<std(?:out|err)>|\brank[_ ](?P<r3>\d+)\b"
+    # Open MPI's ``[1,3]<stdout>:``, also as SageMaker prints it: ``[1,mpirank:3,algo-1]<stdout>:``
+    r"(?:\[\s*rank\s*:?\s*(?P<r1>\d+)\s*\]|\[\d+,(?:mpirank:)?(?P<r2>\d+)(?:,[\w.-]+)?\]<std(?:out|err)>"
+    r"|\brank[_ ](?P<r3>\d+)\b"
     r"|^(?P<r4>\d{1,4}): )"
 )
 

@@ -169,3 +169,11 @@ def test_a_step_line_glued_to_an_error_message_keeps_both() -> None:
     assert log.events[["kind", "line"]].values.tolist() == [["error", 2]]
     assert log.events["message"].iloc[0].startswith("[ERROR] DEVICE(2420702")
     assert log.meta["lines_skipped"] == 0
+
+
+def test_sagemakers_open_mpi_prefix_tags_the_rank() -> None:
+    """SageMaker runs Open MPI with its own tag, ``[1,mpirank:0,algo-1]<stdout>:`` (GitHub issue
+    aws-samples/sagemaker-distributed-training-workshop#6); the same line from rank 3 is rank 3's."""
+    line = "[1,mpirank:0,algo-1]<stdout>:#015Epoch 0:  50% 1/2 [00:00<00:00,  6.54it/s, loss=2.29, v_num=0]"
+    log = _parse(line, line.replace("mpirank:0", "mpirank:3").replace("loss=2.29", "loss=2.31"))
+    assert log.steps[["rank", "loss"]].values.tolist() == [[0, 2.29], [3, 2.31]]

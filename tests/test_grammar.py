@@ -465,3 +465,21 @@ def test_a_negative_loss_keeps_its_key_and_sign() -> None:
     tests/data/mindspore/mindrl_td3_episodes_negative_loss.log): ``loss is -1096.728`` is the loss."""
     log = _parse("Episode 691: loss is -1096.728, rewards is 6039.843")
     assert log.steps[["epoch", "loss"]].values.tolist() == [[691, -1096.728]]
+
+
+# PaddleClas' trainer (GitHub PR PaddlePaddle/PaddleClas#525): each epoch and each evaluation ends
+# with an END line of averages; "top1"/"top5" are names, their digits no values.
+PADDLECLAS_ENDS = (
+    "2020-12-30 06:13:38 INFO: END epoch:0   train top1: 0.0071 top5: 0.0373 loss:  9.4002  "
+    "batch_cost: 0.26346 s, reader_cost: 0.00012 s, batch_cost_sum: 6.84987 s, ips: 121.46222 images/sec.",
+    "2020-12-30 06:13:41 INFO: END valid top1: 0.0127 top5: 0.0569 loss: 8773.9191  batch_cost: 0.09155 s, "
+    "reader_cost: 0.00009 s, batch_cost_sum: 2.47194 s, ips: 305.83228 images/sec.",
+)
+
+
+def test_end_of_epoch_and_end_of_evaluation_lines_give_the_epoch_time_and_the_metrics() -> None:
+    log = _parse(*PADDLECLAS_ENDS)
+    assert log.epochs[["epoch", "epoch_time_ms"]].values.tolist() == [[1, 6849.87]]
+    evals = log.evals.set_index("metric")["value"].to_dict()
+    assert evals == {"valid_top1": 0.0127, "valid_top5": 0.0569, "valid_loss": 8773.9191}
+    assert set(log.evals["epoch"]) == {1}

@@ -72,6 +72,7 @@ SYNONYMS: dict[str, str] = {
             "cost time",
             "epoch duration",
             "time since last epoch",
+            "batch cost sum",  # PaddleClas' "END epoch:0 ... batch_cost_sum: 6.84987 s": the epoch's
         ),
         "epoch_time_ms",
     ),
@@ -165,7 +166,7 @@ _DURATION_MS.update({"min": 6e4, "mins": 6e4, "minute": 6e4, "minutes": 6e4, "h"
 _DURATION_MS["hours"] = 3.6e6
 # Times printed without a unit are milliseconds, but for these keys, whose writers print seconds
 # (PaddlePaddle's suites: ``batch_cost: 0.5344`` beside ``ips: 3.7 samples/sec``).
-_SECONDS_KEYS = dict.fromkeys(("batch cost", "avg batch cost"), "s")
+_SECONDS_KEYS = dict.fromkeys(("batch cost", "avg batch cost", "batch cost sum"), "s")
 # Values that are words.
 _WORD_VALUE = re.compile(r"(?<![\w.])(?i:(nan|inf|infinity|true|false))(?!\w)")
 # What may stand between a key and its value.
@@ -366,12 +367,18 @@ def _finished_bar(item: _Item) -> bool:
 
 
 def _inside_word(text: str, start: int, end: int) -> bool:
-    """A digit run that is part of a name (``top-1``, ``acc@5``, ``2023-08-16``, ``1st``)."""
+    """A digit run that is part of a name (``top-1``, ``acc@5``, ``2023-08-16``, ``1st``, and a key's
+    last digits glued to its letters when the value follows: ``top1: 0.0127``, ``mAP50=0.74``)."""
     before = text[start - 1] if start else ""
     after = text[end] if end < len(text) else ""
     if before in "-@" and start > 1 and text[start - 2].isalnum():
         return True
+    if before.isalpha() and _KEY_END.match(text, end):
+        return True
     return after.isalpha() and after not in "sehm%" and not text[end : end + 3].isalpha()
+
+
+_KEY_END = re.compile(r"\s?[:=：]")  # what ends a key: its value comes next
 
 
 def _key(lead: str) -> tuple[str, str | None]:
@@ -438,8 +445,10 @@ def _metric_prefix(items: list[_Item], eval_line: bool) -> str:
         return ""
     for item in items:
         words = item.key.split()
-        if len(words) > 1 and _EVAL_WORD.fullmatch(words[0]) and words[0].islower():
-            return words[0]
+        # the eval word may follow an upper-case marker: PaddleClas' ``END valid top1: 0.0127``
+        lead = 1 if len(words) > 2 and words[0].isupper() else 0
+        if len(words) > lead + 1 and _EVAL_WORD.fullmatch(words[lead]) and words[lead].islower():
+            return words[lead]
         if item.key:
             return ""
     return ""
@@ -501,6 +510,8 @@ def _metric_name(key: str, prefix: str) -> str:
         key = words[-1]
     name = re.sub(r"\s+", "_", key.strip())
     if prefix:
+        if words and words[0].isupper() and prefix in words[1:2]:
+            name = "_".join(words[1:])  # "END valid top1": the marker is no part of the name
         name = name.lower()
         if not name.startswith(prefix):
             name = f"{prefix}_{name}"

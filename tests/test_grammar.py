@@ -483,3 +483,17 @@ def test_end_of_epoch_and_end_of_evaluation_lines_give_the_epoch_time_and_the_me
     evals = log.evals.set_index("metric")["value"].to_dict()
     assert evals == {"valid_top1": 0.0127, "valid_top5": 0.0569, "valid_loss": 8773.9191}
     assert set(log.evals["epoch"]) == {1}
+
+
+def test_a_training_figure_alone_on_its_line_is_no_evaluation() -> None:
+    """Caffe prints each iteration's training outputs on lines of their own (GitHub issue
+    Tonyfy/LCNN_TRAIN#11): ``Train net output #0: accuracy = 0.90625`` is training's, not an eval;
+    ``Test loss: 4.44912`` is the evaluation."""
+    log = _parse(
+        "I0914 09:38:23.549799  6584 solver.cpp:228] Iteration 1855600, loss = 0.544462",
+        "I0914 09:38:23.549799  6584 solver.cpp:244]     Train net output #0: accuracy = 0.90625",
+        "I0914 09:38:49.350800  6584 solver.cpp:337] Iteration 1856000, Testing net (#0)",
+        "I0914 09:38:49.901799  6584 solver.cpp:391] Test loss: 4.44912",
+    )
+    assert log.steps[["step", "loss"]].values.tolist() == [[1855600, 0.544462]]
+    assert log.evals[["metric", "value"]].values.tolist() == [["Test_loss", 4.44912]]

@@ -599,8 +599,9 @@ def _record(
         return Reading("epochs", (), tuple(values))
     if metrics and not fields.keys() - _POSITIONS:
         # Metrics alone on a line (``acc: [1.0]; avg acc: [0.92]``, DeepSpeed's scores): an evaluation,
-        # unless it reports the best one so far (``Best epoch:41 acc:93.73%``): a summary, counted before.
-        if any(_norm(i.key).split()[:1] == ["best"] for i in items):
+        # unless it reports the best one so far (``Best epoch:41 acc:93.73%``): a summary, counted before;
+        # or says it is training's (Caffe's ``Train net output #0: accuracy = 0.75``).
+        if any(_norm(i.key).split()[:1] == ["best"] for i in items) or train_line:
             return None
         return Reading("evals", (), tuple([*fields.values(), *metrics.values()]))
     if set(fields) == {"total_epochs"} and not any("_" in i.key for i in items):

@@ -58,6 +58,7 @@ SYNONYMS: dict[str, str] = {
             "time per step",
             "batch time",
             "iter time",
+            "iteration seconds",  # a bare "time" beside "data_time" (``_iteration_timer``)
             "batch cost",  # PaddlePaddle suites: "batch_cost: 0.18023 s" a step
             "avg batch cost",
         ),
@@ -166,7 +167,7 @@ _DURATION_MS.update({"min": 6e4, "mins": 6e4, "minute": 6e4, "minutes": 6e4, "h"
 _DURATION_MS["hours"] = 3.6e6
 # Times printed without a unit are milliseconds, but for these keys, whose writers print seconds
 # (PaddlePaddle's suites: ``batch_cost: 0.5344`` beside ``ips: 3.7 samples/sec``).
-_SECONDS_KEYS = dict.fromkeys(("batch cost", "avg batch cost", "batch cost sum"), "s")
+_SECONDS_KEYS = dict.fromkeys(("batch cost", "avg batch cost", "batch cost sum", "iteration seconds"), "s")
 # Values that are words.
 _WORD_VALUE = re.compile(r"(?<![\w.])(?i:(nan|inf|infinity|true|false))(?!\w)")
 # What may stand between a key and its value.
@@ -250,6 +251,7 @@ def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
     items = _items(text, numbers)
     if not items:
         return None
+    _iteration_timer(items)
     fields: dict[str, Value] = {}
     metrics: dict[str, Value] = {}
     eval_line = _is_eval_line(text)
@@ -275,6 +277,14 @@ def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
             fields["loss"] = _value("loss", named, "float")
             metrics.pop(_metric_name(named.key, ""), None)
     return _record(fields, metrics, eval_line, items, bool(_TRAIN_WORD.search(text)))
+
+
+def _iteration_timer(items: list[_Item]) -> None:
+    """``time: 0.3322  data_time: 0.0334`` (detectron2, mmengine, mmcv): beside the data loading
+    time, a bare ``time`` is the iteration's, in seconds -- the step time."""
+    keys = [_norm(i.key) for i in items]
+    if "data time" in keys and "time" in keys:
+        items[keys.index("time")].key = "iteration seconds"
 
 
 def _window(text: str, numbers: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:

@@ -46,6 +46,8 @@ def test_a_nan_loss_that_ended_in_a_traceback_is_crashed_even_with_a_record_afte
     tail = "epoch: 1 step: 3, loss is 2.4\n"
     for name, text, status in (
         ("nan_then_traceback", head + TRACEBACK + tail, "crashed"),
+        # the worker died printing it: a traceback cut before its error line, no other event
+        ("nan_then_cut_traceback", head + TRACEBACK.rsplit("RuntimeError", 1)[0] + tail, "crashed"),
         ("nan_only", head + tail, "running"),  # a NaN loss alone does not end a run
         ("traceback_only", head.replace("nan", "2.45") + TRACEBACK + tail, "running"),  # record after it
     ):
@@ -249,3 +251,41 @@ def test_a_run_that_prints_only_minute_long_epoch_times_is_not_stalled_after_fif
         os.utime(log, (then, then))
         store.refresh()
         assert store.runs().set_index("run").loc["job", "status"] == status, quiet_min
+
+
+def test_each_rank_leaves_its_own_compiling_epoch_out_of_the_throughput(tmp_path: Path) -> None:
+    """Two DS-CNN ranks print each epoch's mean throughput (``mean_wps``): both compiled in epoch 1,
+    so the run's throughput is the mean of epochs 2 and 3 of both ranks, in both places."""
+    rates = {0: [9000.0, 12000.0, 12100.0], 1: [8000.0, 11800.0, 11900.0]}
+    folder = tmp_path / "runs" / "job"
+    folder.mkdir(parents=True)
+    for rank, per_epoch in rates.items():
+        (folder / f"rank_{rank}.log").write_text(
+            "".join(
+                f"epoch[{e}], iter[{222 * (e + 1) - 1}], loss:{0.5 / (e + 1)}, mean_wps:{wps} wavs/sec\n"
+                for e, wps in enumerate(per_epoch)
+            )
+        )
+    expected = (12000.0 + 12100.0 + 11800.0 + 11900.0) / 4
+    assert parsers.summarize(parsers.parse_log(folder))["samples_per_sec"] == pytest.approx(expected)
+    store = RunStore(tmp_path / "runs")
+    store.refresh()
+    assert store.runs().set_index("run").loc["job", "samples_per_sec"] == pytest.approx(expected)
+
+
+def test_an_untagged_log_beside_rank_1_is_a_rank_of_its_own() -> None:
+    """A missing rank is no rank: rows with none are one rank beside rank 1 (not rank 1's), and
+    beside rank 0 (not rank 0's) -- for the compile epoch and for the wall time alike."""
+    warm = warmup_rows(
+        rank=[1, 1, NAN, NAN], epoch=[1, 2, 3, 4], line=[1, 2, 1, 2], value=[900.0, 100.0, 800.0, 120.0]
+    )
+    assert warm.tolist() == [True, False, True, False]
+    # rank 0 took 2 s, the untagged rank 10 s: the run took 10 s (merged, they would make 12 s)
+    assert (
+        wall_time_s([1000.0, 1000.0, 5000.0, 5000.0], [NAN] * 4, rank=[0, 0, NAN, NAN], epoch=[1, 2, 3, 4])
+        == 10.0
+    )
+    assert (
+        wall_time_s([1000.0, 1000.0, 5000.0, 5000.0], [NAN] * 4, rank=[1, 1, NAN, NAN], epoch=[1, 2, 3, 4])
+        == 10.0
+    )

@@ -497,3 +497,20 @@ def test_a_training_figure_alone_on_its_line_is_no_evaluation() -> None:
     )
     assert log.steps[["step", "loss"]].values.tolist() == [[1855600, 0.544462]]
     assert log.evals[["metric", "value"]].values.tolist() == [["Test_loss", 4.44912]]
+
+
+def test_paddle_v1_passes_batches_and_costs_are_epochs_steps_and_losses() -> None:
+    """PaddlePaddle v1's trainer (GitHub issue PaddlePaddle/Paddle#5473): ``Pass`` is the 0-based
+    epoch, ``Batch`` the step, ``Cost`` the loss; a cost in seconds stays a time."""
+    log = _parse(
+        "Pass 0, Batch 0, Cost 2.370898, {'classification_error_evaluator': 0.890625}",
+        "Pass 0, Batch 100, Cost 2.261713, {'classification_error_evaluator': 0.8359375}",
+        "Pass 1, Batch 0, Cost 1.824807, {'classification_error_evaluator': 0.734375}",
+    )
+    assert log.steps[["epoch", "step", "loss"]].values.tolist() == [
+        [1, 0, 2.370898],
+        [1, 100, 2.261713],
+        [2, 0, 1.824807],
+    ]
+    assert len(log.evals) == 0  # the batch's error rate is training's
+    assert len(_parse("epoch: 1, step: 5, cost: 12.5 s").steps) == 0  # no loss here

@@ -41,10 +41,11 @@ SYNONYMS: dict[str, str] = {
     # "epcoh": a MindSpore example's typo; "Epoch nr: [100/100]": the epoch's number
     **dict.fromkeys(("epoch", "ep", "epcoh", "epoch nr", "epoch no", "epoch num", "epoch number"), "epoch"),
     "episode": "epoch",  # reinforcement learning (MindSpore Reinforcement): "Episode 691: loss is -1096.7"
+    "pass": "epoch",  # PaddlePaddle v1: "Pass 0, Batch 100, Cost 2.261713, {...}"
     **dict.fromkeys(("step", "iter", "iteration", "it", "batch", "train step", "steps"), "step"),
     **dict.fromkeys(("global step", "num updates", "current steps", "global steps"), "global_step"),
     **dict.fromkeys(
-        ("loss", "total loss", "train loss", "training loss", "lm loss", "outputs", "loss is"),
+        ("loss", "total loss", "train loss", "training loss", "lm loss", "outputs", "loss is", "cost"),
         "loss",
     ),
     **dict.fromkeys(("lr", "learning rate", "cur lr"), "lr"),
@@ -497,6 +498,8 @@ def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str
         return
     if column is None and item.unit and _SAMPLE_RATE.match(item.unit):
         column = "samples_per_sec"
+    if column == "loss" and (item.unit or "").lower() in _DURATION_MS:
+        return  # a "cost" in seconds is a time, not a loss
     if column is None:
         if key_is_metric:  # kept for a line of metrics alone; a step line drops them
             name = _metric_name(item.key, "")

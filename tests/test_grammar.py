@@ -514,3 +514,16 @@ def test_paddle_v1_passes_batches_and_costs_are_epochs_steps_and_losses() -> Non
     ]
     assert len(log.evals) == 0  # the batch's error rate is training's
     assert len(_parse("epoch: 1, step: 5, cost: 12.5 s").steps) == 0  # no loss here
+
+
+def test_a_loss_scale_overflow_is_an_event_that_says_where() -> None:
+    """The model zoo's ``outputs are (loss, overflow=True, scale)``: each flagged step is an overflow
+    event whose message names its epoch and step (what ``parse-log`` and the alerts show)."""
+    log = parsers.parse_log(
+        Path(__file__).parent / "data" / "modelzoo" / "race_classifier_parameter_scale.log"
+    )
+    overflows = log.events[log.events["kind"] == "overflow"]
+    assert overflows[["line", "message"]].values.tolist() == [
+        [1, "loss scale overflow at epoch 1 step 1"],
+        [2, "loss scale overflow at epoch 1 step 2"],
+    ]

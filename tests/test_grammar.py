@@ -514,6 +514,8 @@ def test_paddle_v1_passes_batches_and_costs_are_epochs_steps_and_losses() -> Non
     ]
     assert len(log.evals) == 0  # the batch's error rate is training's
     assert len(_parse("epoch: 1, step: 5, cost: 12.5 s").steps) == 0  # no loss here
+    timed = _parse("step: 5, forward pass: 12 ms, loss: 0.5")  # a pass in milliseconds is no epoch
+    assert timed.steps["epoch"].isna().all() and timed.steps[["step", "loss"]].values.tolist() == [[5, 0.5]]
 
 
 def test_a_loss_scale_overflow_is_an_event_that_says_where() -> None:

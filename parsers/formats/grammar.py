@@ -498,8 +498,8 @@ def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str
         return
     if column is None and item.unit and _SAMPLE_RATE.match(item.unit):
         column = "samples_per_sec"
-    if column == "loss" and (item.unit or "").lower() in _DURATION_MS:
-        return  # a "cost" in seconds is a time, not a loss
+    if column in ("loss", "epoch", "step", "global_step") and (item.unit or "").lower() in _DURATION_MS:
+        return  # a "cost" in seconds is a time, not a loss; "forward pass: 12 ms" is no epoch
     if column is None:
         if key_is_metric:  # kept for a line of metrics alone; a step line drops them
             name = _metric_name(item.key, "")

@@ -529,3 +529,35 @@ def test_a_loss_scale_overflow_is_an_event_that_says_where() -> None:
         [1, "loss scale overflow at epoch 1 step 1"],
         [2, "loss scale overflow at epoch 1 step 2"],
     ]
+
+
+def test_a_count_of_right_answers_gives_the_share_after_it_as_the_metric() -> None:
+    """pytorch/examples' mnist/main.py prints ``Test set: Average loss: {:.4f}, Accuracy: {}/{}
+    ({:.0f}%)`` after each epoch, and a great many course repositories print it with two decimals:
+    the accuracy is the share in parentheses (0.98, 0.9801), never the count 9801."""
+    log = _parse(
+        "Train Epoch: 1 [59520/60000 (99%)]\tLoss: 0.052418",
+        "Test set: Average loss: 0.0634, Accuracy: 9801/10000 (98.01%)",
+        "Train Epoch: 2 [59520/60000 (99%)]\tLoss: 0.033107",
+        "Test set: Average loss: 0.0730, Accuracy: 9781/10000 (98%)",
+    )
+    evals = log.evals.set_index(["epoch", "metric"])["value"].to_dict()
+    assert evals == pytest.approx(
+        {
+            (1, "Average_loss"): 0.0634,
+            (1, "Accuracy"): 0.9801,
+            (2, "Average_loss"): 0.0730,
+            (2, "Accuracy"): 0.98,
+        }
+    )
+    assert (
+        len(
+            _parse("Test set: Average loss: 0.0634, Accuracy: 9801/10000").evals.query("metric == 'Accuracy'")
+        )
+        == 0
+    )
+
+
+def test_a_value_named_on_its_epoch_is_that_epochs() -> None:
+    log = _parse("Validation loss on epoch 3: 0.52")
+    assert log.evals[["epoch", "metric", "value"]].values.tolist() == [[3, "Validation_loss", 0.52]]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from parsers.registry import PRIORITY_GENERIC, LinePattern, LogFormat, register
@@ -253,6 +254,7 @@ def read_line(text: str, numbers: list[tuple[int, int]]) -> Reading | None:
     if not items:
         return None
     _iteration_timer(items)
+    _count_and_share(items)
     fields: dict[str, Value] = {}
     metrics: dict[str, Value] = {}
     eval_line = _is_eval_line(text)
@@ -288,6 +290,17 @@ def _iteration_timer(items: list[_Item]) -> None:
         items[keys.index("time")].key = "iteration seconds"
 
 
+def _count_and_share(items: list[_Item]) -> None:
+    """``Accuracy: 9801/10000 (98.01%)`` (PyTorch's MNIST example and its many descendants): the
+    pair counts right answers; the metric is the share in parentheses after it.  A metric printed
+    as a bare ``k/n`` count is left unread rather than taken for the value k."""
+    for count, share in pairwise([*items, None]):
+        if count.total is not None and count.key and is_metric_key(count.key):
+            if share is not None and not share.key and share.unit == "%" and share.in_parens:
+                share.key = count.key
+            count.key = ""
+
+
 def _window(text: str, numbers: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
     """The start of a line the grammar reads: its first ``_WINDOW_VALUES`` numbers, within
     ``_WINDOW_CHARS`` characters.
@@ -308,7 +321,7 @@ def _window(text: str, numbers: list[tuple[int, int]]) -> tuple[str, list[tuple[
 
 # "<name> in|at|for|of <counter>" (``Loss in epoch``, ``loss at step``): a value's name and its position.
 _NAMED_AT = re.compile(
-    r"(?i)^(?P<name>.+?)\s+(?:in|at|for|of)\s+(?P<counter>epoch|step|iter(?:ation)?|batch)$"
+    r"(?i)^(?P<name>.+?)\s+(?:in|at|for|of|on|after)\s+(?P<counter>epoch|step|iter(?:ation)?|batch)$"
 )
 _WINDOW_VALUES = 512
 _WINDOW_CHARS = 16_384

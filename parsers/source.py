@@ -280,10 +280,25 @@ def open_text(handle: BinaryIO, name: str, *, gunzip: bool = True) -> BinaryIO:
     if gunzip and head == _GZIP_MAGIC:
         handle = _Gunzip(handle, name)  # type: ignore[assignment]
         head = _peek(handle, 2)
-    if head in UTF16_BOMS:
+    if head in UTF16_BOMS and _looks_utf16(_peek(handle, _UTF16_SAMPLE)[2:], UTF16_BOMS[head]):
         handle.read(2)
         handle = _Transcode(handle, UTF16_BOMS[head])  # type: ignore[assignment]
     return handle
+
+
+_UTF16_SAMPLE = 4096
+
+
+def _looks_utf16(sample: bytes, encoding: str) -> bool:
+    """Whether the bytes after a UTF-16 byte-order mark are UTF-16 text, not two stray bytes
+    before ordinary UTF-8 (a crashed writer's garbage can start with ``FE FF`` as well).  UTF-16
+    text holds line ends (``0A 00`` or ``00 0A``) or ASCII's NUL halves; a sample too short to
+    hold either is taken at its mark's word."""
+    sample = sample[: len(sample) - len(sample) % 2]
+    if len(sample) < 8:
+        return True
+    text = sample.decode(encoding, "replace")
+    return "\n" in text or sample.count(0) * 4 >= len(sample)
 
 
 def _peek(handle: BinaryIO, n: int) -> bytes:

@@ -169,6 +169,19 @@ def test_a_log_with_a_byte_order_mark_is_decoded(tmp_path: Path, encoding: str) 
     _same_tables(parsers.parse_log(path), parsers.parse_log(BASIC))
 
 
+@pytest.mark.parametrize("mark", [b"\xfe\xff", b"\xff\xfe"], ids=["BE", "LE"])
+def test_stray_bytes_that_look_like_a_utf16_mark_hide_no_utf8_record(tmp_path: Path, mark: bytes) -> None:
+    """A crashed writer's garbage that happens to start with a UTF-16 byte-order mark, before an
+    ordinary UTF-8 log (found by the property test): the log is read as the UTF-8 it is, every
+    record at its line, the garbage line skipped."""
+    path = tmp_path / "train.log"
+    path.write_bytes(mark + b"\n" + BASIC.read_bytes())
+    log, clean = parsers.parse_log(path), parsers.parse_log(BASIC)
+    assert log.steps["loss"].tolist() == clean.steps["loss"].tolist()
+    assert (log.steps["line"] - 1).tolist() == clean.steps["line"].tolist()
+    assert log.meta["lines_skipped"] == clean.meta["lines_skipped"] + 1
+
+
 def test_a_utf16_log_in_the_store_is_read_whole_each_time_it_changes(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     (runs / "u16").mkdir(parents=True)

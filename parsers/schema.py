@@ -74,9 +74,9 @@ __all__ = [
     "LOG_TABLES",
     "RUNS",
     "TABLES",
+    "column_floats",
     "conform",
     "empty_table",
-    "float_column",
     "missing_column",
 ]
 
@@ -228,7 +228,7 @@ def missing_column(n: int, dtype: str) -> pd.Series:
     return pd.Series(pd.array(np.full(n, None, dtype=object), dtype=dtype))
 
 
-def float_column(table: pd.DataFrame, column: str) -> np.ndarray:
+def column_floats(table: pd.DataFrame, column: str) -> np.ndarray:
     """``table[column]`` as float64 with NaN for a missing value, or all NaN when the table has
     no such column: the one form the summary rules compute on, whatever nullable dtype
     (``Int64`` rank and line, ``Float64``) the table holds it in."""

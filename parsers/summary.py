@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from parsers.schema import float_column
+from parsers.schema import column_floats
 
 if TYPE_CHECKING:
     from parsers.parse import ParsedLog
@@ -31,6 +31,7 @@ __all__ = [
     "eta_s",
     "mean_after_first",
     "mean_epoch_time_ms",
+    "mean_without_warmup",
     "run_status",
     "status_of",
     "summarize",
@@ -161,10 +162,17 @@ def mean_epoch_time_ms(epochs: pd.DataFrame) -> float | None:
     return _mean_without_warmup(epochs, "epoch_time_ms")
 
 
-def _mean_without_warmup(epochs: pd.DataFrame, column: str) -> float | None:
-    values = float_column(epochs, column)
-    rank, epoch, line = (float_column(epochs, name) for name in ("rank", "epoch", "line"))
+def mean_without_warmup(
+    values: np.ndarray, rank: np.ndarray, epoch: np.ndarray, line: np.ndarray
+) -> float | None:
+    """Mean of ``values`` without each rank's compile epoch (``warmup_rows``): the rule of the
+    mean epoch time and the throughput, for ``parse-log`` and the runs table alike."""
     return mean_after_first(values, warmup_rows(rank, epoch, line, values))
+
+
+def _mean_without_warmup(epochs: pd.DataFrame, column: str) -> float | None:
+    rank, epoch, line = (column_floats(epochs, name) for name in ("rank", "epoch", "line"))
+    return mean_without_warmup(column_floats(epochs, column), rank, epoch, line)
 
 
 def epochs_done(log: ParsedLog) -> int:
@@ -225,10 +233,10 @@ def summarize(log: ParsedLog) -> dict[str, Any]:
         "samples_per_sec": _mean_without_warmup(epochs, "samples_per_sec"),
         "samples_per_sec_source": _source(epochs),
         "total_time_s": wall_time_s(
-            float_column(epochs, "epoch_time_ms"),
-            float_column(epochs, "eval_time_ms"),
-            rank=float_column(epochs, "rank"),
-            epoch=float_column(epochs, "epoch"),
+            column_floats(epochs, "epoch_time_ms"),
+            column_floats(epochs, "eval_time_ms"),
+            rank=column_floats(epochs, "rank"),
+            epoch=column_floats(epochs, "epoch"),
         ),
         "eta_s": eta_s(total_epochs=total, epochs_done=done, mean_epoch_time_ms=mean_ms, status=status),
         "evals": _best_evals(log.evals),

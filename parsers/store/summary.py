@@ -42,8 +42,8 @@ import pandas as pd
 
 from parsers.engine import computed_throughput, merge_meta
 from parsers.insights.direction import lower_is_better
-from parsers.schema import RUNS, conform, empty_table, float_column
-from parsers.summary import completed_epochs, eta_s, mean_after_first, status_of, wall_time_s, warmup_rows
+from parsers.schema import RUNS, column_floats, conform, empty_table
+from parsers.summary import completed_epochs, eta_s, mean_without_warmup, status_of, wall_time_s
 
 __all__ = [
     "RUN_COLUMNS",
@@ -125,15 +125,15 @@ def epoch_figures(epochs: pd.DataFrame) -> dict[str, Any]:
     if not len(epochs):
         return dict(_NO_EPOCHS)
     line, epoch, rank, train, evals, throughput = (
-        float_column(epochs, name)
+        column_floats(epochs, name)
         for name in ("line", "epoch", "rank", "epoch_time_ms", "eval_time_ms", "samples_per_sec")
     )
     known_evals = evals[~np.isnan(evals)]
     return {
         "timed_epochs": len(np.unique(epoch[~np.isnan(epoch)])),
         "max_line": int(np.nanmax(line)),
-        "mean_epoch_time_ms": mean_after_first(train, warmup_rows(rank, epoch, line, train)),
-        "samples_per_sec": mean_after_first(throughput, warmup_rows(rank, epoch, line, throughput)),
+        "mean_epoch_time_ms": mean_without_warmup(train, rank, epoch, line),
+        "samples_per_sec": mean_without_warmup(throughput, rank, epoch, line),
         "wall_time_s": wall_time_s(train, evals, rank=rank, epoch=epoch),
         "max_eval_s": float(known_evals.max()) / 1000.0 if len(known_evals) else None,
     }

@@ -169,7 +169,7 @@ _DURATION_MS.update({"min": 6e4, "mins": 6e4, "minute": 6e4, "minutes": 6e4, "h"
 _DURATION_MS["hours"] = 3.6e6
 # Times printed without a unit are milliseconds, but for these keys, whose writers print seconds
 # (PaddlePaddle's suites: ``batch_cost: 0.5344`` beside ``ips: 3.7 samples/sec``).
-_SECONDS_KEYS = dict.fromkeys(("batch cost", "avg batch cost", "batch cost sum", "iteration seconds"), "s")
+_SECONDS_KEYS = frozenset(("batch cost", "avg batch cost", "batch cost sum", "iteration seconds"))
 # Values that are words.
 _WORD_VALUE = re.compile(r"(?<![\w.])(?i:(nan|inf|infinity|true|false))(?!\w)")
 # What may stand between a key and its value.
@@ -567,7 +567,8 @@ def _value(column: str, item: _Item, kind: str) -> Value:
     scale = 1.0
     unit = (item.unit or "").lower()
     if column.endswith("_time_ms"):
-        scale = _DURATION_MS.get(unit or _SECONDS_KEYS.get(_norm(item.key), "ms"), 1.0)
+        unit = unit or ("s" if _norm(item.key) in _SECONDS_KEYS else "ms")
+        scale = _DURATION_MS.get(unit, 1.0)
     elif unit == "%":
         scale = 0.01
     return Value(column, kind, item.start, item.end, scale=scale, negate=item.negate)

@@ -33,38 +33,28 @@ def _signal_a_worker_thread(sig: int, after_s: float) -> threading.Thread:
 
 
 def test_a_signal_caught_by_another_thread_ends_the_sleep_at_once() -> None:
-    stop = StopRequest()
-    try:
-        with stopping_on_signals(stop):
-            sender = _signal_a_worker_thread(signal.SIGTERM, after_s=0.3)
-            started = time.monotonic()
-            assert stop.wait(30.0) is True
-            slept = time.monotonic() - started
-            sender.join()
+    with StopRequest() as stop, stopping_on_signals(stop):
+        sender = _signal_a_worker_thread(signal.SIGTERM, after_s=0.3)
+        started = time.monotonic()
+        assert stop.wait(30.0) is True
+        slept = time.monotonic() - started
+        sender.join()
         assert slept < 5.0, f"slept {slept:.1f} s of a 30 s look after SIGTERM"
         assert stop.is_set() and stop.wait(30.0) is True  # a stop stays asked for
-    finally:
-        stop.close()
 
 
 def test_sigint_stops_too_and_the_handlers_are_given_back() -> None:
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    stop = StopRequest()
-    try:
+    with StopRequest() as stop:
         with stopping_on_signals(stop):
             signal.raise_signal(signal.SIGINT)  # Ctrl-C: no KeyboardInterrupt, a stop
             assert stop.wait(30.0) is True
         assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
-    finally:
-        stop.close()
 
 
 def test_without_a_stop_the_sleep_lasts_its_time() -> None:
-    stop = StopRequest()
-    try:
+    with StopRequest() as stop:
         started = time.monotonic()
         assert stop.wait(0.3) is False
         assert time.monotonic() - started >= 0.29
         assert not stop.is_set()
-    finally:
-        stop.close()

@@ -107,8 +107,7 @@ def watch(args: argparse.Namespace) -> int:
     target = resolve_target(args.sources)
     prices = load_prices(args.prices or target.base / PRICES_FILE)
     _check_currencies(rules, prices, args.prices or target.base / PRICES_FILE)
-    stop = StopRequest()
-    try:
+    with StopRequest() as stop:
         delivery = Delivery(
             style=args.style,
             exec_argv=exec_argv(args.exec_command) if args.exec_command is not None else None,
@@ -119,8 +118,6 @@ def watch(args: argparse.Namespace) -> int:
         watcher = Watcher(target, rules, store_dir=args.store, prices=prices, delivery=delivery)
         with stopping_on_signals(stop):
             return watcher.run(every_s=every, once=args.once, stop=stop)
-    finally:
-        stop.close()
 
 
 def _check_currencies(rules: list[Rule], prices: list[Price], where: Path) -> None:

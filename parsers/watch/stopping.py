@@ -62,6 +62,12 @@ class StopRequest:
         self._read.close()
         self._write.close()
 
+    def __enter__(self) -> StopRequest:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def wakeup_fd(self) -> int:
         """The descriptor for ``signal.set_wakeup_fd``."""
         return self._write.fileno()

@@ -307,3 +307,46 @@ def test_a_parsed_log_is_never_moved_onto_one_that_has_its_own_entry(runs: Path)
         "a/train.log": ("unchanged", 0),
         "b/train.log": ("unchanged", 0),
     }
+
+
+def test_a_refresh_names_the_runs_whose_rows_it_rebuilt_and_no_other(runs: Path) -> None:
+    """``changed_runs`` is what a watcher looks at again: a run never seen, a log that grew, a
+    config edited with no log changed, a run removed -- and nothing when nothing changed, not
+    even after a look at a log whose bytes and time did not move."""
+    for run in ("config", "grew", "same", "gone"):
+        _log(runs, run, TWO_STEPS)
+    (runs / "config" / "hparams.json").write_text('{"lr": 0.1}')
+    store = RunStore(runs)
+    store.refresh()
+    assert store.changed_runs == ["config", "gone", "grew", "same"]
+    store.refresh()
+    assert store.changed_runs == []
+    with (runs / "grew" / "train.log").open("a") as handle:
+        handle.write("epoch: 1 step: 3, loss is 2.0\n")
+    (runs / "config" / "hparams.json").write_text('{"lr": 0.2}')
+    _log(runs, "new", "epoch: 1 step: 1, loss is 7.5\n")  # not gone's bytes: no rename of it
+    shutil.rmtree(runs / "gone")
+    rows = _rows(store)
+    assert {k: r["status"] for k, r in rows.items() if r["status"] != "unchanged"} == {
+        "grew/train.log": "appended",
+        "new/train.log": "new",
+    }
+    assert store.changed_runs == ["config", "grew", "new", "gone"]
+    assert store.hparams(["config"]).loc[0, "lr"] == 0.2
+    store.refresh()
+    assert store.changed_runs == []
+
+
+def test_a_log_touched_without_a_new_byte_updates_its_run_only(runs: Path) -> None:
+    """A log whose modification time moved (a ``touch``, a copy back in place) is looked at
+    again and reads no byte; its run's last update follows, the other run's row stays."""
+    log = _log(runs, "a", TWO_STEPS)
+    _log(runs, "b", TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    later = log.stat().st_mtime_ns + 60 * 10**9
+    os.utime(log, ns=(later, later))
+    rows = _rows(store)
+    assert (rows["a/train.log"]["bytes_parsed"], rows["b/train.log"]["status"]) == (0, "unchanged")
+    assert store.changed_runs == ["a"]
+    assert store.runs().set_index("run").loc["a", "last_update"] == pd.Timestamp(later, unit="ns", tz="UTC")

@@ -23,6 +23,8 @@ from cli_logs import timed_epochs
 
 import parsers
 from parsers.store import RunStore
+from parsers.store.discover import discover_local
+from parsers.store.sync import plan
 from tests.conftest import DATA, REPO
 from tests.store_helpers import assert_same_tables, cold
 
@@ -199,6 +201,9 @@ def test_an_edited_formats_file_beside_a_log_reads_it_again(runs: Path, monkeypa
     assert store.refresh().iloc[0]["status"] == "reparsed"
     assert store.table("epochs")[["epoch", "epoch_time_ms"]].values.tolist() == [[1, 1500.0]]
     assert store.refresh().iloc[0]["status"] == "unchanged"
+    # and the next look costs a stat: the plan, which knows the format read, opens nothing
+    todo, unchanged = plan(store.store_dir, discover_local(runs, skip=store.store_dir))
+    assert (todo, [row["status"] for row in unchanged]) == ([], ["unchanged"])
 
 
 def test_a_bad_hparams_json_is_reported_and_the_run_still_read(runs: Path) -> None:

@@ -49,6 +49,9 @@ class RunStore:
         self.runs_dir = Path(runs_dir)
         self.store_dir = Path(store_dir) if store_dir is not None else self.runs_dir / STORE_DIR
         self.segment_bytes = segment_bytes
+        # The runs whose runs-table rows the last refresh rebuilt (new lines, an edited config,
+        # a run never seen) or dropped: the rows a caller that keeps results must look at again.
+        self.changed_runs: list[str] = []
 
     def refresh(self) -> pd.DataFrame:
         """Parse what is new under ``runs_dir``: one row per log (run, log, status, bytes_parsed, error).
@@ -71,7 +74,7 @@ class RunStore:
             adopt_renamed(self.store_dir, runs, root=root)
         todo, results = plan(self.store_dir, runs)
         results += [refresh_entry(self.store_dir, spec, segment=self.segment_bytes) for spec in todo]
-        update_catalog(self.store_dir, runs, results, prune_root=root)
+        self.changed_runs = update_catalog(self.store_dir, runs, results, prune_root=root)
         order = {(s.run, s.log): i for i, s in enumerate(spec for run in runs for spec in run.logs)}
         results.sort(key=lambda r: order.get((r["run"], r["log"]), len(order)))
         return pd.DataFrame(results, columns=list(REFRESH_COLUMNS)).astype({"bytes_parsed": "int64"})

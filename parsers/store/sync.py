@@ -131,8 +131,11 @@ def update_catalog(
     *,
     prune_root: str | None = None,
     built: dict[str, dict[str, Any]] | None = None,
-) -> None:
+) -> list[str]:
     """Rebuild the runs-table rows of runs that changed; drop runs no longer under ``prune_root``.
+
+    Returns the names of the runs whose rows were rebuilt, then of those dropped: what a
+    watcher must look at again (a config edited with no log changed is one of them).
 
     ``built`` holds rows already built elsewhere (by ``build_row`` on Dask workers, after
     the entries were committed); the others are built here, under the catalog lock.  When no
@@ -143,21 +146,22 @@ def update_catalog(
     built = built or {}
     with locked(store / "locks" / "catalog.lock"):
         catalog = read_catalog(store)
-        changed = False  # a store with no runs yet has no file: it reads as an empty table
+        changed = []  # a store with no runs yet has no file: it reads as an empty table
         for run in runs:
             row = catalog.get(run.name)
             if row is None or _stale(row, run, commits):
                 catalog[run.name] = built.get(run.name) or build_row(store, run)
-                changed = True
+                changed.append(run.name)
         if prune_root is not None:
             names = {run.name for run in runs}
             for name in [
                 n for n, row in catalog.items() if row.get("_root") == prune_root and n not in names
             ]:
                 _drop_run(store, catalog.pop(name))
-                changed = True
+                changed.append(name)
         if changed:
             write_catalog(store, catalog)
+    return changed
 
 
 def _commits(results: Iterable[dict[str, Any]]) -> dict[str, int | None]:

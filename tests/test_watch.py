@@ -105,6 +105,33 @@ def test_a_growing_log_alerts_once_when_its_nan_line_is_complete(runs):
             stopped_cleanly(watcher, signal.SIGINT)
 
 
+def test_an_edited_config_is_looked_at_again_though_no_log_grew(runs, tmp_path):
+    """The run was priced as a CPU job; its hparams.json is corrected to say Ascend while its
+    log stays as it is: the next look prices it again, and the cost alert fires."""
+    run_folder(runs, "job", real_lines(BASIC_LOG))
+    config = runs / "job" / "hparams.json"
+    config.write_text('{"device_target": "CPU"}')
+    prices = tmp_path / "prices.toml"
+    prices.write_text(
+        '[[prices]]\ndevice = "CPU"\nprice_per_device_hour = 0.01\n'
+        '[[prices]]\ndevice = "Ascend"\nprice_per_device_hour = 1000000.0\n'
+    )
+    watcher = Watcher(runs, "--on", "cost=10CNY", "--prices", prices, "--every", "1s", "--json")
+    try:
+        assert watcher.started(), watcher.err
+        time.sleep(2.5)  # two more looks at the unchanged run: far below 10 CNY
+        assert alerts(watcher.out) == [], watcher.out
+        config.write_text('{"device_target": "Ascend"}')
+        assert watcher.wait_for(lambda: alerts(watcher.out), timeout=30), watcher.err
+        (alert,) = alerts(watcher.out)
+        # basic.log's epochs add up to 463.9 ms of wall time, at a million CNY an hour
+        assert (alert["run"], alert["rule"]) == ("job", "cost=10CNY")
+        assert alert["cost_so_far"] == pytest.approx(0.4639 / 3600 * 1e6, rel=0.01)
+    finally:
+        if watcher.proc.poll() is None:
+            stopped_cleanly(watcher, signal.SIGTERM)
+
+
 def test_a_restarted_watcher_does_not_repeat_itself(runs):
     run_folder(runs, "first", real_lines(NAN_LOG))
     first = Watcher(runs, "--on", "nan", "--every", "1s", "--json")

@@ -34,8 +34,6 @@ from parsers.watch.stopping import StopRequest
 
 __all__ = ["Target", "Watcher", "resolve_target"]
 
-_CHANGED = ("new", "appended", "reparsed")
-
 
 @dataclass(frozen=True)
 class Target:
@@ -106,7 +104,8 @@ class Watcher:
         self._report_errors(results)
         self.sent.forget(results.loc[results["status"] == "reparsed", "run"].tolist())
         names = [run.name for run in runs]
-        changed = names if everything else _unique(results.loc[results["status"].isin(_CHANGED), "run"])
+        rebuilt = set(self.store.changed_runs)  # new lines, or an edited config (the device: the cost)
+        changed = names if everything else [name for name in names if name in rebuilt]
         found = [evaluate_alerts(self.store, self.rules, prices=self.prices, runs=changed)] if changed else []
         clock = [rule for rule in self.rules if ALERT_RULES[rule.name].clock]
         rest = [name for name in names if name not in set(changed)]
@@ -159,7 +158,3 @@ class Watcher:
 
     def _say(self, message: str) -> None:
         print(f"watch: {message}", file=self.err or sys.stderr, flush=True)
-
-
-def _unique(values: pd.Series) -> list[str]:
-    return list(dict.fromkeys(str(v) for v in values))

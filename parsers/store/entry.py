@@ -48,9 +48,9 @@ from parsers.source import LogSource, check_inside, mostly_binary
 from parsers.store.events import chunk_stats, epochs_of_stats
 from parsers.store.files import (
     atomic_write_json,
-    locked,
     parquet_options,
     read_json,
+    store_lock,
     unique_name,
     write_frame,
 )
@@ -116,7 +116,7 @@ def refresh_entry(store: Path, spec: LogSpec, *, segment: int = SEGMENT_BYTES) -
     """
     key = entry_key(spec.location)
     folder = store / "logs" / key
-    with locked(store / "locks" / f"{key}.lock"):
+    with store_lock(store, key):
         manifest = read_json(folder / MANIFEST)
         try:
             if spec.root and spec.file.path is not None:  # read now, so checked now (a link may be new)

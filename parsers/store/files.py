@@ -31,6 +31,7 @@ __all__ = [
     "parquet_options",
     "read_json",
     "read_small_frame",
+    "store_lock",
     "unique_name",
     "write_frame",
 ]
@@ -81,6 +82,12 @@ def locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock, also when the process dies
+
+
+def store_lock(store: Path, name: str) -> contextlib.AbstractContextManager[None]:
+    """The lock ``name`` of a store (an entry's key, ``catalog``, ``alerts``): one home for where
+    locks live, since two processes exclude each other only if they name the same file."""
+    return locked(store / "locks" / f"{name}.lock")
 
 
 _RECENT: OrderedDict[str, pd.DataFrame] = OrderedDict()

@@ -25,7 +25,7 @@ from parsers.store.configs import read_hparams
 from parsers.store.discover import RunSpec, read_config
 from parsers.store.entry import MANIFEST, LogSpec, entry_key, formats_signature, read_manifest
 from parsers.store.events import joined_row, lineage_changed, summary_manifests, with_event_meta
-from parsers.store.files import atomic_write_json, locked, read_small_frame
+from parsers.store.files import atomic_write_json, read_small_frame, store_lock
 from parsers.store.logfile import LogFile
 from parsers.store.summary import epoch_figures, run_epochs, run_meta, run_row
 
@@ -106,7 +106,7 @@ def adopt_renamed(store: Path, runs: list[RunSpec], *, root: str) -> None:
 
 def _move_entry(store: Path, old_key: str, spec: LogSpec) -> bool:
     new_key = entry_key(spec.location)
-    with locked(store / "locks" / f"{old_key}.lock"), locked(store / "locks" / f"{new_key}.lock"):
+    with store_lock(store, old_key), store_lock(store, new_key):
         old_dir, new_dir = store / "logs" / old_key, store / "logs" / new_key
         manifest = read_manifest(store, old_key)
         if manifest is None or new_dir.exists():
@@ -144,7 +144,7 @@ def update_catalog(
     """
     commits = _commits(results)
     built = built or {}
-    with locked(store / "locks" / "catalog.lock"):
+    with store_lock(store, "catalog"):
         catalog = read_catalog(store)
         changed = []  # a store with no runs yet has no file: it reads as an empty table
         for run in runs:
@@ -254,5 +254,5 @@ def _read_epochs(store: Path, manifest: dict[str, Any]) -> pd.DataFrame:
 
 def _drop_run(store: Path, row: dict[str, Any]) -> None:
     for entry in json.loads(row.get("_logs") or "[]"):
-        with locked(store / "locks" / f"{entry['key']}.lock"):
+        with store_lock(store, entry["key"]):
             shutil.rmtree(store / "logs" / entry["key"], ignore_errors=True)

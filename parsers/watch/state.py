@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from parsers.store.files import atomic_write_json, locked
+from parsers.store.files import atomic_write_json, store_lock
 from parsers.watch.errors import WatchError
 
 __all__ = ["STATE_FILE", "SentAlerts"]
@@ -28,7 +28,7 @@ class SentAlerts:
 
     def __init__(self, store_dir: Path) -> None:
         self.path = Path(store_dir) / STATE_FILE
-        self._lock = Path(store_dir) / "locks" / "alerts.lock"
+        self.store_dir = Path(store_dir)
 
     def read(self) -> dict[str, dict[str, Any]]:
         """run -> rule -> what was sent; a file that is not ours is an error, not a fresh start."""
@@ -47,7 +47,7 @@ class SentAlerts:
 
     def claim(self, alerts: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """The alerts not sent before, now recorded as sent; the caller delivers exactly these."""
-        with locked(self._lock):
+        with store_lock(self.store_dir, "alerts"):
             sent = self.read()
             new = [a for a in alerts if a["rule"] not in sent.get(a["run"], {})]
             for alert in new:
@@ -63,7 +63,7 @@ class SentAlerts:
         runs = set(runs)
         if not runs:
             return
-        with locked(self._lock):
+        with store_lock(self.store_dir, "alerts"):
             sent = self.read()
             if runs & set(sent):
                 self._write({run: rules for run, rules in sent.items() if run not in runs})

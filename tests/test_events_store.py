@@ -316,3 +316,28 @@ def test_an_event_run_without_epoch_tag_or_config_says_why_it_has_no_epoch_times
     assert store.table("events", ["tb"])["message"].tolist() == [why]
     (row,) = store.runs().to_dict("records")
     assert row["status"] == "running" and math.isnan(row["mean_epoch_time_ms"]) and row["steps"] == 30
+
+
+TINY_SUMMARY = Path(__file__).parent / "data" / "mindspore-2.10-cpu" / "summary_tiny"
+
+
+def test_a_summary_folder_is_finished_once_its_lineage_file_appears(tmp_path: Path) -> None:
+    """MindSpore writes the lineage file after the summary's last record, so a store that looked
+    at the folder before the training ended must build the run's row again when it appears,
+    though no summary byte changed: 2 epochs of 3 steps (54 images, batches of 16), finished."""
+    runs = tmp_path / "runs"
+    shutil.copytree(TINY_SUMMARY, runs / "alone")
+    (lineage,) = (runs / "alone").glob("*_lineage")
+    held = lineage.rename(tmp_path / lineage.name)
+    store = RunStore(runs)
+    store.refresh()
+    (row,) = store.runs().to_dict("records")
+    assert (row["status"], row["epochs_done"], row["steps"]) == ("running", 0, 6)
+    held.rename(lineage)
+    assert store.refresh()["status"].tolist() == ["unchanged"]  # the event file is as it was
+    assert store.changed_runs == ["alone"]
+    (row,) = store.runs().to_dict("records")
+    assert (row["status"], row["epochs_done"], row["total_epochs"], row["steps"]) == ("finished", 2, 2, 6)
+    assert store.table("epochs")["epoch"].tolist() == [1, 2]
+    store.refresh()
+    assert store.changed_runs == []

@@ -350,3 +350,21 @@ def test_a_log_touched_without_a_new_byte_updates_its_run_only(runs: Path) -> No
     assert (rows["a/train.log"]["bytes_parsed"], rows["b/train.log"]["status"]) == (0, "unchanged")
     assert store.changed_runs == ["a"]
     assert store.runs().set_index("run").loc["a", "last_update"] == pd.Timestamp(later, unit="ns", tz="UTC")
+
+
+def test_a_new_log_gone_before_it_was_read_is_never_taken_for_a_renamed_one(runs: Path) -> None:
+    """Run a was removed and run b appeared, but b's log was rotated away between the listing
+    and the first read: b is an error row naming its log, not a's parsed log under b's name."""
+    when = _log(runs, "a", TWO_STEPS).stat().st_mtime_ns
+    store = RunStore(runs)
+    store.refresh()
+    shutil.rmtree(runs / "a")
+    os.utime(_log(runs, "b", TWO_STEPS), ns=(when, when))  # a's bytes and time: a's entry would fit
+    found = discover_local(runs, skip=store.store_dir)
+    (runs / "b" / "train.log").unlink()
+    (row,) = store.refresh_runs(found, root=str(runs.resolve())).to_dict("records")
+    assert (row["run"], row["status"]) == ("b", "error")
+    assert str(runs / "b" / "train.log") in row["error"]
+    (built,) = store.runs().to_dict("records")
+    assert (built["run"], built["status"], built["steps"]) == ("b", "error", 0)
+    assert not (store.store_dir / "logs" / entry_key(str(runs / "a" / "train.log"))).exists()

@@ -7,6 +7,7 @@ real log in tests/data, at random cut points and segment sizes; the store-level 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from parsers.registry import ordered_patterns
 from parsers.schema import conform, empty_table
 from parsers.source import open_sources
 from parsers.store.segments import read_parts
-from tests.conftest import data_logs
+from tests.conftest import DATA, data_logs
 from tests.store_helpers import assert_same_meta, cold, complete_prefix, cuts
 
 LOGS = data_logs()
@@ -154,3 +155,153 @@ def test_a_resumed_epoch_appended_keeps_the_furthest_step_of_the_last_epoch(tmp_
     _, _, _, stats = grow(path, data, [len("".join(lines).encode())], segment=1 << 30)
     assert (stats["last_epoch"], stats["last_epoch_step"]) == (3, 10)
     assert _running_figures(stats) == _table_figures(cold(data, path.name, tmp_path))
+
+
+# Logs whose text changes a whole-log decision in a later part, after rows that depend on it were
+# committed: each restarts once, and the hinted pass must settle the decision from the first line.
+# A case: the log's lines, cut points (after so many lines), the segment size, and figures
+# counted by hand from the lines.
+Case = tuple[list[str], list[int], int, dict]
+
+
+def _lines(name: str) -> list[str]:
+    return (DATA / name).read_text("utf-8").splitlines(keepends=True)
+
+
+_CRASH = [  # a run killed mid-epoch (the frames of mindyolo/yolov7_modelarts_traceback_issue186.log)
+    "Traceback (most recent call last):\n",
+    '  File "train.py", line 290, in <module>\n',
+    "    train(args)\n",
+    "KeyboardInterrupt\n",
+]
+
+
+def _resumed_time_line() -> Case:
+    """MindYOLO (step time on a line of its own) resumed from the epoch-140 checkpoint: epoch 141's
+    lines printed again, then epoch 142's step line and a crash.  Epoch 141's second time line, read
+    in a later part, changes a committed step ("a step time line changes a committed step")."""
+    yolo = _lines("mindyolo/yolov5_gpu_issue441.log")  # 13 lines: epoch 139's end, epochs 140-142
+    lines = yolo + yolo[5:9] + [yolo[9]] + _CRASH
+    # 5 step rows; the last, epoch 142's step 7 of 7, is global step 141 x 7 + 7 and takes the one
+    # time line printed for epoch 142 step 7 (the crashed run printed none).
+    return lines, [13, 17], 1 << 30, {"rows": 5, "last_global_step": 994, "last_step_time_ms": 380.29}
+
+
+def _resumed_step_line() -> Case:
+    """The same run resumed from the epoch-140 checkpoint and killed right after epoch 141's step
+    line: a step of an epoch whose time lines the window no longer keeps ("a step of an old epoch
+    may take a step time no longer kept")."""
+    yolo = _lines("mindyolo/yolov5_gpu_issue441.log")
+    lines = [*yolo, yolo[5], *_CRASH]
+    # 4 step rows; the last is epoch 141's step 7 of 7 again (global step 140 x 7 + 7), whose only
+    # time line is the first run's 363.31 ms.
+    return lines, [6, 13], 1 << 30, {"rows": 4, "last_global_step": 987, "last_step_time_ms": 363.31}
+
+
+def _fairseq_json_summary_first() -> Case:
+    """fairseq's JSON layout read by the grammar: the excerpt starts with epoch 1's ``train`` summary
+    (no update counter of its own), then epoch 2's ``train_inner`` lines print ``num_updates``: a
+    stronger step position after weaker fallback rows were kept."""
+    fsdp = _lines("fairseq/fsdp_json_13b_cpu_offload.log")
+    inner = [line for line in fsdp if "| train_inner |" in line][:3]
+    epoch2 = [  # epoch 1's first three lines as epoch 2's, counting on from update 10
+        line.replace('"epoch": 1', '"epoch": 2').replace(
+            f'"num_updates": "{i}"', f'"num_updates": "{i + 10}"'
+        )
+        for i, line in enumerate(inner, start=1)
+    ]
+    lines = [*fsdp[-5:-1], "2021-03-08 12:43:15 | INFO | fairseq.trainer | begin training epoch 2\n", *epoch2]
+    # 3 step rows (the summary is dropped), the last at num_updates 13.
+    return lines, [4], 300, {"rows": 3, "last_global_step": 13}
+
+
+def _mindcv_epoch_time_late() -> Case:
+    """MindSpore LossMonitor printing every 156 global steps, without epoch 1's TimeMonitor line:
+    epochs 1 and 2 are numbered with the largest step printed (780) until epoch 2's ``Train epoch
+    time: 156746.872 ms, per step time: 200.444 ms`` says 782 steps an epoch ("step numbering
+    changed").  The hinted pass takes 782 from the aborted pass's epoch records from line 1."""
+    quickstart = _lines("mindspore/mindcv_quickstart_lossmonitor_timemonitor.log")
+    lines = quickstart[3:8] + quickstart[14:38]  # epochs 1-5, epoch 1's time line cut
+    # Segments of 550 bytes: the aborted pass reads epochs 2 and 3's time lines in one part, the
+    # hinted pass's parts end between them (its own epoch records joined with the aborted pass's).
+    # 25 step rows; 156746.872 / 200.444 = 782 steps an epoch; the last row, epoch 5 step 772,
+    # is global step 4 x 782 + 772.
+    return lines, [10], 550, {"rows": 25, "last_global_step": 3900, "steps_per_epoch": 782}
+
+
+def _fairseq_summary_then_progress() -> Case:
+    """fairseq's text layout: epoch 8's summary (read by the fallback grammar) before epoch 9's
+    progress lines (read by the fairseq format): specific records after generic ones were kept."""
+    # 3 step rows (epoch 9: 1000, 2000; epoch 10: 1000), the last at num_updates=25634.
+    lines = _lines("fairseq/transformer_epoch_summary_valid_issue514.log")
+    return lines, [1], 200, {"rows": 3, "last_global_step": 25634}
+
+
+def _mindyolo_time_after_first_step() -> Case:
+    """MindYOLO, a segment ending between the first step line and its time line: step times appeared
+    after step records were committed."""
+    # 4 step rows, epoch 1 steps 100-400 (global step 400), the last timed 660.74 ms.
+    lines = _lines("mindyolo/yolov8_overflow_issue402.log")
+    return lines, [2], 250, {"rows": 4, "last_global_step": 400, "last_step_time_ms": 660.74}
+
+
+_UNLEARNED = (
+    "the aborted pass's context does not hold the fact that moved the decision (it is raised before "
+    "the fact is stored: {}), so the hinted pass, read in segments as small as before, raises again"
+)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        _resumed_time_line,
+        _resumed_step_line,
+        _fairseq_json_summary_first,
+        _mindcv_epoch_time_late,
+        pytest.param(
+            _fairseq_summary_then_progress,
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=ContextChanged,
+                reason=_UNLEARNED.format("generic.decide_generic sets ctx.generic after raising"),
+            ),
+        ),
+        pytest.param(
+            _mindyolo_time_after_first_step,
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=ContextChanged,
+                reason=_UNLEARNED.format("times.join_times sets ctx.has_step_times after raising"),
+            ),
+        ),
+    ],
+    ids=lambda case: case.__name__.lstrip("_"),
+)
+def test_a_decision_changed_in_a_later_part_restarts_once(case: Callable[[], Case], tmp_path: Path) -> None:
+    """A log whose later lines change how its earlier rows are read (a resumed run printing an old
+    epoch's step and time lines again, an epoch summary before the step lines, the steps per epoch
+    known only from a later epoch's time line) shows, after a refresh, the tables and figures of a
+    cold parse -- the same global steps, steps per epoch and step times -- after one re-read.  If it
+    broke, the dashboard would show wrong global steps or step times, or a refresh would re-read the
+    whole log again and again."""
+    lines, after, segment, figures = case()
+    data = "".join(lines).encode()
+    points = [len("".join(lines[:n]).encode()) for n in after]
+    path = tmp_path / "grow" / "train.log"
+    path.parent.mkdir()
+    path.write_bytes(data[:1])
+    got, meta, restarts, stats = grow(path, data, points, segment=segment)
+    expected = cold(data, path.name, tmp_path)
+    for name in ("steps", "epochs", "evals", "events"):
+        pd.testing.assert_frame_equal(got[name], getattr(expected, name), obj=name)
+    assert_same_meta(meta, expected.meta)
+    assert _running_figures(stats) == _table_figures(expected)
+    assert restarts >= 1  # else the case exercises no change of decision
+    steps = got["steps"]
+    seen = {
+        "rows": len(steps),
+        "last_global_step": int(steps["global_step"].iloc[-1]),
+        "last_step_time_ms": float(steps["step_time_ms"].iloc[-1]),
+        "steps_per_epoch": meta.get("steps_per_epoch"),
+    }
+    assert {k: seen[k] for k in figures} == figures

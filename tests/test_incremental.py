@@ -222,11 +222,12 @@ def _mindcv_epoch_time_late() -> Case:
     changed").  The hinted pass takes 782 from the aborted pass's epoch records from line 1."""
     quickstart = _lines("mindspore/mindcv_quickstart_lossmonitor_timemonitor.log")
     lines = quickstart[3:8] + quickstart[14:38]  # epochs 1-5, epoch 1's time line cut
-    # Segments of 550 bytes: the aborted pass reads epochs 2 and 3's time lines in one part, the
-    # hinted pass's parts end between them (its own epoch records joined with the aborted pass's).
+    # Segments of 400 bytes: the aborted pass reads epochs 2 and 3's time lines in one part; the
+    # hinted pass numbers epoch 2's first rows before reading a time line of its own, and later
+    # joins its own epoch records with the aborted pass's.
     # 25 step rows; 156746.872 / 200.444 = 782 steps an epoch; the last row, epoch 5 step 772,
     # is global step 4 x 782 + 772.
-    return lines, [10], 550, {"rows": 25, "last_global_step": 3900, "steps_per_epoch": 782}
+    return lines, [10], 400, {"rows": 25, "last_global_step": 3900, "steps_per_epoch": 782}
 
 
 def _fairseq_summary_then_progress() -> Case:
@@ -245,12 +246,6 @@ def _mindyolo_time_after_first_step() -> Case:
     return lines, [2], 250, {"rows": 4, "last_global_step": 400, "last_step_time_ms": 660.74}
 
 
-_UNLEARNED = (
-    "the aborted pass's context does not hold the fact that moved the decision (it is raised before "
-    "the fact is stored: {}), so the hinted pass, read in segments as small as before, raises again"
-)
-
-
 @pytest.mark.parametrize(
     "case",
     [
@@ -258,22 +253,8 @@ _UNLEARNED = (
         _resumed_step_line,
         _fairseq_json_summary_first,
         _mindcv_epoch_time_late,
-        pytest.param(
-            _fairseq_summary_then_progress,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=ContextChanged,
-                reason=_UNLEARNED.format("generic.decide_generic sets ctx.generic after raising"),
-            ),
-        ),
-        pytest.param(
-            _mindyolo_time_after_first_step,
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=ContextChanged,
-                reason=_UNLEARNED.format("times.join_times sets ctx.has_step_times after raising"),
-            ),
-        ),
+        _fairseq_summary_then_progress,
+        _mindyolo_time_after_first_step,
     ],
     ids=lambda case: case.__name__.lstrip("_"),
 )

@@ -47,9 +47,9 @@ def decide_generic(ctx: Context, facts: dict, table: str, has_generic: bool, has
     before = drops_generic(own[0] or hint[0], own[1] or hint[1])
     flags = [own[0] or has_generic, own[1] or has_specific]
     after = drops_generic(flags[0] or hint[0], flags[1] or hint[1])
+    ctx.generic[table] = flags  # before raising: the restarted pass gets it as a hint
     if after and not before and own[0]:
         raise ContextChanged(f"{table}: specific records after generic ones were kept")
-    ctx.generic[table] = flags
     return after
 
 

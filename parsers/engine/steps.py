@@ -39,6 +39,7 @@ def step_columns(
             return None
         cols = {**cols, "loss": np.full(n, np.nan)}
     elif ctx.lossless:
+        ctx.loss_seen = True  # before raising: the restarted pass gets it as a hint
         raise ContextChanged("a loss column appeared after step records without one")
     ctx.loss_seen = True
     missing = np.broadcast_to(np.float64(np.nan), (n,))

@@ -54,9 +54,10 @@ def join_times(
     if not joins_times(ctx, facts, times):
         return steps
     committed = ctx.steps - len(steps)
-    if len(times) and not (ctx.has_step_times or facts["has_step_times"]) and committed:
+    first_times = len(times) and not (ctx.has_step_times or facts["has_step_times"])
+    ctx.has_step_times = True  # before raising: the restarted pass gets it as a hint
+    if first_times and committed:
         raise ContextChanged("step times appeared after step records were committed")
-    ctx.has_step_times = True
     window = ctx.step_times or {"epoch": None, "floor": None, "times": [], "pending": []}
     old = pd.DataFrame(window["times"], columns=["epoch", "step", "step_time_ms", "format", "line"])
     if committed:

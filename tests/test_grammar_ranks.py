@@ -177,3 +177,24 @@ def test_sagemakers_open_mpi_prefix_tags_the_rank() -> None:
     line = "[1,mpirank:0,algo-1]<stdout>:#015Epoch 0:  50% 1/2 [00:00<00:00,  6.54it/s, loss=2.29, v_num=0]"
     log = _parse(line, line.replace("mpirank:0", "mpirank:3").replace("loss=2.29", "loss=2.31"))
     assert log.steps[["rank", "loss"]].values.tolist() == [[0, 2.29], [3, 2.31]]
+
+
+def test_each_tagged_rank_keeps_the_throughput_it_prints_once_an_epoch() -> None:
+    """DS-CNN's end-of-epoch line (``tests/data/modelzoo/dscnn_eval_acc_percent.log``) from two
+    ranks of one job: each rank prints epoch 1's and epoch 2's throughput once, so every line is an
+    epoch record of its rank -- two ranks printing the same epoch is no throughput printed every
+    step (which the epochs table drops)."""
+    first = "epoch[1], iter[443], loss:0.73811543, mean_wps:12102.26 wavs/sec"
+    second = "epoch[2], iter[665], loss:0.381568, mean_wps:12107.45 wavs/sec"
+    log = _parse(
+        f"[rank 0] {first}",
+        f"[rank 1] {first.replace('12102.26', '12088.91')}",
+        f"[rank 0] {second}",
+        f"[rank 1] {second.replace('12107.45', '12095.30')}",
+    )
+    assert log.epochs[["epoch", "rank", "samples_per_sec"]].values.tolist() == [
+        [1, 0, 12102.26],
+        [1, 1, 12088.91],
+        [2, 0, 12107.45],
+        [2, 1, 12095.30],
+    ]

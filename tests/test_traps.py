@@ -20,6 +20,19 @@ def test_nan_abort_is_an_event_not_a_loss_record() -> None:
     assert parsers.summarize(log)["status"] == "crashed"
 
 
+def test_a_crash_says_in_which_epoch_it_happened() -> None:
+    """basic.log's run killed in epoch 3, after step 14 (nan.log's traceback, from the same
+    MindSpore, as the crash): the traceback and its error are events of epoch 3 at their lines."""
+    basic = (DATA / "mindspore-2.10-cpu" / "basic.log").read_text().splitlines(keepends=True)
+    cut = basic.index("epoch: 3 step: 14, loss is 0.49895575642585754\n") + 1
+    crash = NAN_LOG.read_text().splitlines(keepends=True)[1:]  # from "Traceback (most recent call last):"
+    log = parsers.parse_log("".join(basic[:cut] + crash))
+    traceback = log.events[log.events["kind"] == "traceback"]
+    assert (traceback["line"].tolist(), traceback["epoch"].tolist()) == ([cut + 1], [3])
+    assert set(log.events["epoch"]) == {3}
+    assert parsers.summarize(log)["status"] == "crashed"
+
+
 def test_quoted_format_string_in_traceback_is_no_record() -> None:
     quoted = (
         '    raise ValueError("In epoch: {} step: {}, loss is NAN or INF, training process cannot continue, "'
@@ -358,3 +371,35 @@ def test_an_eval_epochs_step_count_is_not_the_training_epochs() -> None:
     log = parsers.parse_log(text)
     assert log.meta["steps_per_epoch"] == 19714
     assert log.steps["global_step"].tolist() == [19714, 19814]
+
+
+EVAL_STEPS_FORMAT = r"""
+[formats.det]
+description = "a detection trainer that evaluates one image at a time"
+
+[[formats.det.patterns]]
+table = "steps"
+regex = 'epoch (?P<epoch>\d+) iter (?P<step>\d+) loss (?P<loss>\S+)'
+fields = { epoch = "int", step = "int", loss = "float" }
+
+[[formats.det.patterns]]
+table = "epochs"
+regex = '(?P<phase>Train|Eval) epoch (?P<epoch>\d+) done: (?P<steps>\d+) steps in (?P<epoch_time_ms>[\d.]+)s'
+fields = { phase = "str", epoch = "int", steps = "int", epoch_time_ms = "s" }
+"""
+
+
+def test_steps_an_evaluation_prints_are_not_training_steps(tmp_path) -> None:
+    """Mask R-CNN's case in a user's format: each epoch trains 200 steps and evaluates 500 images one
+    at a time, and prints both counts.  Epoch 2's iteration 100 is global step 300 (200 + 100),
+    not 600: the evaluation's count says nothing of how long a training epoch is."""
+    formats = tmp_path / "formats.toml"
+    formats.write_text(EVAL_STEPS_FORMAT)
+    text = (
+        "epoch 1 iter 100 loss 2.5\nepoch 1 iter 200 loss 2.1\n"
+        "Train epoch 1 done: 200 steps in 61.5s\nEval epoch 1 done: 500 steps in 20.0s\n"
+        "epoch 2 iter 100 loss 1.8\nepoch 2 iter 200 loss 1.6\n"
+    )
+    log = parsers.parse_log(text, formats_file=formats)
+    assert log.steps["global_step"].tolist() == [100, 200, 300, 400]
+    assert log.meta["steps_per_epoch"] == 200

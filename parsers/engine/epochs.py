@@ -222,12 +222,12 @@ def epoch_at(lines: np.ndarray, timeline: Timeline) -> np.ndarray:
     best_line = np.full(len(lines), -1, dtype=np.int64)
     best_epoch = np.full(len(lines), np.nan)
     for known_lines, known_epochs in timeline:
+        # -1: before the source's first line; it indexes the last (a source is never empty), masked
         pos = np.searchsorted(known_lines, lines, side="right") - 1
-        found = pos >= 0
-        cand_line = np.where(found, known_lines[np.clip(pos, 0, None)], -1)
+        cand_line = np.where(pos >= 0, known_lines[pos], -1)
         better = cand_line > best_line
         best_line = np.where(better, cand_line, best_line)
-        best_epoch = np.where(better, known_epochs[np.clip(pos, 0, None)], best_epoch)
+        best_epoch = np.where(better, known_epochs[pos], best_epoch)
     return best_epoch
 
 

@@ -62,8 +62,10 @@ def _floats(series: pd.Series) -> np.ndarray:
 
 
 def _nanmax(series: pd.Series) -> float | None:
+    """The largest value that is a number; None when there is none."""
     values = _floats(series)
-    return None if not len(values) or np.isnan(values).all() else float(np.nanmax(values))
+    values = values[~np.isnan(values)]
+    return float(values.max()) if len(values) else None
 
 
 def _last_epoch_step(s: dict[str, Any], epoch: np.ndarray, step: np.ndarray) -> None:

@@ -299,7 +299,7 @@ def _first_per_epoch(
     merged = {"_log": log[head], "rank": rank[head], "epoch": epoch[head]}
     for name, values in cols.items():
         merged[name] = _first_present(values[rows], group, len(groups))
-    lowest = np.full(len(groups), np.iinfo(np.int64).max, np.int64)
+    lowest = np.full(len(groups), np.iinfo(np.int64).max)  # int64, as lines are
     np.minimum.at(lowest, group, line[rows].astype(np.int64))
     merged["line"] = lowest
     loose = np.flatnonzero(~known)

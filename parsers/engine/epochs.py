@@ -67,9 +67,9 @@ def decide_epoch_bases(
         hinted = facts["zeros"].get(table, {})
         for name, (rows, zero) in now.get(table, {}).items():
             old = seen.get(name, [False, False])
+            seen[name] = [old[0] or rows, old[1] or zero]  # before raising: the restarted pass's hint
             if zero and old[0] and not old[1] and not hinted.get(name, [False, False])[1]:
                 raise ContextChanged(f"{table}: format {name} printed epoch 0 after epochs counted from 1")
-            seen[name] = [old[0] or rows, old[1] or zero]
         decided = {name: 0 if _zero(seen, name) or _zero(hinted, name) else 1 for name in unsure}
         bases[table] = {**fixed, **decided}
     counted = ctx.zeros.setdefault(COUNTER_FLAGS, {})

@@ -71,10 +71,10 @@ def load_run(
     path = Path(path)
     log = _parse(path, format=format, formats_file=formats_file)
     hparams, source = folder_hparams(_run_folder(path), printed=log.meta.get("hparams"))
-    if log.meta.get("event_files"):  # total epochs, batch size: not in event files, maybe in the config
-        from parsers.events.config import with_config
+    from parsers.events.config import with_config, with_log_config
 
-        log = with_config(log, hparams)
+    # total epochs, batch size: never in event files, maybe not in a text log; maybe in the config
+    log = (with_config if log.meta.get("event_files") else with_log_config)(log, hparams)
     return Run(name=_name(path), source=path, log=log, hparams=hparams, hparams_source=source)
 
 

@@ -22,6 +22,7 @@ import pytest
 from cli_logs import timed_epochs
 
 import parsers
+from parsers.runs import load_run
 from parsers.store import RunStore
 from parsers.store.discover import discover_local
 from parsers.store.sync import plan
@@ -209,13 +210,13 @@ def test_an_edited_formats_file_beside_a_log_reads_it_again(runs: Path, monkeypa
 def test_a_bad_hparams_json_is_reported_and_the_run_still_read(runs: Path) -> None:
     """A job killed while writing hparams.json left half of it: the run is read, the hyper-
     parameters come from what the log printed, and the run says why the file was not used."""
-    printed = b"{'batch_size': 64, 'lr': 0.05, 'epochs': 3}\n"
+    printed = b"{'batch_size': 64, 'lr': 0.05, 'epochs': 30}\n"
     _run(runs, "a", printed + QUICKSTART.read_bytes())
     (runs / "a" / "hparams.json").write_text('{"batch_size": 32, "lr": 0.')
     store = RunStore(runs)
     assert store.refresh().iloc[0]["status"] == "new"
     row = store.runs().set_index("run").loc["a"]
-    assert (row["status"], row["steps"]) == ("running", 25)
+    assert (row["status"], row["steps"], row["total_epochs"]) == ("running", 25, 30)  # the printed config's
     hparams = store.hparams().set_index("run")
     assert (hparams.loc["a", "batch_size"], hparams.loc["a", "lr"]) == (64, 0.05)
     assert store.meta("a")["hparams_source"].startswith("log; hparams.json not read: invalid JSON")
@@ -225,10 +226,11 @@ def test_a_config_yaml_with_dates_is_read_and_shown_as_written(runs: Path) -> No
     """YAML reads an unquoted ``2024-05-01`` as a date, which JSON cannot hold: the run is still
     read and its hyperparameters show the date as the file wrote it."""
     _run(runs, "a", QUICKSTART.read_bytes())
-    (runs / "a" / "config.yaml").write_text("lr: 0.05\nstarted: 2024-05-01\nepochs: 3\n")
+    (runs / "a" / "config.yaml").write_text("lr: 0.05\nstarted: 2024-05-01\nepochs: 30\n")
     store = RunStore(runs)
     store.refresh()
-    assert store.runs().set_index("run").loc["a", "status"] == "running"
+    row = store.runs().set_index("run").loc["a"]
+    assert (row["status"], row["total_epochs"]) == ("running", 30)
     hparams = store.hparams().set_index("run")
     assert (hparams.loc["a", "lr"], str(hparams.loc["a", "started"])) == (0.05, "2024-05-01")
 
@@ -319,3 +321,41 @@ def test_an_epoch_whose_steps_did_not_all_run_counts_only_when_training_finished
         summary = parsers.summarize(parsers.parse_log(runs / name / "train.log"))
         assert (summary["epochs_done"], summary["status"]) == (done, status)
         assert (table.loc[name, "epochs_done"], table.loc[name, "status"]) == (done, status)
+
+
+def test_a_text_log_takes_its_total_epochs_and_batch_size_from_its_runs_config(runs: Path) -> None:
+    """MindSpore's LossMonitor/TimeMonitor never print the total epochs or the batch size; the
+    model zoo's YAML config beside the log names both.  The run then has an ETA -- 5 epochs to
+    go at the mean epoch time after the first -- and a throughput of 32 samples a step over each
+    epoch's printed step time, in ``parse-log`` and in the runs table alike; a batch size edited
+    in the config moves the throughput at the next refresh, the log unread."""
+    _run(runs, "a", QUICKSTART.read_bytes())
+    config = runs / "a" / "config.yaml"
+    config.write_text("epoch_size: 10\nbatch_size: 32\n")
+    epoch_ms = [156746.872, 156574.210, 158398.108, 154978.618]  # epochs 2-5 (the first compiles)
+    step_ms = [200.444, 200.223, 202.555, 198.182]
+    summary = load_run(runs / "a").summary
+    store = RunStore(runs)
+    store.refresh()
+    row = store.runs().set_index("run").loc["a"]
+    for figures in (summary, row):
+        assert (figures["status"], figures["epochs_done"], figures["total_epochs"]) == ("running", 5, 10)
+        assert figures["eta_s"] == pytest.approx(5 * sum(epoch_ms) / 4 / 1000)
+        assert figures["samples_per_sec"] == pytest.approx(sum(32_000 / t for t in step_ms) / 4)
+    config.write_text("epoch_size: 10\nbatch_size: 64\n")
+    later = time.time() + 10
+    os.utime(config, (later, later))
+    assert store.refresh()["status"].tolist() == ["unchanged"]
+    assert store.changed_runs == ["a"]
+    row = store.runs().set_index("run").loc["a"]
+    assert row["samples_per_sec"] == pytest.approx(sum(64_000 / t for t in step_ms) / 4)
+
+
+def test_a_total_the_log_announces_wins_over_its_config(runs: Path) -> None:
+    """The model zoo's ResNet-18 log says ``epoch: [1/90]``: 90 epochs, whatever the config beside
+    it says -- it may be the template the job was started from with another value on the command
+    line."""
+    _run(runs, "a", RESNET18.read_bytes())
+    (runs / "a" / "hparams.json").write_text('{"epoch_size": 120}')
+    assert load_run(runs / "a").summary["total_epochs"] == 90
+    assert _runs_table(runs).loc["a", "total_epochs"] == 90

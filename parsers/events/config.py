@@ -36,7 +36,17 @@ from parsers.events.tables import epochs_of_spans, spans_of_steps
 from parsers.parse import ParsedLog
 from parsers.schema import conform
 
-__all__ = ["EPOCHS_UNKNOWN", "HPARAM_META", "NO_EPOCHS", "config_meta", "with_config", "with_config_meta"]
+__all__ = [
+    "EPOCHS_UNKNOWN",
+    "HPARAM_META",
+    "LOG_CONFIG_FIELDS",
+    "NO_EPOCHS",
+    "config_meta",
+    "log_config_meta",
+    "with_config",
+    "with_config_meta",
+    "with_log_config",
+]
 
 # meta field -> the config keys that state it, first found wins
 HPARAM_META: dict[str, tuple[str, ...]] = {
@@ -76,6 +86,35 @@ def config_meta(meta: dict[str, Any], hparams: dict[str, Any]) -> dict[str, Any]
     if out.get("total_epochs") is None and out.get("total_steps") and out.get("steps_per_epoch"):
         out["total_epochs"] = math.ceil(out["total_steps"] / out["steps_per_epoch"])
     return out
+
+
+# What a text log may leave unsaid and its run's config states: the ETA needs the total epochs
+# (MindSpore's LossMonitor never prints it; the model zoo's YAML has ``epoch_size``), throughput
+# the batch size.  Only these: a log's own epochs and steps are never renumbered from a config.
+LOG_CONFIG_FIELDS = ("total_epochs", "batch_size")
+
+
+def log_config_meta(meta: dict[str, Any], hparams: dict[str, Any]) -> dict[str, Any]:
+    """A text log's ``meta`` with the ``LOG_CONFIG_FIELDS`` it lacks taken from its run's config
+    (the total epochs also from the config's total steps over the log's steps per epoch); each
+    field filled is named in ``meta["from_config"]``."""
+    known = {field: meta.get(field) for field in HPARAM_META}
+    filled = config_meta(known, hparams)
+    taken = [f for f in LOG_CONFIG_FIELDS if meta.get(f) is None and filled.get(f) is not None]
+    if not taken:
+        return meta
+    return {**meta, **{f: filled[f] for f in taken}, "from_config": taken}
+
+
+def with_log_config(log: ParsedLog, hparams: dict[str, Any]) -> ParsedLog:
+    """A text log's tables under ``log_config_meta``: samples/s computed where the config gave the
+    batch size (``computed``, as from a batch size the log printed)."""
+    meta = log_config_meta(log.meta, hparams)
+    if meta is log.meta:
+        return log
+    epochs = log.epochs.copy()
+    computed_throughput(epochs, meta)
+    return dataclasses.replace(log, epochs=epochs, meta=meta)
 
 
 def _positive_int(value: Any) -> int | None:

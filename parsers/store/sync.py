@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from parsers.events.config import log_config_meta
 from parsers.store.catalog import read_catalog, write_catalog
 from parsers.store.configs import read_hparams
 from parsers.store.discover import RunSpec, read_config
@@ -192,7 +193,7 @@ def build_row(store: Path, run: RunSpec) -> dict[str, Any]:
     hparams, source = read_hparams(
         run.configs, lambda name: read_config(run, name), printed=meta.get("hparams")
     )
-    meta = with_event_meta(meta, manifests, hparams)
+    meta = log_config_meta(with_event_meta(meta, manifests, hparams), hparams)  # the config's total, batch
     counted = summary_manifests(manifests)
     row = run_row(counted, _epoch_figures(store, counted, meta), meta)
     mtimes = [t for t in (m.get("mtime_ns") for m in manifests) if t is not None and t >= 0]  # 0: 1970

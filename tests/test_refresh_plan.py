@@ -20,7 +20,7 @@ from parsers.store import RunStore
 from parsers.store.catalog import CATALOG
 from parsers.store.discover import discover_local
 from parsers.store.entry import MANIFEST, entry_key, refresh_entry
-from parsers.store.sync import build_row, plan, stale_runs
+from parsers.store.sync import build_row, plan, stale_runs, update_catalog
 from tests.conftest import DATA
 
 QUICKSTART = DATA / "mindspore" / "mindcv_quickstart_lossmonitor_timemonitor.log"
@@ -86,6 +86,12 @@ def test_a_bad_log_left_as_it_is_keeps_its_error_without_being_read(runs: Path) 
     assert (second["good/train.log"]["status"], second["good/train.log"]["bytes_parsed"]) == ("unchanged", 0)
     table = store.runs().set_index("run")
     assert (table.loc["binary", "status"], table.loc["good", "status"]) == ("error", "running")
+    # and the next look at the bad log costs a stat: the plan hands it to nobody
+    todo, unchanged = plan(store.store_dir, discover_local(runs, skip=store.store_dir))
+    assert (todo, [(row["run"], row["status"]) for row in unchanged]) == (
+        [],
+        [("binary", "error"), ("good", "unchanged")],
+    )
 
 
 def test_refreshing_named_runs_keeps_the_other_runs(runs: Path) -> None:
@@ -368,3 +374,44 @@ def test_a_new_log_gone_before_it_was_read_is_never_taken_for_a_renamed_one(runs
     (built,) = store.runs().to_dict("records")
     assert (built["run"], built["status"], built["steps"]) == ("b", "error", 0)
     assert not (store.store_dir / "logs" / entry_key(str(runs / "a" / "train.log"))).exists()
+
+
+def test_a_row_another_refresher_built_from_the_same_commit_is_not_built_again(runs: Path) -> None:
+    """Two refreshers (the dashboard and ``parse-log watch``) see log a grow; the other one reads it
+    and writes a's row first.  This one then finds a's entry up to date: a's row, built from that
+    very commit, is kept -- nothing rebuilt, nothing for a watcher to judge twice."""
+    log = _log(runs, "a", TWO_STEPS)
+    _log(runs, "b", TWO_STEPS)
+    store = RunStore(runs)
+    store.refresh()
+    with log.open("a") as handle:
+        handle.write("epoch: 1 step: 3, loss is 2.0\n")
+    found = discover_local(runs, skip=store.store_dir)
+    todo, results = plan(store.store_dir, found)
+    assert [spec.run for spec in todo] == ["a"]
+    other = RunStore(runs)
+    other.refresh()
+    assert other.changed_runs == ["a"]
+    results += [refresh_entry(store.store_dir, spec) for spec in todo]
+    assert [(r["run"], r["status"]) for r in results] == [("b", "unchanged"), ("a", "unchanged")]
+    assert update_catalog(store.store_dir, found, results) == []
+    assert store.runs().set_index("run")["steps"].to_dict() == {"a": 3, "b": 2}
+
+
+def test_a_log_refused_for_leading_out_of_the_runs_folder_is_not_looked_at_again(
+    runs: Path, tmp_path: Path
+) -> None:
+    """A ``train.log`` that is a link to a file outside the runs folder is refused (an error row
+    saying so), and, left as it is, refused from the plan at the next look: no entry refresh, no
+    row rebuilt."""
+    outside = tmp_path / "elsewhere.log"
+    outside.write_text(TWO_STEPS)
+    (runs / "a").mkdir()
+    (runs / "a" / "train.log").symlink_to(outside)
+    store = RunStore(runs)
+    (first,) = store.refresh().to_dict("records")
+    assert first["status"] == "error" and "outside" in first["error"]
+    todo, unchanged = plan(store.store_dir, discover_local(runs, skip=store.store_dir))
+    assert (todo, [(row["status"], row["error"]) for row in unchanged]) == ([], [("error", first["error"])])
+    store.refresh()
+    assert store.changed_runs == []

@@ -64,6 +64,7 @@ def plan(store: Path, runs: list[RunSpec]) -> tuple[list[LogSpec], list[dict[str
                         "bytes_parsed": 0,
                         "error": entry.get("error"),
                         "location": spec.location,
+                        "commit": entry.get("commit"),  # the row's own: nothing to build again
                     }
                 )
             else:
@@ -166,7 +167,8 @@ def update_catalog(
 
 
 def _commits(results: Iterable[dict[str, Any]]) -> dict[str, int | None]:
-    return {r["location"]: r.get("commit") for r in results if r["status"] != "unchanged" or "commit" in r}
+    """Each log's entry commit after the refresh; None where a worker died before it said."""
+    return {r["location"]: r.get("commit") for r in results}
 
 
 def _stale(row: dict[str, Any], run: RunSpec, commits: dict[str, int | None]) -> bool:

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import parsers
+from parsers.runs import load_run
 from parsers.schema import TABLES
 from parsers.store import RunStore
 from parsers.store.catalog import CATALOG
@@ -92,7 +93,8 @@ def test_folder_of_rank_logs_is_one_run(runs: Path) -> None:
     (job / "hparams.json").write_text(json.dumps({"batch_size": 32, "device_num": 2}))
     store = RunStore(runs)
     assert set(store.refresh()["status"]) == {"new"}
-    expected = parsers.parse_log(job, strict=False)
+    expected = load_run(job).log  # what parse-log shows of the folder: its config's batch size too
+    assert expected.meta["batch_size"] == 32
     assert_same_tables(store, "job", expected)
     assert_same_meta(store.meta("job"), expected.meta)
     assert store.runs().loc[0, "steps"] == len(expected.steps)

@@ -403,3 +403,17 @@ def test_steps_an_evaluation_prints_are_not_training_steps(tmp_path) -> None:
     log = parsers.parse_log(text, formats_file=formats)
     assert log.steps["global_step"].tolist() == [100, 200, 300, 400]
     assert log.meta["steps_per_epoch"] == 200
+
+
+def test_an_evaluation_between_logging_steps_is_in_the_epoch_its_progress_says() -> None:
+    """Hugging Face's Trainer logging every 0.8 epoch and evaluating at 1.1 (``eval_steps`` not a
+    multiple of ``logging_steps``): the eval dict's own ``'epoch': 1.1`` puts it in epoch 2, though
+    the last training record before it was in epoch 1."""
+    text = (
+        "{'loss': 0.6931, 'grad_norm': 1.2, 'learning_rate': 4e-05, 'epoch': 0.8}\n"
+        "{'eval_loss': 0.65, 'eval_accuracy': 0.71, 'eval_runtime': 3.2, 'eval_samples_per_second': 312.5, 'epoch': 1.1}\n"
+        "{'loss': 0.55, 'grad_norm': 1.1, 'learning_rate': 3e-05, 'epoch': 1.6}\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.evals[["metric", "epoch"]].values.tolist() == [["eval_loss", 2], ["eval_accuracy", 2]]
+    assert log.steps["epoch"].tolist() == [1, 2]

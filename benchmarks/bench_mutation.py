@@ -96,6 +96,7 @@ _REFRESH_STORE_TESTS = [
             "a_gzipped_log_is_read",
             "an_edited_formats_file_beside_a_log_reads_it_again",
             "a_bad_hparams_json_is_reported_and_the_run_still_read",
+            "a_text_log_takes_its_total_epochs_and_batch_size_from_its_runs_config",
         )
     ),
 ]

@@ -44,7 +44,8 @@ def plan(store: Path, runs: list[RunSpec]) -> tuple[list[LogSpec], list[dict[str
     catalog = read_catalog(store)
     todo, unchanged = [], []
     for run in runs:
-        known = {e["location"]: e for e in json.loads((catalog.get(run.name) or {}).get("_logs") or "[]")}
+        row = catalog.get(run.name)  # None: a run never seen
+        known = {e["location"]: e for e in json.loads(row["_logs"])} if row else {}
         for spec, seen in zip(run.logs, _stats(run)):
             entry = known.get(spec.location)
             same = (
@@ -52,7 +53,7 @@ def plan(store: Path, runs: list[RunSpec]) -> tuple[list[LogSpec], list[dict[str
                 and seen
                 and entry.get("rank") == spec.rank
                 and [entry.get("size"), entry.get("mtime_ns")] == list(seen)
-                and entry.get("formats_sig", "") == formats_signature(spec)
+                and entry.get("formats_sig") == formats_signature(spec)  # an entry without: read again
             )
             if same:
                 status = "error" if entry.get("error") else "unchanged"
@@ -88,7 +89,7 @@ def adopt_renamed(store: Path, runs: list[RunSpec], *, root: str) -> None:
         entry
         for row in catalog.values()
         if row.get("_root") == root
-        for entry in json.loads(row.get("_logs") or "[]")
+        for entry in json.loads(row["_logs"])
         if entry["location"] not in discovered and entry.get("fp_len")
     ]
     if not gone:
@@ -173,7 +174,7 @@ def _commits(results: Iterable[dict[str, Any]]) -> dict[str, int | None]:
 
 def _stale(row: dict[str, Any], run: RunSpec, commits: dict[str, int | None]) -> bool:
     """A row is rebuilt when its logs or config files changed, or a log has a newer commit."""
-    logs = json.loads(row.get("_logs") or "[]")
+    logs = json.loads(row["_logs"])  # a row always has it (build_row)
     if [e["location"] for e in logs] != [s.location for s in run.logs] or row.get("_sig") != _signature(run):
         return True
     if lineage_changed(row):  # MindSpore's end-of-training record, beside a summary
@@ -244,7 +245,7 @@ def _epoch_figures(store: Path, manifests: list[dict[str, Any]], meta: dict[str,
     )
     if key not in _FIGURES:
         frames = [_read_epochs(store, m) for m in manifests if (m.get("files") or {}).get("epochs")]
-        _FIGURES[key] = epoch_figures(run_epochs(frames, meta)) if frames else epoch_figures(pd.DataFrame())
+        _FIGURES[key] = epoch_figures(run_epochs(frames, meta))
         while len(_FIGURES) > 4096:
             _FIGURES.popitem(last=False)
     return _FIGURES[key]
@@ -256,6 +257,6 @@ def _read_epochs(store: Path, manifest: dict[str, Any]) -> pd.DataFrame:
 
 
 def _drop_run(store: Path, row: dict[str, Any]) -> None:
-    for entry in json.loads(row.get("_logs") or "[]"):
+    for entry in json.loads(row["_logs"]):
         with store_lock(store, entry["key"]):
             shutil.rmtree(store / "logs" / entry["key"], ignore_errors=True)

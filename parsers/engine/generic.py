@@ -9,6 +9,8 @@ log so far from the context's running flags.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -82,7 +84,7 @@ def drop_generic(
         # Without a generic reader or a bare dict the answer needs no frame (most small logs).
         mask, bare = np.zeros(rows, bool), np.zeros(rows, bool)
         if small.read_by(name) & generic:
-            mask = _is_generic(small[name], generic)
+            mask = _is_generic(small[name]["format"], generic)
         if small.has(name, "bare"):
             # A bare dict is no specific reading: it may be a config dump (``parsers.hparams``).
             bare = _is_true(small[name]["bare"])
@@ -93,13 +95,13 @@ def drop_generic(
     return cols, codes, dropped
 
 
-def _is_generic(frame: pd.DataFrame, generic: set[str]) -> np.ndarray:
-    """Rows read by a generic format.  A log's small tables are a few rows, where
-    ``Series.isin`` costs a fraction of a millisecond a call: a set lookup per row instead."""
-    if len(frame) > _FEW:
-        return frame["format"].isin(generic).to_numpy(bool)
-    formats = frame["format"].to_numpy(object)
-    return np.fromiter((f in generic for f in formats), bool, len(formats))
+def _is_generic(formats: Any, generic: set[str]) -> np.ndarray:
+    """Rows read by a generic format, from their ``format`` column.  A log's small tables are a few
+    rows, where ``Series.isin`` costs a fraction of a millisecond a call: a set lookup per row."""
+    if len(formats) > _FEW:
+        return pd.Series(formats, dtype=object).isin(generic).to_numpy(bool)
+    values = np.asarray(formats, object)
+    return np.fromiter((f in generic for f in values), bool, len(values))
 
 
 _FEW = 1_000  # rows up to which a Python loop beats pandas' per-call cost
@@ -112,12 +114,13 @@ def _is_true(column: pd.Series) -> np.ndarray:
     return column.eq(True).to_numpy(bool)
 
 
-def without_generic(frame: pd.DataFrame, generic: set[str]) -> tuple[pd.DataFrame, int]:
-    """A whole record set (with a ``format`` column) under the rule; returns it and the rows dropped."""
-    mask = _is_generic(frame, generic)
+def without_generic(records: dict[str, Any], generic: set[str]) -> tuple[dict[str, Any], int]:
+    """A whole record set (numpy columns, ``format`` one of them) under the rule; returns it and
+    the rows dropped."""
+    mask = _is_generic(records["format"], generic)
     if not drops_generic(bool(mask.any()), bool((~mask).any())):
-        return frame, 0
-    return frame[~mask].reset_index(drop=True), int(mask.sum())
+        return records, 0
+    return {k: np.asarray(v)[~mask] for k, v in records.items()}, int(mask.sum())
 
 
 def drop_summaries(

@@ -88,10 +88,8 @@ def steps_per_epoch(ctx: Context, facts: dict, formats: dict[str, LogFormat]) ->
     from_epochs = ctx.stats.get("spe_epochs")
     if ctx.hints and facts["epochs_raw"]:  # hinted: the epoch records of the aborted pass count too
         cols, codes, names = columns_from_json(facts["epochs_raw"])
-        frame = pd.DataFrame({k: v for k, v in cols.items() if k != "_ctx"})
-        frame["format"] = np.asarray(names, dtype=object)[codes] if len(codes) else np.empty(0, object)
-        frame, _ = without_generic(frame, generic_names(formats))
-        from_epochs = spe_from_epochs(frame.drop(columns="format"))
+        records = {**cols, "format": np.asarray(names, dtype=object)[codes]}
+        from_epochs = spe_from_epochs(without_generic(records, generic_names(formats))[0])
     if from_epochs is not None:
         return int(from_epochs)
     return None if math.isnan(facts["step_max"]) else int(facts["step_max"])

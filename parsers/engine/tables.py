@@ -21,7 +21,7 @@ from parsers.columns import Columns
 from parsers.dispatch import PRINTED_NAN
 from parsers.engine.context import Context, columns_to_json
 from parsers.engine.epochs import Bases, Timeline, epoch_at, frame_epochs, own_or_context_epoch
-from parsers.engine.generic import drops_generic
+from parsers.engine.generic import without_generic
 from parsers.engine.numbering import float_column, spe_from_epochs
 from parsers.engine.records import joined_records
 from parsers.hparams import hparam_number
@@ -53,7 +53,7 @@ def epoch_records(
     records: Records = {**joined, "format": np.asarray(names, dtype=object)[codes]}
     present = {names[c] for c in np.unique(codes)} if len(codes) else set()
     records, dropped = (
-        _without_generic(records, generic) if present & generic else (records, 0)
+        without_generic(records, generic) if present & generic else (records, 0)
     )  # else: nothing to drop
     records, early = _mid_epoch(records)
     if "loss" in records and "samples_per_sec" in records:  # rare: the rule runs on a frame
@@ -71,17 +71,6 @@ Records = dict[str, np.ndarray] | pd.DataFrame
 
 def _rows(records: Records) -> int:
     return len(records["line"]) if isinstance(records, dict) else len(records)
-
-
-def _without_generic(records: Records, generic: set[str]) -> tuple[Records, int]:
-    """``without_generic`` of a log's records (a set lookup a row: they are a few)."""
-    fmt = np.asarray(records["format"], object)
-    mask = np.fromiter((f in generic for f in fmt), bool, len(fmt))
-    if not drops_generic(bool(mask.any()), bool((~mask).any())):
-        return records, 0
-    if isinstance(records, pd.DataFrame):
-        return records[~mask].reset_index(drop=True), int(mask.sum())
-    return {k: np.asarray(v)[~mask] for k, v in records.items()}, int(mask.sum())
 
 
 def _mid_epoch(records: Records) -> tuple[Records, int]:

@@ -95,7 +95,7 @@ def drop_generic(
     return cols, codes, dropped
 
 
-def _is_generic(formats: Any, generic: set[str]) -> np.ndarray:
+def _is_generic(formats: np.ndarray | pd.Series, generic: set[str]) -> np.ndarray:
     """Rows read by a generic format, from their ``format`` column.  A log's small tables are a few
     rows, where ``Series.isin`` costs a fraction of a millisecond a call: a set lookup per row."""
     if len(formats) > _FEW:

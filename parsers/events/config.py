@@ -97,7 +97,7 @@ LOG_CONFIG_FIELDS = ("total_epochs", "batch_size")
 def log_config_meta(meta: dict[str, Any], hparams: dict[str, Any]) -> dict[str, Any]:
     """A text log's ``meta`` with the ``LOG_CONFIG_FIELDS`` it lacks taken from its run's config
     (the total epochs also from the config's total steps over the log's steps per epoch); each
-    field filled is named in ``meta["from_config"]``."""
+    field filled is named in ``meta["from_config"]``.  ``meta`` itself when the config fills none."""
     known = {field: meta.get(field) for field in HPARAM_META}
     filled = config_meta(known, hparams)
     taken = [f for f in LOG_CONFIG_FIELDS if meta.get(f) is None and filled.get(f) is not None]

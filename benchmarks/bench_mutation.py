@@ -119,6 +119,7 @@ _ENGINE_TESTS = [
         "layers",
         "properties",
         "linear_time",
+        "context",
     ]
 ]
 

@@ -286,3 +286,45 @@ def test_a_decision_changed_in_a_later_part_restarts_once(case: Callable[[], Cas
         "steps_per_epoch": meta.get("steps_per_epoch"),
     }
     assert {k: seen[k] for k in figures} == figures
+
+
+def _kept_epoch_records(data: bytes, path: Path) -> tuple[int, int]:
+    """The epoch records a store keeps in its saved state for a log read in one part, and the rows of
+    that log's epochs table."""
+    path.write_bytes(data)
+    src = open_sources(path)[0]
+    formats = formats_for([src], None)
+    parts = list(
+        read_parts(
+            src,
+            Context(src.name, src.rank),
+            start=0,
+            size=len(data),
+            formats=formats,
+            dispatcher=Dispatcher(ordered_patterns(None, formats)),
+        )
+    )
+    kept = parts[-1].increment.context.epochs_raw
+    lines = 0 if kept is None else len(kept["cols"]["line"][1])
+    return lines, len(parts[-1].increment.epochs)
+
+
+def test_a_throughput_printed_every_100_steps_is_not_kept_as_an_epoch_record_per_line(tmp_path: Path) -> None:
+    """YOLOv5 prints ``fps`` with every 100th step's loss: a step's throughput, no epoch's.  The store
+    keeps a log's epoch records in its saved state (they are rebuilt at every refresh), so a long
+    run's 20,000 such lines must not become 20,000 kept records -- the state, and every refresh's
+    work, would grow with the log.  A throughput printed once an epoch (DS-CNN) is an epoch's: each
+    is kept and is a row of the epochs table."""
+    step_rate = "".join(
+        f"2021-08-05 16:01:34,116:INFO:epoch[{i // 9}], iter[{i * 100}], loss:{400 - i * 0.01:.6f}, "
+        f"fps:{500 + i % 7}.07 imgs/sec, lr:0.00027\n"
+        for i in range(20_000)
+    ).encode()
+    kept, rows = _kept_epoch_records(step_rate, tmp_path / "yolov5.log")
+    assert rows == 0  # none is an epoch's throughput
+    assert kept <= 2  # the first repeat, for the epochs table's rule to see
+    epoch_rate = "".join(
+        f"epoch[{e}], iter[{e * 443 + 442}], loss:{0.74 + e / 100:.2f}, mean_wps:{12102 + e}.26 wavs/sec\n"
+        for e in range(1, 41)
+    ).encode()
+    assert _kept_epoch_records(epoch_rate, tmp_path / "dscnn.log") == (40, 40)

@@ -561,3 +561,38 @@ def test_a_count_of_right_answers_gives_the_share_after_it_as_the_metric() -> No
 def test_a_value_named_on_its_epoch_is_that_epochs() -> None:
     log = _parse("Validation loss on epoch 3: 0.52")
     assert log.evals[["epoch", "metric", "value"]].values.tolist() == [[3, "Validation_loss", 0.52]]
+
+
+def test_a_bar_drawn_again_each_epoch_counts_that_epochs_steps() -> None:
+    """A tqdm bar described by its epoch (PyTorch Lightning's ``Epoch 0:  25%|██▌ | 100/391 [...]``,
+    a loop's ``Epoch 2/500: 100%|████| 200/200 [...]``) starts again at 1 each epoch: its counter is
+    the step in that epoch and its total the epoch's steps, so the global step keeps rising.  The
+    validation figures in Lightning's postfix are carried on every redraw of the next epoch's bar
+    until the next validation: only the bar at its total holds that epoch's result."""
+    redraws = [  # one physical line of \r-separated redraws per epoch, as Lightning writes them
+        "Epoch 0:  26%|██▌       | 100/391 [00:05<00:15, 19.12it/s, loss=1.92, v_num=3]",
+        "Epoch 0:  51%|█████     | 200/391 [00:10<00:09, 19.50it/s, loss=1.61, v_num=3]",
+        "Epoch 0: 100%|██████████| 391/391 [00:20<00:00, 19.41it/s, loss=1.40, v_num=3, val_loss=1.35, val_acc=0.512]\n",
+        "Epoch 1:  26%|██▌       | 100/391 [00:05<00:15, 19.12it/s, loss=1.22, v_num=3, val_loss=1.35, val_acc=0.512]",
+        "Epoch 1: 100%|██████████| 391/391 [00:20<00:00, 19.41it/s, loss=1.02, v_num=3, val_loss=1.01, val_acc=0.641]\n",
+    ]
+    log = parsers.parse_log("\r".join(redraws), strict=False)
+    # epoch 0 printed first: epochs count from 0, shown from 1
+    assert log.steps[["epoch", "step", "global_step"]].values.tolist() == [
+        [1, 100, 100], [1, 200, 200], [1, 391, 391], [2, 100, 491], [2, 391, 782]
+    ]  # fmt: skip
+    assert log.meta["steps_per_epoch"] == 391
+    assert log.evals[["epoch", "metric", "value"]].values.tolist() == [
+        [1, "val_loss", 1.35], [1, "val_acc", 0.512], [2, "val_loss", 1.01], [2, "val_acc", 0.641]
+    ]  # fmt: skip
+    # A bar whose description says "Epoch 2/500" (total epochs announced), each shown at its end.
+    loop = "".join(
+        f"Epoch {e}/500: 100%|██████████| 200/200 [01:38<00:00,  2.02it/s, loss={0.4 / e:.3f}]\n"
+        for e in (1, 2, 3)
+    )
+    log = parsers.parse_log(loop, strict=False)
+    assert log.steps["global_step"].tolist() == [200, 400, 600]
+    assert log.meta["total_epochs"] == 500
+    # A bar with no epoch (Hugging Face Trainer's) counts the run's steps, as before.
+    hf = " 20%|██        | 177/885 [03:14<10:29,  1.12it/s]{'loss': 0.61, 'learning_rate': 4e-05, 'epoch': 0.6}\n"
+    assert parsers.parse_log(hf, strict=False).steps["global_step"].tolist() == [177]

@@ -485,9 +485,15 @@ def _take(item: _Item, fields: dict, metrics: dict, eval_line: bool, prefix: str
         fields["epoch_time_ms"] = _value("epoch_time_ms", item, "float")
         return
     if item.total is not None and not item.key and _TQDM_AFTER.match(item.text_after):
-        # A tqdm bar's counter (``177/885 [03:14<10:29,  1.12it/s]``) counts the run's steps;
-        # a line redrawn several times holds several: the last is the latest.
-        fields["global_step"] = _value("global_step", item, "int")
+        # A tqdm bar's counter (``177/885 [03:14<10:29,  1.12it/s]``) counts the run's steps; a bar
+        # described by its epoch (Lightning's ``Epoch 3:  25%|██▌  | 100/391 [00:05<00:15, ...]``)
+        # is drawn again each epoch and counts that epoch's steps.  A line redrawn several times
+        # holds several counters: the last is the latest.
+        if "epoch" in fields:
+            fields["step"] = _value("step", item, "int")
+            fields["steps_per_epoch"] = Value("steps_per_epoch", "int", *item.total)
+        else:
+            fields["global_step"] = _value("global_step", item, "int")
         return
     if item.total is not None and not item.key and _BAR_AFTER.match(item.text_after):
         # A progress bar's counter (Keras' ``  4/102 [>......] - ETA: 8:10 - loss: 0.6791``) is the

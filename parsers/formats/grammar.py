@@ -199,6 +199,7 @@ _DATE_TIME = re.compile(
 )
 _EVAL_PART = re.compile(r"(?i)(?:^|_)(?:val|valid|validation|eval|test)(?:_|$)")
 _TQDM_AFTER = re.compile(r"\s*\[\d+:\d+(?::\d+)?<")
+_TQDM_POSTFIX = re.compile(r"\[\d+:\d+(?::\d+)?<[^\[\]]*\]")  # "[00:01<00:00, 131.88it/s, loss=0.47]"
 _BAR_AFTER = re.compile(r"\s*\[[=>.]+")
 _AVERAGE_AFTER = re.compile(r"\s*\(\s*[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*\)")
 _EPOCHS_AFTER = re.compile(r"\s*epochs\b")
@@ -459,7 +460,10 @@ _STOP_WORDS = {"time", "since", "cost", "per", "avg", "average", "mean", "max", 
 
 def _is_eval_line(text: str) -> bool:
     """An eval word makes an evaluation, unless a training word says otherwise (before any ``|``:
-    fairseq's ``| epoch 010 | valid on 'valid' subset`` names the phase after the epoch)."""
+    fairseq's ``| epoch 010 | valid on 'valid' subset`` names the phase after the epoch).  The figures a
+    tqdm bar shows after its rate are the loop's, named by the bar's description: ``epoch 1: 100%|..|
+    153/153 [00:01<00:00, 131.88it/s, loss=0.471, metrics={'acc': 0.79}]`` is training."""
+    text = _TQDM_POSTFIX.sub("]", text)
     return bool(_EVAL_WORD.search(text)) and not _TRAIN_WORD.search(text.split("|")[0])
 
 

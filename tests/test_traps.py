@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 
@@ -357,6 +359,24 @@ def test_timings_that_do_not_divide_say_nothing_about_steps_per_epoch() -> None:
     log = parsers.parse_log(text)
     assert log.meta["steps_per_epoch"] == 7
     assert log.steps["global_step"].tolist()[-2:] == [8, 9]
+
+
+def test_a_step_time_rounded_to_zero_prints_no_warning_and_guesses_no_steps() -> None:
+    """MindSpore's TimeMonitor rounds to 3 decimals: a tiny sink-mode epoch prints ``per step time:
+    0.000 ms`` (and an empty one ``epoch time: 0.000 ms`` too).  Dividing by it must not print numpy's
+    "RuntimeWarning: divide by zero" on the user's terminal, nor make a steps count of infinity."""
+    text = (
+        "epoch: 1 step: 4, loss is 0.5\n"
+        "Train epoch time: 12.000 ms, per step time: 0.000 ms\n"
+        "epoch: 2 step: 4, loss is 0.4\n"
+        "Train epoch time: 0.000 ms, per step time: 0.000 ms\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning is a failure
+        log = parsers.parse_log(text)
+    assert log.epochs["epoch_time_ms"].tolist() == [12.0, 0.0]
+    assert log.epochs["steps"].isna().all()
+    assert log.meta["steps_per_epoch"] == 4  # the largest step printed, not 12 / 0
 
 
 def test_an_eval_epochs_step_count_is_not_the_training_epochs() -> None:

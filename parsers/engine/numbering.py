@@ -74,9 +74,7 @@ def float_column(column: Any, keep: np.ndarray | None = None) -> np.ndarray:
     """A column as float64 (text that is no number: NaN), only the ``keep`` rows when given."""
     values = np.asarray(column)
     if values.dtype.kind not in "fiub":
-        values = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
-            np.float64, na_value=np.nan
-        )
+        values = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy()  # numpy: float or int
     values = values.astype(np.float64, copy=False)
     return values if keep is None else values[keep]
 

@@ -136,14 +136,14 @@ def _epoch_figures(columns: dict[str, Any]) -> dict[str, Any]:
     rate = columns.get("samples_per_sec")
     rated = ~timed & (~np.isnan(np.asarray(rate, np.float64)) if rate is not None else np.zeros(n, bool))
     keep = timed | rated
-    epoch = columns.get("epoch")
-    if epoch is not None and rated.sum() > 1:
+    if "epoch" in columns and rated.any():
+        epoch = np.asarray(columns["epoch"], np.float64)
         rank = columns.get("rank")
         rank = np.zeros(n) if rank is None else np.nan_to_num(np.asarray(rank, np.float64), nan=-1.5)
-        placed = np.flatnonzero(rated & ~np.isnan(np.asarray(epoch, np.float64)))  # own epoch printed
-        pair = _first_repeat(np.asarray(epoch, np.float64)[placed[:_LOOK]], rank[placed[:_LOOK]])
-        if pair is not None:
-            keep[placed] = False
+        placed = np.flatnonzero(rated & ~np.isnan(epoch))[:_LOOK]  # own epoch printed
+        pair = _first_repeat(epoch[placed], rank[placed])
+        if pair is not None:  # the rows after the first _LOOK are the repeat's too
+            keep[rated & ~np.isnan(epoch)] = False
             keep[placed[list(pair)]] = True
     if keep.all():
         return columns
@@ -158,7 +158,7 @@ _LOOK = 256
 def _first_repeat(epoch: np.ndarray, rank: np.ndarray) -> tuple[int, int] | None:
     """The first two of these rows in one epoch of one rank (positions), if any."""
     seen: dict[tuple[float, float], int] = {}
-    for i, key in enumerate(zip(epoch.tolist(), rank.tolist(), strict=True)):
+    for i, key in enumerate(map(tuple, np.column_stack([epoch, rank]).tolist())):
         if key in seen:
             return seen[key], i
         seen[key] = i
@@ -187,8 +187,8 @@ class SmallTables(dict):
         self.formats = {name: set(parts.names) for name, parts in raw.parts.items() if name != "steps"}
 
     def read_by(self, name: str) -> set[str]:
-        """The formats that may have rows in table ``name``."""
-        return self.formats.get(name, set())
+        """The formats that may have rows in table ``name`` (one with rows: ``rows(name)`` > 0)."""
+        return self.formats[name]
 
     def __missing__(self, name: str) -> pd.DataFrame:
         if name not in self.unbuilt:

@@ -92,8 +92,8 @@ def _mid_epoch(records: Records) -> tuple[Records, int]:
     return {k: np.asarray(v)[~early] for k, v in records.items()}, int(unread.sum())
 
 
-# What an epoch record reports; a step line that feeds the epochs table holds one of these or nothing.
-_EPOCH_FIGURES = ("epoch_time_ms", "step_time_ms", "data_time_ms", "eval_time_ms", "samples_per_sec")
+# The times that make a step line's record an epoch's whatever else it prints.
+_EPOCH_TIMES = ("epoch_time_ms", "data_time_ms", "eval_time_ms")
 
 
 def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -103,21 +103,18 @@ def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     epoch (DS-CNN's ``epoch[1], iter[443], loss:0.74, mean_wps:12102.26 wavs/sec``) it is the
     epoch's; where a format prints it twice in one epoch of one rank (YOLOv5's ``fps:580.07
     imgs/sec`` every 100 iterations), or outside any epoch, it is each step's, and none of that
-    format's are epoch records.  A step line that printed no figure at all is no epoch record.
+    format's are epoch records.  A step time beside the throughput (PaddleOCR's ``batch_cost: 0.18 s
+    ... ips: 355 samples/s``) is the step's as the throughput is.  (A step line reaches the epoch
+    records only with an epoch time or a throughput: ``records._epoch_figures``, the grammar.)
     """
     if "loss" not in frame or "samples_per_sec" not in frame:
         return frame, 0
     timed = np.zeros(len(frame), bool)
-    for col in _EPOCH_FIGURES:
-        if col not in ("samples_per_sec", "step_time_ms") and col in frame:
+    for col in _EPOCH_TIMES:
+        if col in frame:
             timed |= ~np.isnan(_floats(frame[col]))
     has_rate = ~np.isnan(_floats(frame["samples_per_sec"]))
-    # A step time beside the throughput (PaddleOCR's ``batch_cost: 0.18 s ... ips: 355 samples/s``)
-    # is the step's as the throughput is; a step time alone keeps a line an epoch record, as before.
-    step_timed = np.zeros(len(frame), bool)
-    if "step_time_ms" in frame:
-        step_timed = ~np.isnan(_floats(frame["step_time_ms"]))
-    stepline = ~np.isnan(_floats(frame["loss"])) & ~timed & (has_rate | ~step_timed)
+    stepline = ~np.isnan(_floats(frame["loss"])) & ~timed
     if not stepline.any():
         return frame, 0
     rated = stepline & has_rate
@@ -208,9 +205,7 @@ def _kinds(part: dict[str, np.ndarray]) -> tuple | None:
             items = values.tolist()
             if all(isinstance(x, str) for x in items):
                 kind = "text"
-            elif all(x is None for x in items):
-                kind = "none"
-            else:
+            elif not all(x is None for x in items):
                 return None
         elif values.dtype.kind not in "fiu":
             return None
@@ -326,7 +321,7 @@ def _own_or_context_epochs(records: pd.DataFrame, log: np.ndarray, bases: list[B
         return own_or_context_epoch(records, [(line, records["_ctx"].to_numpy(np.float64))], bases[0])
     if "epoch" in records:
         codes, names = pd.factorize(records["format"])
-        shift = np.array([[1 - b.get(name, 1) for name in names] for b in bases] or [[0]], np.float64)
+        shift = np.array([[1 - b.get(name, 1) for name in names] for b in bases])  # log x format
         own = pd.to_numeric(records["epoch"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
         own = own + shift[log, codes]
     else:
@@ -350,9 +345,9 @@ def _steps_from_ratio(out: dict[str, np.ndarray], log: np.ndarray) -> None:
     none_printed = printed[log] == 0
     if not none_printed.any():
         return
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a 0.000 ms step time: inf or NaN, not near
         ratio = out["epoch_time_ms"].astype(np.float64) / out["step_time_ms"].astype(np.float64)
-    near = np.abs(ratio - np.round(ratio)) < 0.05
+        near = np.abs(ratio - np.round(ratio)) < 0.05
     out["steps"] = np.where(none_printed, np.where(near, np.round(ratio), np.nan), steps)
 
 

@@ -71,8 +71,8 @@ def join_times(
         raise ContextChanged("a step of an old epoch may take a step time no longer kept")
     keep = ["epoch", "step", "step_time_ms", "format", "line"]
     fresh = times[[c for c in keep if c in times]] if len(times) else old.iloc[:0]
-    combined = pd.concat([old, fresh], ignore_index=True) if len(old) else fresh
-    fill_step_times(steps, combined.reset_index(drop=True), bases)
+    combined = (pd.concat([old, fresh]) if len(old) else fresh).reset_index(drop=True)
+    fill_step_times(steps, combined, bases)
     _slide_window(ctx, window, combined, bases, [k for k, m in zip(step_keys, own) if m])
     return steps
 
@@ -97,7 +97,7 @@ def _slide_window(
     ctx: Context, window: dict, combined: pd.DataFrame, bases: Bases, pending_new: list
 ) -> None:
     """Keep time records and time-less step keys of the newest epoch; remember the oldest dropped."""
-    epochs = np.round(frame_epochs(combined, bases)) if len(combined) else np.empty(0)
+    epochs = np.round(frame_epochs(combined, bases))
     known = [e for e, _ in pending_new if not math.isnan(e)] + [
         e for e in epochs.tolist() if not math.isnan(e)
     ]
@@ -107,7 +107,7 @@ def _slide_window(
     dropped += [e for e in epochs.tolist() if newest is not None and e < newest]
     if dropped:
         window["floor"] = max([*dropped, *([window["floor"]] if window["floor"] is not None else [])])
-    rows = combined.astype(object).where(combined.notna(), None).values.tolist() if len(combined) else []
+    rows = combined.astype(object).where(combined.notna(), None).values.tolist()
     window["times"] = [
         [json_value(v) for v in row] for row, e in zip(rows, epochs.tolist()) if newest is None or e >= newest
     ]

@@ -194,10 +194,10 @@ def conform(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     n = len(frame)
     for col, dtype in TABLES[name].items():
         if col in frame:
-            series = frame[col]
-            columns[col] = (
-                series.astype(dtype) if str(series.dtype) != dtype else series.reset_index(drop=True)
-            )
+            # Every column by position: a frame sorted or filtered keeps its old labels, and columns
+            # built from labels beside columns built from positions would be joined by label.
+            series = frame[col].reset_index(drop=True)
+            columns[col] = series.astype(dtype) if str(series.dtype) != dtype else series
             if col in DEFAULTS and columns[col].hasnans:
                 columns[col] = columns[col].fillna(DEFAULTS[col])
         elif col in DEFAULTS and name != "scalars":

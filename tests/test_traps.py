@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import parsers
+from parsers.schema import conform
 from tests.conftest import DATA
 
 NAN_LOG = DATA / "mindspore-2.10-cpu" / "nan.log"
@@ -379,6 +380,27 @@ def test_a_step_time_rounded_to_zero_prints_no_warning_and_guesses_no_steps() ->
     assert log.meta["steps_per_epoch"] == 4  # the largest step printed, not 12 / 0
 
 
+def test_events_are_listed_in_the_order_the_log_printed_them() -> None:
+    """A NaN loss (found in the step records) and a crash (read from its own lines) are one list in
+    line order, numbered from 0: the run page and ``events.csv`` tell the story as it happened."""
+    text = (
+        "epoch: 1 step: 1, loss is 0.5\n"
+        "epoch: 1 step: 2, loss is nan\n"
+        "Traceback (most recent call last):\n"
+        '  File "train.py", line 3, in <module>\n'
+        "ValueError: boom\n"
+        "epoch: 1 step: 3, loss is inf\n"
+    )
+    events = parsers.parse_log(text, strict=False).events
+    assert events[["kind", "line"]].values.tolist() == [
+        ["nan", 2],
+        ["traceback", 3],
+        ["error", 5],
+        ["nan", 6],
+    ]
+    assert events.index.tolist() == [0, 1, 2, 3]
+
+
 def test_an_eval_epochs_step_count_is_not_the_training_epochs() -> None:
     """Mask R-CNN's eval prints ``Eval epoch time ..., per step time`` over its 5000 eval steps:
     the training epoch has 19714 (its own Train epoch time / per step time)."""
@@ -437,3 +459,22 @@ def test_an_evaluation_between_logging_steps_is_in_the_epoch_its_progress_says()
     log = parsers.parse_log(text)
     assert log.evals[["metric", "epoch"]].values.tolist() == [["eval_loss", 2], ["eval_accuracy", 2]]
     assert log.steps["epoch"].tolist() == [1, 2]
+
+
+def test_a_table_sorted_before_it_is_conformed_keeps_each_row_whole() -> None:
+    """``conform`` (every table passes it on its way to the user and the store) must take a frame's
+    rows by position: a sorted frame keeps its old labels, and one column converted (a text
+    ``kind``) beside one taken as it is (the ``line`` integers) was joined by label, pairing a crash
+    with a NaN loss's line."""
+    frame = pd.DataFrame(
+        {
+            "kind": ["traceback", "nan"],
+            "line": pd.array([9, 2], dtype="Int64"),
+            "message": ["boom", "loss nan"],
+        }
+    ).sort_values("line", kind="stable")
+    out = conform(frame, "events")
+    assert out[["kind", "line", "message"]].values.tolist() == [
+        ["nan", 2, "loss nan"],
+        ["traceback", 9, "boom"],
+    ]

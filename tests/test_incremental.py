@@ -246,6 +246,20 @@ def _mindyolo_time_after_first_step() -> Case:
     return lines, [2], 250, {"rows": 4, "last_global_step": 400, "last_step_time_ms": 660.74}
 
 
+def _resnet_step_time_late() -> Case:
+    """The model zoo's ResNet epoch summaries (no step counter: each closes its epoch), the first two
+    without ``per step time``: counted 1, 2 until epoch 3's line says 40559 / 207.995 = 195 steps an
+    epoch ("step numbering changed").  The hinted pass takes 195 from the aborted pass's epoch
+    records before it reads epoch 3's line."""
+    lines = [
+        "epoch: [1/90] loss: 4.5, epoch time: 40.559 s\n",
+        "epoch: [2/90] loss: 3.9, epoch time: 40.100 s\n",
+        "epoch: [3/90] loss: 3.5, epoch time: 40.559 s, per step time: 207.995 ms\n",
+    ]
+    # 3 step rows, each at its epoch's end: the last is global step 3 x 195.
+    return lines, [2], 1 << 30, {"rows": 3, "last_global_step": 585, "steps_per_epoch": 195}
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -255,6 +269,7 @@ def _mindyolo_time_after_first_step() -> Case:
         _mindcv_epoch_time_late,
         _fairseq_summary_then_progress,
         _mindyolo_time_after_first_step,
+        _resnet_step_time_late,
     ],
     ids=lambda case: case.__name__.lstrip("_"),
 )

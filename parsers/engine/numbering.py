@@ -86,7 +86,7 @@ def steps_per_epoch(ctx: Context, facts: dict, formats: dict[str, LogFormat]) ->
     from_epochs = ctx.stats.get("spe_epochs")
     if ctx.hints and facts["epochs_raw"]:  # hinted: the epoch records of the aborted pass count too
         cols, codes, names = columns_from_json(facts["epochs_raw"])
-        records = {**cols, "format": np.asarray(names, dtype=object)[codes]}
+        records = {**cols, "format": np.asarray(names)[codes]}
         from_epochs = spe_from_epochs(without_generic(records, generic_names(formats))[0])
     if from_epochs is not None:
         return int(from_epochs)

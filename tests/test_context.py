@@ -13,6 +13,7 @@ steps per epoch or kept rows than a cold parse of the same file.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -164,3 +165,31 @@ def test_a_second_restart_keeps_the_first_aborted_passes_facts() -> None:
     assert facts["streams"] == {"mindspore_loss": [2, 700, False, False]}
     # The hints survive the store's JSON round trip (repr: NaN, a maximum not yet seen, is not == NaN).
     assert repr(Context.from_json(third.to_json()).facts()) == repr(facts)
+
+
+_COLUMN = st.one_of(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=5).map(
+        lambda v: np.array(v, np.float64)
+    ),
+    st.lists(st.integers(-(2**40), 2**40), max_size=5).map(lambda v: np.array(v, np.int64)),
+    st.lists(st.booleans(), max_size=5).map(lambda v: np.array(v, bool)),
+    st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=5).map(
+        lambda v: np.array([*v, None], object)[:-1]
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(column=_COLUMN)
+def test_records_saved_with_the_stores_state_read_back_as_they_were(column: np.ndarray) -> None:
+    """The raw epoch records a context keeps go to the store as JSON and come back at the next
+    refresh: each column must come back with its kind (integers stay integers, even with no rows,
+    so a line number is never read as 3.0) and its values (NaN and infinities included)."""
+    n = len(column)
+    saved = columns_to_json(
+        {"line": np.arange(n, dtype=np.int64), "value": column}, np.zeros(n, np.int16), ["f"]
+    )
+    cols, codes, names = columns_from_json(json.loads(json.dumps(saved)))
+    assert cols["value"].dtype == column.dtype and cols["line"].dtype == np.int64
+    assert [repr(v) for v in cols["value"].tolist()] == [repr(v) for v in column.tolist()]
+    assert codes.tolist() == [0] * n and names == ["f"]

@@ -343,3 +343,23 @@ def test_a_throughput_printed_every_100_steps_is_not_kept_as_an_epoch_record_per
         for e in range(1, 41)
     ).encode()
     assert _kept_epoch_records(epoch_rate, tmp_path / "dscnn.log") == (40, 40)
+
+
+def test_a_log_with_step_times_on_their_own_lines_growing_by_epochs_is_never_read_again(
+    tmp_path: Path,
+) -> None:
+    """MindYOLO prints each step's time on the line after its loss.  A run refreshed after each
+    epoch must read only the new lines each time: the time lines of an epoch already over are
+    out of the window the store keeps, and that alone is no reason to read the whole log again
+    (on an 11-hour run, every refresh would re-read hours of log)."""
+    lines = _lines("mindyolo/yolov5_gpu_issue441.log")  # epoch 139's end, then epochs 140-142
+    data = "".join(lines).encode()
+    points = [len("".join(lines[:n]).encode()) for n in (5, 9)]  # after epochs 140 and 141
+    path = tmp_path / "grow" / "train.log"
+    path.parent.mkdir()
+    path.write_bytes(data[:1])
+    got, _, restarts, _ = grow(path, data, points, segment=1 << 30)
+    assert restarts == 0
+    # 7 steps an epoch: epoch 140's step 7 is global step 980; each takes its own time line.
+    steps = got["steps"][["epoch", "global_step", "step_time_ms"]].values.tolist()
+    assert steps == [[140, 980, 365.26], [141, 987, 363.31], [142, 994, 380.29]]

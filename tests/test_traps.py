@@ -401,6 +401,28 @@ def test_events_are_listed_in_the_order_the_log_printed_them() -> None:
     assert events.index.tolist() == [0, 1, 2, 3]
 
 
+def test_the_step_count_an_epoch_line_prints_numbers_the_next_epochs_steps() -> None:
+    """LossMonitor printing every 100 steps never shows an epoch's last step; the model zoo's epoch
+    line does: ``train step num: 18810``.  That count, not the largest step seen (100), nor the
+    timers' ratio (508710 / 27.04 is no whole number), numbers epoch 2's step 100 as global step
+    18,910.  An epoch that printed no throughput says nothing of where one came from."""
+    text = (
+        "epoch: 1 step: 100, loss is 0.9\n"
+        "epoch 1 cost time = 508.71, train step num: 18810, one step time: 27.04 ms, "
+        "train samples per second of cluster: 1183.2\n"
+        "epoch: 2 step: 100, loss is 0.8\n"
+        "epoch time: 515333.027 ms, per step time: 27.397 ms\n"
+        "epoch: 3 step: 100, loss is 0.7\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.meta["steps_per_epoch"] == 18810
+    assert log.steps["global_step"].tolist() == [100, 18910, 37720]
+    epochs = log.epochs
+    assert epochs["steps"].tolist()[0] == 18810 and pd.isna(epochs["steps"].iloc[1])
+    assert epochs["samples_per_sec_source"].tolist()[0] == "printed"
+    assert pd.isna(epochs["samples_per_sec_source"].iloc[1])  # no throughput printed, none computed
+
+
 def test_an_eval_epochs_step_count_is_not_the_training_epochs() -> None:
     """Mask R-CNN's eval prints ``Eval epoch time ..., per step time`` over its 5000 eval steps:
     the training epoch has 19714 (its own Train epoch time / per step time)."""

@@ -260,6 +260,19 @@ def _resnet_step_time_late() -> Case:
     return lines, [2], 1 << 30, {"rows": 3, "last_global_step": 585, "steps_per_epoch": 195}
 
 
+def _resnet_epoch_printed_twice() -> Case:
+    """Two untagged ranks printing the model zoo's ResNet summary (no step counter), the second copy
+    of epoch 1 in the next part: a summary printed once an epoch stands at its epoch's end (global
+    step 195), but one printed twice is no epoch's end, and the rows are counted instead."""
+    lines = [
+        "epoch: [1/90] loss: 4.5, epoch time: 40.559 s, per step time: 207.995 ms\n",
+        "epoch: [1/90] loss: 4.4, epoch time: 40.559 s, per step time: 207.995 ms\n",
+        "epoch: [2/90] loss: 3.9, epoch time: 40.100 s, per step time: 205.641 ms\n",
+    ]
+    # 3 step rows counted 1, 2, 3 (not 195, 195, 390).
+    return lines, [1], 1 << 30, {"rows": 3, "last_global_step": 3}
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -270,6 +283,7 @@ def _resnet_step_time_late() -> Case:
         _fairseq_summary_then_progress,
         _mindyolo_time_after_first_step,
         _resnet_step_time_late,
+        _resnet_epoch_printed_twice,
     ],
     ids=lambda case: case.__name__.lstrip("_"),
 )
@@ -358,8 +372,9 @@ def test_a_log_with_step_times_on_their_own_lines_growing_by_epochs_is_never_rea
     path = tmp_path / "grow" / "train.log"
     path.parent.mkdir()
     path.write_bytes(data[:1])
-    got, _, restarts, _ = grow(path, data, points, segment=1 << 30)
+    got, meta, restarts, _ = grow(path, data, points, segment=1 << 30)
     assert restarts == 0
+    assert (meta["files"][0]["lines"], meta["files"][0]["bytes"]) == (13, len(data))  # all of it, once
     # 7 steps an epoch: epoch 140's step 7 is global step 980; each takes its own time line.
     steps = got["steps"][["epoch", "global_step", "step_time_ms"]].values.tolist()
     assert steps == [[140, 980, 365.26], [141, 987, 363.31], [142, 994, 380.29]]

@@ -423,6 +423,12 @@ def test_the_step_count_an_epoch_line_prints_numbers_the_next_epochs_steps() -> 
     assert pd.isna(epochs["samples_per_sec_source"].iloc[1])  # no throughput printed, none computed
 
 
+def test_the_framework_version_a_log_prints_is_in_its_meta() -> None:
+    """The runs table and the report show which MindSpore a run used, from the line that says so."""
+    text = "[INFO] MindSpore version 2.3.0rc1\nepoch: 1 step: 1, loss is 0.5\n"
+    assert parsers.parse_log(text).meta["framework_version"] == "MindSpore version 2.3.0rc1"
+
+
 def test_an_eval_epochs_step_count_is_not_the_training_epochs() -> None:
     """Mask R-CNN's eval prints ``Eval epoch time ..., per step time`` over its 5000 eval steps:
     the training epoch has 19714 (its own Train epoch time / per step time)."""

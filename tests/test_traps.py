@@ -429,6 +429,17 @@ def test_the_framework_version_a_log_prints_is_in_its_meta() -> None:
     assert parsers.parse_log(text).meta["framework_version"] == "MindSpore version 2.3.0rc1"
 
 
+def test_the_format_that_read_most_of_a_log_is_named_first() -> None:
+    """``parse-log`` prints the formats a log was read with, the main one first: here MindSpore's
+    6 records before the grammar's one line, though that line came first in the file."""
+    text = "2021-01-01 12:00:00 | INFO | valid | epoch 001 | loss 4.2 | ppl 18.3\n"
+    text += "".join(f"epoch: 1 step: {s}, loss is 0.5\n" for s in range(1, 6))
+    text += "Train epoch time: 100.0 ms, per step time: 20.0 ms\n"
+    meta = parsers.parse_log(text, strict=False).meta
+    assert meta["formats"] == ["mindspore", "grammar"]
+    assert meta["format_records"] == {"mindspore": 6, "grammar": 1}
+
+
 def test_an_eval_epochs_step_count_is_not_the_training_epochs() -> None:
     """Mask R-CNN's eval prints ``Eval epoch time ..., per step time`` over its 5000 eval steps:
     the training epoch has 19714 (its own Train epoch time / per step time)."""

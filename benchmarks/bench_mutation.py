@@ -6,6 +6,7 @@
     python benchmarks/bench_mutation.py --rev HEAD~3 engine # a given commit
     python benchmarks/bench_mutation.py --results-only summary  # the last run's figures (even a stopped one)
     python benchmarks/bench_mutation.py --again summary     # its survivors again, with today's tests
+    python benchmarks/bench_mutation.py --sample 200 --seed 16 engine  # a fresh sample of 200
 
 mutmut (the ``dev`` extra) changes one thing at a time in the code -- a ``<`` into a
 ``<=``, a constant, a dropped condition -- and runs the tests that reach the changed
@@ -28,7 +29,9 @@ as it was) and only the survivors (and the mutants a stopped run left unchecked)
 their new statuses replace the old ones in the results file, which names the commit the
 tests came from.
 ``--sample N`` checks N mutants drawn at random instead of all (with ``--again``: the survivors
-and N of the unchecked): on a loaded machine a module's full run takes hours.
+and N of the unchecked): on a loaded machine a module's full run takes hours.  ``--seed`` draws
+another sample: after writing tests for one sample's survivors, only a fresh sample says how
+the module stands (``--again`` re-checks the sample the tests were written for).
 Slow: minutes to hours per module on two cores; not part of CI.  Figures go in the README.
 """
 
@@ -169,15 +172,24 @@ def main() -> None:
     parser.add_argument(
         "--sample", type=int, help="check this many mutants drawn at random (seeded), not all of them"
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=15,
+        help="the sample's seed (default 15): another seed draws a fresh sample, unbiased by tests "
+        "written for an earlier sample's survivors",
+    )
     args = parser.parse_args()
     for name in args.modules or list(MODULES):
         tree = args.out / f"tree-{name}"
         if args.results_only:
             report = {"module": name, **_counted(tree, args.out, name)}
         elif args.again:
-            report = run_again(tree, name, args.children, args.out, args.sample)
+            report = run_again(tree, name, args.children, args.out, args.sample, args.seed)
         else:
-            report = run_module(snapshot(tree, args.rev), name, args.children, args.out, args.sample)
+            report = run_module(
+                snapshot(tree, args.rev), name, args.children, args.out, args.sample, args.seed
+            )
         print(json.dumps(report), flush=True)
 
 
@@ -193,7 +205,7 @@ def snapshot(tree: Path, rev: str) -> Path:
     return tree
 
 
-def run_module(tree: Path, name: str, children: int, out: Path, sample: int | None) -> dict:
+def run_module(tree: Path, name: str, children: int, out: Path, sample: int | None, seed: int) -> dict:
     files, tests = MODULES[name]
     _configure(tree, files, tests)
     start = time.monotonic()
@@ -202,20 +214,21 @@ def run_module(tree: Path, name: str, children: int, out: Path, sample: int | No
         _mutmut(tree, out / f"{name}-run.log", "--max-children", str(children))
     else:  # a name nothing matches: mutmut makes the mutants and the test stats, then stops
         _mutmut(tree, out / f"{name}-list.log", "--max-children", str(children), "none-such-mutant")
-        chosen = _sampled(list(_results(tree)), sample)
+        chosen = _sampled(list(_results(tree)), sample, seed)
         _mutmut(tree, out / f"{name}-run.log", "--max-children", str(children), *chosen)
-    _save(out, name, {"rev": rev, "tests_rev": rev, "sample": sample, "mutants": _results(tree)})
+    saved = {"rev": rev, "tests_rev": rev, "sample": sample, "seed": seed, "mutants": _results(tree)}
+    _save(out, name, saved)
     counts = _counted(tree, out, name)
     return {"module": name, "files": files, **counts, "minutes": round((time.monotonic() - start) / 60, 1)}
 
 
-def run_again(tree: Path, name: str, children: int, out: Path, sample: int | None) -> dict:
+def run_again(tree: Path, name: str, children: int, out: Path, sample: int | None, seed: int) -> dict:
     """The survivors of the last run of ``name`` (and the mutants a stopped run left unchecked,
     or ``sample`` of them), against the working tree's tests and the module's selection now."""
     saved = _load(out, name)
     survivors = [m for m, status in saved["mutants"].items() if status in _NOT_KILLED]
     unchecked = [m for m, status in saved["mutants"].items() if status == "not checked"]
-    chosen = survivors + (unchecked if sample is None else _sampled(unchecked, sample))
+    chosen = survivors + (unchecked if sample is None else _sampled(unchecked, sample, seed))
     tests_rev = _git(REPO, "rev-parse", "--short", "HEAD") + (" + edits" if _dirty_tests() else "")
     shutil.copytree(REPO / "tests", tree / "tests", dirs_exist_ok=True)
     _configure(tree, *MODULES[name])
@@ -235,10 +248,10 @@ def run_again(tree: Path, name: str, children: int, out: Path, sample: int | Non
     }
 
 
-def _sampled(names: list[str], size: int) -> list[str]:
+def _sampled(names: list[str], size: int, seed: int) -> list[str]:
     """A seeded uniform sample: its share killed estimates the module's, where mutmut's own order
     (fastest tests first) would favour the functions few tests reach."""
-    return sorted(random.Random(15).sample(sorted(names), min(size, len(names))))
+    return sorted(random.Random(seed).sample(sorted(names), min(size, len(names))))
 
 
 _NOT_KILLED = {"survived", "no tests"}

@@ -246,6 +246,16 @@ def _mindyolo_time_after_first_step() -> Case:
     return lines, [2], 250, {"rows": 4, "last_global_step": 400, "last_step_time_ms": 660.74}
 
 
+def _mindyolo_time_line_after_a_warning() -> Case:
+    """MindYOLO with a warning printed between epoch 141's step line and its time line, the refresh
+    between them: the step was committed without a time ("a step time line changes a committed
+    step"), and the time line in the next part must reach it."""
+    yolo = _lines("mindyolo/yolov5_gpu_issue441.log")
+    lines = [*yolo[:6], "2025-04-15 13:57:21,990 [WARNING] dataloader is slow\n", *yolo[6:]]
+    # 3 step rows, epoch 141's step 7 (global step 987) timed 363.31 ms by the line after the warning.
+    return lines, [7], 1 << 30, {"rows": 3, "last_global_step": 994, "last_step_time_ms": 380.29}
+
+
 def _resnet_step_time_late() -> Case:
     """The model zoo's ResNet epoch summaries (no step counter: each closes its epoch), the first two
     without ``per step time``: counted 1, 2 until epoch 3's line says 40559 / 207.995 = 195 steps an
@@ -284,6 +294,7 @@ def _resnet_epoch_printed_twice() -> Case:
         _mindyolo_time_after_first_step,
         _resnet_step_time_late,
         _resnet_epoch_printed_twice,
+        _mindyolo_time_line_after_a_warning,
     ],
     ids=lambda case: case.__name__.lstrip("_"),
 )

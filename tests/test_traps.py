@@ -440,6 +440,34 @@ def test_the_format_that_read_most_of_a_log_is_named_first() -> None:
     assert meta["format_records"] == {"mindspore": 6, "grammar": 1}
 
 
+def test_a_throughput_on_every_step_line_leaves_the_epoch_lines_their_times() -> None:
+    """A trainer printing a throughput with each logged step's loss, and an epoch line with the
+    epoch's loss and time: the throughputs are the steps' (two an epoch), and dropping them must
+    not drop the epoch lines, which print a loss too but are timed."""
+    text = ""
+    for e in (1, 2):
+        for s in (100, 200):
+            text += f"Epoch {e} step {s}, loss {1 / (e * s):.4f}, throughput {1200 + s} samples/s\n"
+        text += f"Epoch {e} finished, loss {0.5 / e:.3f}, epoch time 120.5 s\n"
+    epochs = parsers.parse_log(text, strict=False).epochs
+    assert epochs[["epoch", "epoch_time_ms"]].values.tolist() == [[1, 120500.0], [2, 120500.0]]
+    assert epochs["samples_per_sec"].isna().all()
+
+
+def test_a_throughput_printed_once_an_epoch_under_an_epoch_header_is_the_epochs() -> None:
+    """DS-CNN's ``step 443, loss 0.70, mean_wps: 12101.26 wavs/sec`` names no epoch: the ``Epoch 1/10``
+    header above it does.  Printed once under each header, it is that epoch's throughput."""
+    text = "".join(
+        f"Epoch {e}/10\nstep 443, loss {0.7 / e:.3f}, mean_wps: {12100 + e}.26 wavs/sec\n" for e in (1, 2, 3)
+    )
+    epochs = parsers.parse_log(text, strict=False).epochs
+    assert epochs[["epoch", "samples_per_sec"]].values.tolist() == [
+        [1, 12101.26],
+        [2, 12102.26],
+        [3, 12103.26],
+    ]
+
+
 def test_an_eval_epochs_step_count_is_not_the_training_epochs() -> None:
     """Mask R-CNN's eval prints ``Eval epoch time ..., per step time`` over its 5000 eval steps:
     the training epoch has 19714 (its own Train epoch time / per step time)."""

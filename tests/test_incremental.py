@@ -389,3 +389,25 @@ def test_a_log_with_step_times_on_their_own_lines_growing_by_epochs_is_never_rea
     # 7 steps an epoch: epoch 140's step 7 is global step 980; each takes its own time line.
     steps = got["steps"][["epoch", "global_step", "step_time_ms"]].values.tolist()
     assert steps == [[140, 980, 365.26], [141, 987, 363.31], [142, 994, 380.29]]
+
+
+def test_hyperparameters_printed_in_two_parts_are_all_the_runs(tmp_path: Path) -> None:
+    """A ``key: value`` config dump, then (after a refresh) a printed config dict: the run's
+    hyperparameters are both, as a cold read of the whole file gives them -- the dashboard's
+    hyperparameter view must not lose the dump when the dict arrives."""
+    lines = [
+        "lr: 0.1\n",
+        "batch_size: 32\n",
+        "epoch_size: 90\n",
+        "epoch: 1 step: 1, loss is 0.5\n",
+        "{'momentum': 0.9, 'weight_decay': 0.0001}\n",
+        "epoch: 1 step: 2, loss is 0.4\n",
+    ]
+    data = "".join(lines).encode()
+    path = tmp_path / "grow" / "train.log"
+    path.parent.mkdir()
+    path.write_bytes(data[:1])
+    _, meta, _, _ = grow(path, data, [len("".join(lines[:4]).encode())], segment=1 << 30)
+    expected = {"lr": 0.1, "batch_size": 32, "epoch_size": 90, "momentum": 0.9, "weight_decay": 0.0001}
+    assert meta["hparams"] == expected
+    assert cold(data, path.name, tmp_path).meta["hparams"] == expected

@@ -140,10 +140,10 @@ def _epoch_figures(columns: dict[str, Any]) -> dict[str, Any]:
         epoch = np.asarray(columns["epoch"], np.float64)
         rank = columns.get("rank")
         rank = np.zeros(n) if rank is None else np.nan_to_num(np.asarray(rank, np.float64), nan=-1.5)
-        placed = np.flatnonzero(rated & ~np.isnan(epoch))[:_LOOK]  # own epoch printed
-        pair = _first_repeat(epoch[placed], rank[placed])
-        if pair is not None:  # the rows after the first _LOOK are the repeat's too
-            keep[rated & ~np.isnan(epoch)] = False
+        placed = np.flatnonzero(rated & ~np.isnan(epoch))  # own epoch printed
+        pair = _first_repeat(epoch[placed[:_LOOK]], rank[placed[:_LOOK]])
+        if pair is not None:
+            keep[placed] = False
             keep[placed[list(pair)]] = True
     if keep.all():
         return columns
@@ -158,7 +158,7 @@ _LOOK = 256
 def _first_repeat(epoch: np.ndarray, rank: np.ndarray) -> tuple[int, int] | None:
     """The first two of these rows in one epoch of one rank (positions), if any."""
     seen: dict[tuple[float, float], int] = {}
-    for i, key in enumerate(map(tuple, np.column_stack([epoch, rank]).tolist())):
+    for i, key in enumerate(zip(epoch.tolist(), rank.tolist(), strict=True)):
         if key in seen:
             return seen[key], i
         seen[key] = i

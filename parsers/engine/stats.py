@@ -40,7 +40,7 @@ def update_stats(ctx: Context, steps: pd.DataFrame, events: pd.DataFrame, evals:
             kinds[str(kind)] = kinds.get(str(kind), 0) + int(n)
         bad = events[events["kind"].isin(_BAD_EVENTS)]
         if len(bad):
-            s["bad_event_line"] = int(bad["line"].max())  # parts come in line order: the latest is the log's
+            s["bad_event_line"] = _max(s.get("bad_event_line"), bad["line"].max())
     if len(evals):
         _metric_stats(s.setdefault("metrics", {}), evals)
 

@@ -27,9 +27,10 @@ from tests.store_helpers import assert_same_meta, cold, complete_prefix, cuts
 LOGS = data_logs()
 
 
-def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[dict, dict, int, dict]:
+def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[dict, dict, int, Context]:
     """Feed ``data`` to ``path`` up to each point and read the new part; returns tables, meta,
-    restarts and the running figures (``Context.stats``) the store's runs table is made from."""
+    restarts and the context the store keeps (its ``stats`` are the running figures the store's
+    runs table is made from, its ``epochs_raw`` the epoch records it saves)."""
     src = open_sources(path)[0]
     formats = formats_for([src], None)
     dispatcher = Dispatcher(ordered_patterns(None, formats))
@@ -70,7 +71,7 @@ def grow(path: Path, data: bytes, points: list[int], *, segment: int) -> tuple[d
     out["epochs"] = epochs if epochs is not None else empty_table("epochs")
     meta = merge_meta([meta], [src.rank], None) if meta else {}
     computed_throughput(out["epochs"], meta)
-    return out, meta, restarts, context.stats
+    return out, meta, restarts, context
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -84,12 +85,12 @@ def test_parts_give_the_cold_parse(log: Path, seed: int, tmp_path: Path) -> None
     path = tmp_path / "grow" / log.name
     path.parent.mkdir()
     path.write_bytes(data[:1])
-    got, meta, _, stats = grow(path, data, points, segment=segment)
+    got, meta, _, context = grow(path, data, points, segment=segment)
     expected = cold(complete_prefix(data, len(data)), log.name, tmp_path)
     for name in ("steps", "epochs", "evals", "events"):
         pd.testing.assert_frame_equal(got[name], getattr(expected, name), obj=name)
     assert_same_meta(meta, expected.meta)
-    assert _running_figures(stats) == _table_figures(expected)
+    assert _running_figures(context.stats) == _table_figures(expected)
 
 
 def _running_figures(stats: dict) -> dict:
@@ -152,9 +153,9 @@ def test_a_resumed_epoch_appended_keeps_the_furthest_step_of_the_last_epoch(tmp_
     data = "".join(lines + resumed).encode()
     path = tmp_path / "train.log"
     path.write_bytes(data[:1])
-    _, _, _, stats = grow(path, data, [len("".join(lines).encode())], segment=1 << 30)
-    assert (stats["last_epoch"], stats["last_epoch_step"]) == (3, 10)
-    assert _running_figures(stats) == _table_figures(cold(data, path.name, tmp_path))
+    _, _, _, context = grow(path, data, [len("".join(lines).encode())], segment=1 << 30)
+    assert (context.stats["last_epoch"], context.stats["last_epoch_step"]) == (3, 10)
+    assert _running_figures(context.stats) == _table_figures(cold(data, path.name, tmp_path))
 
 
 # Logs whose text changes a whole-log decision in a later part, after rows that depend on it were
@@ -311,12 +312,12 @@ def test_a_decision_changed_in_a_later_part_restarts_once(case: Callable[[], Cas
     path = tmp_path / "grow" / "train.log"
     path.parent.mkdir()
     path.write_bytes(data[:1])
-    got, meta, restarts, stats = grow(path, data, points, segment=segment)
+    got, meta, restarts, context = grow(path, data, points, segment=segment)
     expected = cold(data, path.name, tmp_path)
     for name in ("steps", "epochs", "evals", "events"):
         pd.testing.assert_frame_equal(got[name], getattr(expected, name), obj=name)
     assert_same_meta(meta, expected.meta)
-    assert _running_figures(stats) == _table_figures(expected)
+    assert _running_figures(context.stats) == _table_figures(expected)
     assert restarts >= 1  # else the case exercises no change of decision
     steps = got["steps"]
     seen = {
@@ -331,22 +332,10 @@ def test_a_decision_changed_in_a_later_part_restarts_once(case: Callable[[], Cas
 def _kept_epoch_records(data: bytes, path: Path) -> tuple[int, int]:
     """The epoch records a store keeps in its saved state for a log read in one part, and the rows of
     that log's epochs table."""
-    path.write_bytes(data)
-    src = open_sources(path)[0]
-    formats = formats_for([src], None)
-    parts = list(
-        read_parts(
-            src,
-            Context(src.name, src.rank),
-            start=0,
-            size=len(data),
-            formats=formats,
-            dispatcher=Dispatcher(ordered_patterns(None, formats)),
-        )
-    )
-    kept = parts[-1].increment.context.epochs_raw
-    lines = 0 if kept is None else len(kept["cols"]["line"][1])
-    return lines, len(parts[-1].increment.epochs)
+    path.write_bytes(data[:1])
+    got, _, _, context = grow(path, data, [], segment=1 << 30)
+    kept = context.epochs_raw
+    return (0 if kept is None else len(kept["cols"]["line"][1])), len(got["epochs"])
 
 
 def test_a_throughput_printed_every_100_steps_is_not_kept_as_an_epoch_record_per_line(tmp_path: Path) -> None:

@@ -424,7 +424,8 @@ def test_the_step_count_an_epoch_line_prints_numbers_the_next_epochs_steps() -> 
 
 
 def test_the_framework_version_a_log_prints_is_in_its_meta() -> None:
-    """The runs table and the report show which MindSpore a run used, from the line that says so."""
+    """Which MindSpore a run used, from the line that says so: in the log's meta (``meta.json`` of
+    ``parse-log --to``)."""
     text = "[INFO] MindSpore version 2.3.0rc1\nepoch: 1 step: 1, loss is 0.5\n"
     assert parsers.parse_log(text).meta["framework_version"] == "MindSpore version 2.3.0rc1"
 

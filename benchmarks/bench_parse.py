@@ -4,7 +4,7 @@
 The reference log is the origin story's job (90 epochs x 18810 steps, 83 MB, 1.7 M
 lines) written by ``benchmarks/make_reference_log.py``; the baseline is the
 hand-written loop epochscope replaces (``baseline.py`` here: the seed project's loop,
-``shared/bench/seed_baseline.py``, restated so a clone needs nothing beside it), which
+``seed_baseline.py``, restated so a clone needs nothing beside it), which
 extracts two numbers a line.  Both run in this one process, alternately, and the best of ``--rounds`` is
 kept for each, so a busy neighbour on the machine hurts both alike.  Peak memory is
 that of a whole ``parse-log ref.log --to parquet -o DIR`` process.

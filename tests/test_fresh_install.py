@@ -50,8 +50,9 @@ def test_ci_runs_both_readme_commands_in_a_fresh_venv() -> None:
 
 
 def test_nothing_in_tests_or_benchmarks_reads_the_steering_folder() -> None:
-    """A user's clone has no ../shared: a test reading it would skip there, silently."""
-    reaching_out = ("REPO.parent", "../shared", '/ "shared"')
+    """A user's clone has no steering folder beside it: a test reading it would skip there, silently."""
+    steering = "shared"  # the folder's name, beside the repository
+    reaching_out = ("REPO.parent", f"../{steering}", f'/ "{steering}"')
     offenders = [
         str(path.relative_to(REPO))
         for folder in ("tests", "benchmarks")

@@ -326,7 +326,9 @@ def test_a_summary_folder_is_finished_once_its_lineage_file_appears(tmp_path: Pa
     at the folder before the training ended must build the run's row again when it appears,
     though no summary byte changed: 2 epochs of 3 steps (54 images, batches of 16), finished."""
     runs = tmp_path / "runs"
-    shutil.copytree(TINY_SUMMARY, runs / "alone")
+    # Copied as a training writes it, with today's times: ``copy2`` would keep the checkout's mtime,
+    # and a clone more than an hour old would hold a run stalled, not running.
+    shutil.copytree(TINY_SUMMARY, runs / "alone", copy_function=shutil.copy)
     (lineage,) = (runs / "alone").glob("*_lineage")
     held = lineage.rename(tmp_path / lineage.name)
     store = RunStore(runs)

@@ -147,7 +147,7 @@ class _Pile:
             return empty_table(name)
         if len(frames) == 1:
             return _conformed(frames[0], name)
-        return conform(pd.concat(frames, ignore_index=True), name)
+        return conform(pd.concat(frames), name)  # ``conform`` numbers the rows
 
 
 def _folded(parts: list[pd.DataFrame | Columns]) -> pd.DataFrame:
@@ -164,7 +164,7 @@ def _folded(parts: list[pd.DataFrame | Columns]) -> pd.DataFrame:
             run.append(part)
     if run:
         frames.append(steps_frames(run))
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return frames[0] if len(frames) == 1 else pd.concat(frames)  # conformed (renumbered) by ``_Pile``
 
 
 def assemble_increment(

@@ -62,7 +62,7 @@ class Context:
     in_force: list[float] | None = None  # [line, epoch] of the last epoch statement
     steps: int = 0  # step rows committed
     loss_seen: bool = False
-    lossless: int = 0  # step rows seen while no part had a loss column (not in the table)
+    lossless: bool = False  # step rows seen while no part had a loss column (not in the table)
     step_any: bool = False
     epoch_any: bool = False
     printed_spe: float = math.nan

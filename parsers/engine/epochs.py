@@ -33,6 +33,7 @@ __all__ = [
     "last_statement",
     "own_or_context_epoch",
     "shifted_epochs",
+    "zero_flag",
 ]
 
 # Raw tables whose records state the epoch in force at their line, and all that print epochs.
@@ -68,9 +69,9 @@ def decide_epoch_bases(
         for name, (rows, zero) in now.get(table, {}).items():
             old = seen.get(name, [False, False])
             seen[name] = [old[0] or rows, old[1] or zero]  # before raising: the restarted pass's hint
-            if zero and old[0] and not old[1] and not hinted.get(name, [False, False])[1]:
+            if zero and old[0] and not old[1] and not zero_flag(hinted, name):
                 raise ContextChanged(f"{table}: format {name} printed epoch 0 after epochs counted from 1")
-        decided = {name: 0 if _zero(seen, name) or _zero(hinted, name) else 1 for name in unsure}
+        decided = {name: 0 if zero_flag(seen, name) or zero_flag(hinted, name) else 1 for name in unsure}
         bases[table] = {**fixed, **decided}
     counted = ctx.zeros.setdefault(COUNTER_FLAGS, {})
     for name, (rows, zero) in now.get(COUNTER_FLAGS, {}).items():
@@ -79,7 +80,8 @@ def decide_epoch_bases(
     return bases
 
 
-def _zero(flags: dict[str, list[bool]], name: str) -> bool:
+def zero_flag(flags: dict[str, list[bool]], name: str) -> bool:
+    """Whether ``flags`` (a ``Context.zeros`` entry) say format ``name`` counts from 0."""
     return flags.get(name, [False, False])[1]
 
 
@@ -95,11 +97,11 @@ def _zeros_printed(
         counter = _counter(cols)
         for code, name in enumerate(names):
             if name in unsure:
-                mask = None if len(names) == 1 else codes == code  # one format: no mask over millions of rows
-                own = epoch if mask is None else epoch[mask]
+                mask = codes == code
+                own = epoch[mask]
                 zero, counted = bool((own == 0).any()), False
                 if counter is not None:
-                    ends = _epoch_ends_from_zero(own, counter if mask is None else counter[mask], prior)
+                    ends = _epoch_ends_from_zero(own, counter[mask], prior)
                     zero, counted = zero or ends[0], ends[1]
                 out.setdefault("steps", {})[name] = (bool(len(own)), zero)
                 out.setdefault(COUNTER_FLAGS, {})[name] = (bool(len(own)), counted)
@@ -171,7 +173,7 @@ def shifted_epochs(
     """Epochs 1-based: the rows of formats counting from 0 are shifted by one."""
     if epoch is None:
         return np.full(n, np.nan)
-    shifts = np.array([1 - bases.get(name, 1) for name in names] or [0], dtype=np.float64)
+    shifts = np.array([1 - bases.get(name, 1) for name in names] or [0])
     if not shifts.any() or not len(codes):
         return epoch
     return epoch + shifts[codes]
@@ -200,7 +202,7 @@ def epoch_timeline(
     """
     sources: Timeline = []
     if in_force is not None:
-        sources.append((np.array([int(in_force[0])], np.int64), np.array([float(in_force[1])])))
+        sources.append((np.array([int(in_force[0])]), np.array([float(in_force[1])])))
     sources.append((step_lines, step_epochs))
     for name in TIMELINE_TABLES:
         if small.has(name, "epoch"):
@@ -218,8 +220,7 @@ def epoch_timeline(
 
 def epoch_at(lines: np.ndarray, timeline: Timeline) -> np.ndarray:
     """Epoch in force at each line: the last one stated at or before it (NaN before any)."""
-    lines = np.asarray(lines, dtype=np.int64)
-    best_line = np.full(len(lines), -1, dtype=np.int64)
+    best_line = np.full(len(lines), -1)
     best_epoch = np.full(len(lines), np.nan)
     for known_lines, known_epochs in timeline:
         # -1: before the source's first line; it indexes the last (a source is never empty), masked

@@ -143,7 +143,7 @@ def drop_summaries(
     level = np.zeros(len(codes), np.int8)
     for rank, key in ((1, "global_step"), (2, "step")):
         if key in cols:
-            level[~np.isnan(np.asarray(cols[key], dtype=np.float64))] = rank
+            level[~np.isnan(cols[key])] = rank
     before = list(ctx.summaries or [False, False, False])
     hint = facts.get("summaries") or [False, False, False]
     now = [bool((is_generic & (level == lvl)).any()) for lvl in range(3)]

@@ -40,9 +40,7 @@ def count_formats(ctx: Context, codes: np.ndarray, names: list[str], evals: pd.D
         if name not in ctx.step_names:
             ctx.step_names.append(name)
             ctx.step_counts[name] = 0
-    if len(names) == 1:
-        ctx.step_counts[names[0]] += len(codes)
-    elif len(codes):
+    if len(codes):
         for code, n in enumerate(np.bincount(codes, minlength=len(names)).tolist()):
             ctx.step_counts[names[code]] += n
     for fmt in evals["format"].tolist() if len(evals) else []:
@@ -84,7 +82,7 @@ def _note_hparams(ctx: Context, raw: RawRecords, bare: list[dict]) -> None:
     new = raw.columns("hparams")
     rows = NO_ROWS
     if len(new[0]["line"]):
-        joined, codes, names = joined_records(ctx.hparams_raw, new, name=ctx.name, rank=ctx.rank)
+        joined, codes, names = joined_records(ctx.hparams_raw, new)
         ctx.hparams_raw = columns_to_json(joined, codes, names)
         rows = pd.DataFrame(joined)
     elif ctx.hparams_raw:
@@ -129,7 +127,7 @@ def current_meta(ctx: Context, formats: dict[str, LogFormat]) -> dict[str, Any]:
     """``meta`` of one log so far, from the context's counts (the tables are not kept)."""
     counts = {name: ctx.step_counts[name] for name in ctx.step_names}
     for table_counts in (ctx.stats.get("epoch_counts", {}), ctx.eval_counts):
-        for fmt, n in sorted(table_counts.items(), key=lambda kv: -kv[1]):  # most records first
+        for fmt, n in table_counts.items():
             counts[fmt] = counts.get(fmt, 0) + n
     hparams = dict(ctx.stats.get("hparams", {}))
     meta = {

@@ -19,7 +19,7 @@ import pandas as pd
 from parsers.columns import Columns
 from parsers.dispatch import is_constant
 from parsers.engine.context import Context, ContextChanged, Stream, columns_from_json
-from parsers.engine.epochs import COUNTER_FLAGS
+from parsers.engine.epochs import COUNTER_FLAGS, zero_flag
 from parsers.engine.generic import generic_names, without_generic
 from parsers.registry import LogFormat
 
@@ -53,7 +53,7 @@ def spe_from_epochs(epochs: Mapping[str, Any]) -> int | None:
     """
     train = None
     if "phase" in epochs:
-        phase = np.asarray(epochs["phase"], dtype=object)
+        phase = np.asarray(epochs["phase"])  # text: object
         is_eval = np.fromiter((isinstance(p, str) and p.lower() == "eval" for p in phase), bool, len(phase))
         if is_eval.any():
             train = ~is_eval
@@ -118,7 +118,6 @@ def track_steps(
     if not _all_nan(step):
         ctx.step_max = float(np.fmax(ctx.step_max, np.nanmax(step)))
         ctx.step_min = float(np.fmin(ctx.step_min, np.nanmin(step)))
-        ctx.step_any = True
     ctx.epoch_rows = fold_epoch_rows(ctx.epoch_rows, epoch, filled)
     ctx.step_any = ctx.step_any or not _all_nan(filled)
     ctx.epoch_any = ctx.epoch_any or not _all_nan(epoch)
@@ -146,7 +145,7 @@ def fold_epoch_rows(state: list[Any], epoch: np.ndarray, step: np.ndarray) -> li
     stepless = np.isnan(step)
     if not stepless.any():
         return list(state)
-    epoch = epoch[stepless] if not stepless.all() else epoch
+    epoch = epoch[stepless]
     last, repeated = state
     if np.isnan(epoch).any():
         return [last, True]
@@ -231,9 +230,8 @@ def _epoch_end_index(ctx: Context, facts: dict, kept: list[str]) -> bool:
     """A run-wide counter printed at each epoch's end one less than the epoch's end
     (``epoch[1], iter[443]``, ``epoch[2], iter[665]``: 222 steps an epoch) is a 0-based index
     (``parsers.engine.epochs._epoch_ends_from_zero`` does the arithmetic)."""
-    flags = {**facts["zeros"].get(COUNTER_FLAGS, {}), **ctx.zeros.get(COUNTER_FLAGS, {})}
-    hinted = facts["zeros"].get(COUNTER_FLAGS, {})
-    return any(flags.get(n, [False, False])[1] or hinted.get(n, [False, False])[1] for n in kept)
+    own, hinted = ctx.zeros.get(COUNTER_FLAGS, {}), facts["zeros"].get(COUNTER_FLAGS, {})
+    return any(zero_flag(own, n) or zero_flag(hinted, n) for n in kept)
 
 
 def check_numbering(ctx: Context, numbering: Numbering) -> None:

@@ -72,9 +72,8 @@ class RawRecords:
         self.lines_read += chunk.n_lines
         self.lines_skipped += len(chunk.skipped_rows)
         self.lines_noise += chunk.noise
-        room = SKIPPED_EXAMPLES - len(self.skipped_examples)
-        if room > 0:
-            self.skipped_examples.extend((base + chunk.skipped_rows[:room] + 1).tolist())
+        room = SKIPPED_EXAMPLES - len(self.skipped_examples)  # never below 0: full, it takes none
+        self.skipped_examples.extend((base + chunk.skipped_rows[:room] + 1).tolist())
 
     def _expected(self, rows: int) -> int:
         """Rows a table will have at the end, extrapolated from the bytes read so far."""
@@ -93,7 +92,7 @@ class RawRecords:
             return {"line": np.empty(0, np.int64), "rank": np.empty(0)}, np.empty(0, np.int16), []
         joined, codes, names = parts.join()
         line = joined["line"]
-        if len(line) > 1 and not bool(np.all(line[1:] > line[:-1])):
+        if not bool(np.all(line[1:] > line[:-1])):  # rows of several patterns: put in line order
             order = np.argsort(line, kind="stable")
             joined = {k: v[order] for k, v in joined.items()}
             codes = codes[order]
@@ -215,9 +214,13 @@ class SmallTables(dict):
 
 
 def joined_records(
-    stored: dict[str, Any] | None, new: tuple[Columns, np.ndarray, list[str]], *, name: str, rank: int | None
+    stored: dict[str, Any] | None, new: tuple[Columns, np.ndarray, list[str]]
 ) -> tuple[Columns, np.ndarray, list[str]]:
-    """Raw records kept in a context (``columns_to_json``) and a part's, joined as ``RawRecords`` joins."""
+    """Raw records kept in a context (``columns_to_json``) and a part's, joined as ``RawRecords`` joins.
+
+    Both come from ``RawRecords.columns``, so their ``rank`` column is already the log's own
+    where a line printed none: the holder below has no rank of its own to fill in.
+    """
     if not stored:
         return new
     parts = ColumnParts()
@@ -226,6 +229,6 @@ def joined_records(
             mask = codes == code
             if mask.any():
                 parts.append(fmt, {k: np.asarray(v)[mask] for k, v in cols.items()})
-    holder = RawRecords(name=name, rank=rank)
+    holder = RawRecords(name="joined", rank=None)
     holder.parts["raw"] = parts
     return holder.columns("raw")

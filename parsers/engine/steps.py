@@ -35,7 +35,7 @@ def step_columns(
         return None
     if "loss" not in cols:
         if not ctx.facts()["loss_seen"]:
-            ctx.lossless += n  # lines with a step and no loss, in a log that never prints one
+            ctx.lossless = True  # lines with a step and no loss, in a log that never prints one
             return None
         cols = {**cols, "loss": np.full(n, np.nan)}
     elif ctx.lossless:
@@ -74,7 +74,7 @@ def steps_frames(parts: list[Columns]) -> pd.DataFrame:
         run.append(cols)
     if run:
         frames.append(_joined(run))
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return frames[0] if len(frames) == 1 else pd.concat(frames)  # conformed (renumbered) by the caller
 
 
 def _joined(parts: list[Columns]) -> pd.DataFrame:
@@ -88,7 +88,7 @@ def flagged_steps(cols: Columns | None) -> bool:
     """Whether ``step_columns`` hold a step ``events_table`` reports: a non-finite loss, an overflow."""
     if cols is None:
         return False
-    if not np.isfinite(np.asarray(cols["loss"], np.float64)).all():
+    if not np.isfinite(cols["loss"]).all():
         return True
     flag = cols.get("overflow")
     return flag is not None and bool((np.asarray(flag) == 1.0).any())  # a missing flag: none
@@ -98,8 +98,7 @@ def _only_epoch_one(epoch: np.ndarray, step: np.ndarray) -> bool:
     """Whether every row with a step is in epoch 1; the last row usually answers without a pass."""
     if not np.isnan(step[-1]) and epoch[-1] != 1:
         return False
-    known = ~np.isnan(step)
-    return bool((epoch[known] == 1).all()) if not known.all() else bool((epoch == 1).all())
+    return bool((epoch[~np.isnan(step)] == 1).all())
 
 
 def _table(cols: Columns, n: int) -> pd.DataFrame:

@@ -47,7 +47,7 @@ def epoch_records(
     """
     cols, codes, names = new
     cols = {**cols, "_ctx": epoch_at(cols["line"], timeline)}
-    joined, codes, names = joined_records(ctx.epochs_raw, (cols, codes, names), name=ctx.name, rank=ctx.rank)
+    joined, codes, names = joined_records(ctx.epochs_raw, (cols, codes, names))
     if keep:
         ctx.epochs_raw = columns_to_json(joined, codes, names)
     records: Records = {**joined, "format": np.asarray(names, dtype=object)[codes]}
@@ -87,8 +87,8 @@ def _mid_epoch(records: Records) -> tuple[Records, int]:
     if not early.any():
         return records, 0
     unread = early & np.isnan(float_column(records["loss"])) if "loss" in records else early
-    if isinstance(records, pd.DataFrame):
-        return records[~early].reset_index(drop=True), int(unread.sum())
+    if isinstance(records, pd.DataFrame):  # its index is never read: every rule reads positions
+        return records[~early], int(unread.sum())
     return {k: np.asarray(v)[~early] for k, v in records.items()}, int(unread.sum())
 
 
@@ -129,7 +129,7 @@ def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     drop = stepline & ~(rated & ~repeating)
     if not drop.any():
         return frame, 0
-    return frame[~drop].reset_index(drop=True), int(drop.sum())
+    return frame[~drop], int(drop.sum())  # the index is never read: every rule reads positions
 
 
 def _floats(column: pd.Series) -> np.ndarray:
@@ -192,7 +192,7 @@ def _one_frame(parts: list[Records]) -> pd.DataFrame:
             shape = kind
     if run:
         frames.append(_run_frame(run))
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return frames[0] if len(frames) == 1 else pd.concat(frames)  # read by position: labels unused
 
 
 def _kinds(part: dict[str, np.ndarray]) -> tuple | None:
@@ -245,7 +245,7 @@ def _repeated_timings(
     twice: the first stands, as before.  A record without an epoch time is 0: it joins the
     epoch's first row.
     """
-    repeat = np.zeros(len(epoch), np.int64)
+    repeat = np.zeros(len(epoch))  # a count, compared as a key: 1.0 == 1
     times = cols.get("epoch_time_ms")
     if times is None:
         return repeat
@@ -302,7 +302,7 @@ def _first_present(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     if len(found) == n:
         out = np.empty(n, values.dtype)
     elif values.dtype.kind == "O":
-        out = np.full(n, None, object)
+        out = np.full(n, None)  # object, as None makes it
     else:
         out = np.full(n, np.nan)
     out[found] = values[present[first]]
@@ -427,8 +427,7 @@ def any_events(raw: pd.DataFrame, steps: pd.DataFrame) -> bool:
         return True
     if not len(steps):
         return False
-    loss = steps["loss"].to_numpy(np.float64)
-    if not np.isfinite(loss).all():
+    if not np.isfinite(steps["loss"].to_numpy()).all():  # float64, as ``steps_frame`` builds it
         return True
     return bool(steps["overflow"].to_numpy(dtype=bool, na_value=False).any())  # a missing flag: none
 
@@ -441,7 +440,7 @@ def events_table(raw: pd.DataFrame, steps: pd.DataFrame, timeline: Timeline) -> 
         events["epoch"] = epoch_at(events["line"].to_numpy(np.int64), timeline)
         parts.append(events)
     if len(steps):
-        bad = steps[~np.isfinite(steps["loss"].to_numpy(dtype=float, na_value=np.nan))]
+        bad = steps[~np.isfinite(steps["loss"].to_numpy())]
         if len(bad):
             parts.append(_derived(bad, "nan", lambda r: f"loss is {r.loss} at epoch {r.epoch} step {r.step}"))
         flagged = steps[steps["overflow"].astype("boolean").fillna(False)]
@@ -453,7 +452,7 @@ def events_table(raw: pd.DataFrame, steps: pd.DataFrame, timeline: Timeline) -> 
             )
     if not parts:
         return empty_table("events")
-    return pd.concat(parts, ignore_index=True).sort_values("line", kind="stable", ignore_index=True)
+    return pd.concat(parts).sort_values("line", kind="stable")  # conformed (renumbered) by the caller
 
 
 def _derived(rows: pd.DataFrame, kind: str, message) -> pd.DataFrame:

@@ -274,6 +274,22 @@ def test_time_printed_mid_epoch_is_no_epoch_time() -> None:
     assert log.epochs["epoch_time_ms"].notna().sum() == 0
 
 
+def test_a_time_printed_mid_epoch_beside_a_loss_leaves_no_line_unread() -> None:
+    """The glued ResNet line's mid-epoch time is no epoch's, but its line gave a loss: only the line
+    nothing read counts as skipped, so the skipped-lines figure points at line 2 and nowhere else."""
+    lines = [
+        "epoch: [0/1] step: [20/5004], loss is 6.940182 Epoch time: 12416.098 ms, fps: 412 img/sec.",
+        "epoch: [0/1] step: [40/5004], time: 12416.098 ms, fps: 412 img/sec.",
+        "epoch: [0/1] step: [5004/5004], cost time: 2000000.0 ms",
+    ]
+    formats = {k: v for k, v in parsers.FORMATS.items() if k != "modelzoo"}
+    src = open_sources("\n".join(lines) + "\n")[0]
+    log = assemble([parse_source(src, Dispatcher(ordered_patterns(None, formats)))], formats=formats)
+    assert log.steps["loss"].tolist() == [6.940182]
+    assert log.epochs[["epoch", "epoch_time_ms", "line"]].values.tolist() == [[1, 2000000.0, 3]]
+    assert (log.meta["lines_skipped"], log.meta["skipped_examples"]) == (1, [2])
+
+
 def test_best_result_so_far_is_no_new_eval() -> None:
     # modelzoo/sppnet_eval_set_dict_end_training.log
     log = _parse(

@@ -102,21 +102,22 @@ def _only_epoch_one(epoch: np.ndarray, step: np.ndarray) -> bool:
 
 
 def _table(cols: Columns, n: int) -> pd.DataFrame:
-    """The schema's steps columns from the raw ones; a column no format printed is left to ``conform``."""
+    """The schema's steps columns from the raw ones; a text column no format printed is left to
+    ``conform`` (float columns share one array of NaN)."""
     nan_column = _SharedNaN(n)
     data = {}
     for name, dtype in TABLES["steps"].items():
         values = cols.get(name)
         if dtype == "float64":
             data[name] = _owned(values, nan_column) if values is not None else nan_column.get()
-        elif dtype == "Int64":
-            data[name] = int_array(
-                values if values is not None else np.broadcast_to(np.float64(np.nan), (n,))
-            )
-        elif dtype == "boolean":
+        elif dtype == "boolean":  # ``overflow``: read by ``events_table`` before the frame is conformed
             flag = values if values is not None else np.broadcast_to(np.float64(np.nan), (n,))
             data[name] = pd.arrays.BooleanArray(flag == 1.0, np.isnan(flag))
-        elif values is not None:
+        elif values is None:
+            continue  # ``conform`` adds it (``step_columns`` gives every integer column)
+        elif dtype == "Int64":
+            data[name] = int_array(values)
+        else:
             data[name] = values
     return pd.DataFrame(data, copy=False)
 

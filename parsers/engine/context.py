@@ -98,7 +98,7 @@ class Context:
 
     def to_json(self) -> str:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        return json.dumps(data, separators=(",", ":"), default=_plain_number)
+        return json.dumps(data, default=_plain_number)
 
     @classmethod
     def from_json(cls, text: str) -> Context:
@@ -187,7 +187,7 @@ def union_columns(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[st
     if not extra.any():
         return a
     names = list(dict.fromkeys([*names_a, *names_b]))
-    remap = np.array([names.index(n) for n in names_b], dtype=np.int16)
+    remap = np.array([names.index(n) for n in names_b])
     keys = list(dict.fromkeys([*cols_a, *cols_b]))
     joined: Columns = {}
     for key in keys:

@@ -107,9 +107,7 @@ def _is_generic(formats: np.ndarray | pd.Series, generic: set[str]) -> np.ndarra
 
 def _is_true(column: pd.Series) -> np.ndarray:
     """``column == True`` as a numpy mask (a bare pattern's constant is 1.0 or True; missing is not True)."""
-    if column.dtype.kind in "fb":
-        return column.to_numpy() == 1
-    return column.eq(True).to_numpy(bool)
+    return column.eq(True).to_numpy(bool)  # a raw frame's column is numpy: float or object, never NA
 
 
 def without_generic(records: dict[str, Any], generic: set[str]) -> tuple[dict[str, Any], int]:

@@ -107,10 +107,6 @@ class RawRecords:
     def frame(self, name: str) -> pd.DataFrame:
         """A small raw table as a DataFrame with a ``format`` column of names."""
         cols, codes, names = self.columns(name)
-        if not names:
-            frame = pd.DataFrame(cols)
-            frame["format"] = pd.Series(dtype=object)
-            return frame
         # The format column given to the constructor: set afterwards it cost a millisecond a log.
         return pd.DataFrame({**cols, "format": np.asarray(names, dtype=object)[codes]})
 

@@ -112,17 +112,17 @@ def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     timed = np.zeros(len(frame), bool)
     for col in _EPOCH_TIMES:
         if col in frame:
-            timed |= ~np.isnan(_floats(frame[col]))
-    has_rate = ~np.isnan(_floats(frame["samples_per_sec"]))
-    stepline = ~np.isnan(_floats(frame["loss"])) & ~timed
+            timed |= ~np.isnan(float_column(frame[col]))
+    has_rate = ~np.isnan(float_column(frame["samples_per_sec"]))
+    stepline = ~np.isnan(float_column(frame["loss"])) & ~timed
     if not stepline.any():
         return frame, 0
     rated = stepline & has_rate
     ctx_epoch = frame["_ctx"].to_numpy(np.float64)
-    epoch = _floats(frame["epoch"]) if "epoch" in frame else np.full(len(frame), np.nan)
+    epoch = float_column(frame["epoch"]) if "epoch" in frame else np.full(len(frame), np.nan)
     epoch = np.where(np.isnan(epoch), ctx_epoch, epoch)
     fmt = pd.factorize(frame["format"])[0]  # codes: no Python loop over a string column
-    rank = np.nan_to_num(_floats(frame["rank"]), nan=-1.5)
+    rank = np.nan_to_num(float_column(frame["rank"]), nan=-1.5)
     keys = pd.DataFrame({"format": fmt[rated], "rank": rank[rated], "epoch": epoch[rated]})
     per_step = (np.isnan(keys["epoch"].to_numpy()) | keys.duplicated(keep=False).to_numpy()).astype(bool)
     repeating = np.isin(fmt, np.unique(keys["format"].to_numpy()[per_step]))
@@ -130,10 +130,6 @@ def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if not drop.any():
         return frame, 0
     return frame[~drop], int(drop.sum())  # the index is never read: every rule reads positions
-
-
-def _floats(column: pd.Series) -> np.ndarray:
-    return pd.to_numeric(column, errors="coerce").to_numpy(np.float64, na_value=np.nan)
 
 
 def epochs_table(records: Records, bases: Bases) -> pd.DataFrame:

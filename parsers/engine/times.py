@@ -34,7 +34,8 @@ def fill_step_times(steps: pd.DataFrame, times: pd.DataFrame, bases: Bases) -> N
         }
     ).drop_duplicates(["epoch", "step"], keep="last")
     joined = steps[["epoch", "step"]].merge(keys, on=["epoch", "step"], how="left")["time"].to_numpy()
-    steps["step_time_ms"] = steps["step_time_ms"].fillna(pd.Series(joined, index=steps.index))
+    own = steps["step_time_ms"].to_numpy()
+    steps["step_time_ms"] = np.where(np.isnan(own), joined, own)
 
 
 def joins_times(ctx: Context, facts: dict, times: pd.DataFrame) -> bool:

@@ -82,7 +82,7 @@ def decide_epoch_bases(
 
 def zero_flag(flags: dict[str, list[bool]], name: str) -> bool:
     """Whether ``flags`` (a ``Context.zeros`` entry) say format ``name`` counts from 0."""
-    return flags.get(name, [False, False])[1]
+    return name in flags and flags[name][1]
 
 
 def _zeros_printed(

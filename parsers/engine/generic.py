@@ -74,7 +74,7 @@ def drop_generic(
     any_generic = is_generic is not None and bool(is_generic.any())
     any_specific = len(generic_codes) < len(names) and (is_generic is None or bool((~is_generic).any()))
     if len(codes) and decide_generic(ctx, facts, "steps", any_generic, any_specific) and any_generic:
-        dropped += int(is_generic.sum())
+        dropped = int(is_generic.sum())
         cols = {k: v[~is_generic] for k, v in cols.items()}
         codes = codes[~is_generic]
     for name in ("epochs", "evals"):
@@ -135,7 +135,7 @@ def drop_summaries(
     """
     cols, codes, names = steps
     generic_codes = [i for i, n in enumerate(names) if n in generic]
-    if not generic_codes or not len(codes):
+    if not generic_codes:  # no fallback rows (an empty part names no format either)
         return cols, codes, 0
     is_generic = np.isin(codes, generic_codes)
     level = np.zeros(len(codes), np.int8)

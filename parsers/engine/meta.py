@@ -87,7 +87,7 @@ def _note_hparams(ctx: Context, raw: RawRecords, bare: list[dict]) -> None:
         rows = pd.DataFrame(joined)
     elif ctx.hparams_raw:
         rows = pd.DataFrame(columns_from_json(ctx.hparams_raw)[0])
-    ctx.stats["hparams"] = merge_hparams(rows, [ctx.hp_extra] if ctx.hp_extra else [])
+    ctx.stats["hparams"] = merge_hparams(rows, [ctx.hp_extra])
     ctx.stats["kv_skipped"] = _lone_key_values(rows)
 
 

@@ -230,8 +230,8 @@ def _epoch_end_index(ctx: Context, facts: dict, kept: list[str]) -> bool:
     """A run-wide counter printed at each epoch's end one less than the epoch's end
     (``epoch[1], iter[443]``, ``epoch[2], iter[665]``: 222 steps an epoch) is a 0-based index
     (``parsers.engine.epochs._epoch_ends_from_zero`` does the arithmetic)."""
-    own, hinted = ctx.zeros.get(COUNTER_FLAGS, {}), facts["zeros"].get(COUNTER_FLAGS, {})
-    return any(zero_flag(own, n) or zero_flag(hinted, n) for n in kept)
+    flags = facts["zeros"].get(COUNTER_FLAGS, {})  # this pass's flags (set before numbering) and hints
+    return any(zero_flag(flags, n) for n in kept)
 
 
 def check_numbering(ctx: Context, numbering: Numbering) -> None:

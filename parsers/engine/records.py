@@ -90,12 +90,8 @@ class RawRecords:
         parts = self.parts.pop(name, None) if consume else self.parts.get(name)
         if parts is None or not parts.n:
             return {"line": np.empty(0, np.int64), "rank": np.empty(0)}, np.empty(0, np.int16), []
-        joined, codes, names = parts.join()
+        joined, codes, names = in_line_order(parts)
         line = joined["line"]
-        if not bool(np.all(line[1:] > line[:-1])):  # rows of several patterns: put in line order
-            order = np.argsort(line, kind="stable")
-            joined = {k: v[order] for k, v in joined.items()}
-            codes = codes[order]
         own = np.nan if self.rank is None else float(self.rank)
         rank = joined.get("rank")
         if rank is None or (is_constant(rank) and np.isnan(rank[0])):
@@ -215,7 +211,7 @@ def joined_records(
     """Raw records kept in a context (``columns_to_json``) and a part's, joined as ``RawRecords`` joins.
 
     Both come from ``RawRecords.columns``, so their ``rank`` column is already the log's own
-    where a line printed none: the holder below has no rank of its own to fill in.
+    where a line printed none: joining them only puts the rows in line order.
     """
     if not stored:
         return new
@@ -225,6 +221,15 @@ def joined_records(
             mask = codes == code
             if mask.any():
                 parts.append(fmt, {k: np.asarray(v)[mask] for k, v in cols.items()})
-    holder = RawRecords(name="joined", rank=None)
-    holder.parts["raw"] = parts
-    return holder.columns("raw")
+    return in_line_order(parts)
+
+
+def in_line_order(parts: ColumnParts) -> tuple[Columns, np.ndarray, list[str]]:
+    """The parts' rows joined, sorted by line where several patterns interleave."""
+    joined, codes, names = parts.join()
+    line = joined["line"]
+    if not bool(np.all(line[1:] > line[:-1])):
+        order = np.argsort(line, kind="stable")
+        joined = {k: v[order] for k, v in joined.items()}
+        codes = codes[order]
+    return joined, codes, names

@@ -425,7 +425,7 @@ def any_events(raw: pd.DataFrame, steps: pd.DataFrame) -> bool:
         return False
     if not np.isfinite(steps["loss"].to_numpy()).all():  # float64, as ``steps_frame`` builds it
         return True
-    return bool(steps["overflow"].to_numpy(dtype=bool, na_value=False).any())  # a missing flag: none
+    return bool(steps["overflow"].eq(True).any())  # a missing flag is no overflow
 
 
 def events_table(raw: pd.DataFrame, steps: pd.DataFrame, timeline: Timeline) -> pd.DataFrame:

@@ -226,3 +226,16 @@ def test_a_line_no_format_reads_is_counted_and_named_by_its_number() -> None:
     log = parsers.parse_log(text)
     assert log.meta["format_records"] == {"mindspore": 15}
     assert (log.meta["lines_read"], log.meta["lines_skipped"], log.meta["skipped_examples"]) == (16, 1, [4])
+
+
+def test_other_layouts_lines_beside_the_named_format_are_counted_as_skipped() -> None:
+    """A stray ``iter 7 loss 0.3`` and ``val acc 0.5`` in the fit log: only the line grammar reads
+    them, and beside MindSpore's own step and eval records they are dropped -- the tables stay the
+    15 MindSpore records, and both dropped lines (a step and an eval) are counted as skipped."""
+    lines = (Path(__file__).parent / "data" / "mindspore-2.10-cpu" / "fit.log").read_text().splitlines(True)
+    text = "".join([*lines[:3], "iter 7 loss 0.3\n", "val acc 0.5\n", *lines[3:]])
+    log = parsers.parse_log(text)
+    clean = parsers.parse_log("".join(lines))
+    assert log.steps["loss"].tolist() == clean.steps["loss"].tolist()
+    assert log.evals["value"].tolist() == clean.evals["value"].tolist()
+    assert (log.meta["lines_read"], log.meta["lines_skipped"]) == (17, 2)

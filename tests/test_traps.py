@@ -99,6 +99,27 @@ def test_global_step_right_whether_steps_restart_or_accumulate(lines: list[str],
     assert parsers.parse_log(text).steps["global_step"].tolist() == expected
 
 
+def test_two_ranks_out_of_step_in_one_file_keep_their_cumulative_counters() -> None:
+    """Rank 0 starts epoch 2 while rank 1 is still in epoch 1: the file's own order falls back at
+    that change, each rank's counter does not, so the counters are run-wide (global step = step)."""
+    rows = [
+        (0, 1, 1),
+        (1, 1, 1),
+        (0, 1, 2),
+        (0, 1, 3),
+        (0, 2, 4),
+        (1, 1, 2),
+        (1, 1, 3),
+        (1, 2, 4),
+        (0, 2, 5),
+        (1, 2, 5),
+    ]
+    text = "".join(f"[rank {rank}] epoch: {epoch} step: {step}, loss is 0.5\n" for rank, epoch, step in rows)
+    steps = parsers.parse_log(text).steps
+    assert steps["rank"].tolist() == [rank for rank, _, _ in rows]
+    assert steps["global_step"].tolist() == [step for _, _, step in rows]
+
+
 def test_timemonitor_line_closes_the_epoch_above_it() -> None:
     text = (
         "epoch: 1 step: 2, loss is 0.9\nepoch time: 100.0 ms, per step time: 50.0 ms\n"

@@ -31,8 +31,8 @@ def update_stats(ctx: Context, steps: pd.DataFrame, events: pd.DataFrame, evals:
         if len(finite):
             s["min_loss"] = _num(min(float(finite.min()), s.get("min_loss") or math.inf))
         s["n_steps"] = s.get("n_steps", 0) + len(steps)
-        s["max_global_step"] = _max(s.get("max_global_step"), _nanmax(steps["global_step"]))
-        s["max_step_line"] = _max(s.get("max_step_line"), _nanmax(steps["line"]))
+        s["max_global_step"] = _max(s.get("max_global_step"), steps["global_step"].max())  # skips NA
+        s["max_step_line"] = _max(s.get("max_step_line"), steps["line"].max())
         _last_epoch_step(s, _floats(steps["epoch"]), _floats(steps["step"]))
     if len(events):
         kinds = s.setdefault("event_counts", {})
@@ -61,13 +61,6 @@ def _floats(series: pd.Series) -> np.ndarray:
     return series.to_numpy(np.float64, na_value=np.nan)
 
 
-def _nanmax(series: pd.Series) -> float | None:
-    """The largest value that is a number; None when there is none."""
-    values = _floats(series)
-    values = values[~np.isnan(values)]
-    return float(values.max()) if len(values) else None
-
-
 def _last_epoch_step(s: dict[str, Any], epoch: np.ndarray, step: np.ndarray) -> None:
     known = ~np.isnan(epoch)
     if not known.any():
@@ -78,9 +71,7 @@ def _last_epoch_step(s: dict[str, Any], epoch: np.ndarray, step: np.ndarray) -> 
     if s.get("last_epoch") is None or last > s["last_epoch"]:
         s["last_epoch"], s["last_epoch_step"] = last, step_at
     elif last == s["last_epoch"] and step_at is not None:
-        s["last_epoch_step"] = (
-            step_at if s.get("last_epoch_step") is None else max(step_at, s["last_epoch_step"])
-        )
+        s["last_epoch_step"] = max(v for v in (step_at, s.get("last_epoch_step")) if v is not None)
 
 
 def _num(value: Any) -> float | None:

@@ -59,7 +59,7 @@ def epoch_records(
     if "loss" in records and "samples_per_sec" in records:  # rare: the rule runs on a frame
         records, _ = _step_rates(pd.DataFrame(records))  # their lines gave step rows: no line is skipped
     ctx.stats["epochs_dropped"] = dropped + early
-    ctx.stats["epoch_counts"] = dict(Counter(list(np.asarray(records["format"], object))))  # first-seen order
+    ctx.stats["epoch_counts"] = dict(Counter(list(records["format"])))  # first-seen order
     ctx.stats["spe_epochs"] = spe_from_epochs(records)
     return records
 
@@ -107,8 +107,6 @@ def _step_rates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     ... ips: 355 samples/s``) is the step's as the throughput is.  (A step line reaches the epoch
     records only with an epoch time or a throughput: ``records._epoch_figures``, the grammar.)
     """
-    if "loss" not in frame or "samples_per_sec" not in frame:
-        return frame, 0
     timed = np.zeros(len(frame), bool)
     for col in _EPOCH_TIMES:
         if col in frame:
@@ -188,7 +186,7 @@ def _one_frame(parts: list[Records]) -> pd.DataFrame:
             shape = kind
     if run:
         frames.append(_run_frame(run))
-    return frames[0] if len(frames) == 1 else pd.concat(frames)  # read by position: labels unused
+    return pd.concat(frames)  # read by position: labels unused
 
 
 def _kinds(part: dict[str, np.ndarray]) -> tuple | None:
@@ -210,8 +208,6 @@ def _kinds(part: dict[str, np.ndarray]) -> tuple | None:
 
 
 def _run_frame(run: list[dict[str, np.ndarray]]) -> pd.DataFrame:
-    if len(run) == 1:
-        return pd.DataFrame(run[0])
     return pd.DataFrame({k: np.concatenate([part[k] for part in run]) for k in run[0]})
 
 
@@ -245,7 +241,7 @@ def _repeated_timings(
     times = cols.get("epoch_time_ms")
     if times is None:
         return repeat
-    timed = np.flatnonzero(~pd.isna(times) & np.isnan(cols["rank"].astype(np.float64)) & ~np.isnan(epoch))
+    timed = np.flatnonzero(~pd.isna(times) & np.isnan(cols["rank"]) & ~np.isnan(epoch))
     seen: Counter = Counter()
     for i in timed.tolist():
         key = (log[i], shape[i], epoch[i])
@@ -259,7 +255,7 @@ def _first_per_epoch(
 ) -> dict[str, np.ndarray]:
     """One row per (log, rank, epoch, timing: ``_repeated_timings``) -- each column's first value
     present, the first line -- then the records without an epoch, all in (log, line) order."""
-    rank = cols.pop("rank").astype(np.float64)
+    rank = cols.pop("rank")  # float64, as ``RawRecords.columns`` gives it
     line = cols.pop("line")
     known = ~np.isnan(epoch)
     rows = np.flatnonzero(known)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from parsers.engine.context import Context, ContextChanged
 from parsers.engine.epochs import Bases, frame_epochs
+from parsers.engine.numbering import float_column
 
 __all__ = ["fill_step_times", "join_times", "joins_times", "json_value"]
 
@@ -29,8 +30,8 @@ def fill_step_times(steps: pd.DataFrame, times: pd.DataFrame, bases: Bases) -> N
     keys = pd.DataFrame(
         {
             "epoch": pd.array(np.round(frame_epochs(times, bases)), dtype="Int64"),
-            "step": pd.to_numeric(times["step"], errors="coerce").astype("Int64"),
-            "time": pd.to_numeric(times["step_time_ms"], errors="coerce"),
+            "step": pd.array(float_column(times["step"]), dtype="Int64"),
+            "time": float_column(times["step_time_ms"]),
         }
     ).drop_duplicates(["epoch", "step"], keep="last")
     joined = steps[["epoch", "step"]].merge(keys, on=["epoch", "step"], how="left")["time"].to_numpy()
@@ -82,7 +83,7 @@ def _time_keys(times: pd.DataFrame, bases: Bases) -> list[tuple[float, float]]:
     if not len(times) or "step_time_ms" not in times:
         return []
     epoch = np.round(frame_epochs(times, bases))
-    step = pd.to_numeric(times["step"], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+    step = float_column(times["step"])
     return list(zip(epoch.tolist(), step.tolist()))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 
 import numpy as np
 from hypothesis import given, settings
@@ -193,3 +194,38 @@ def test_records_saved_with_the_stores_state_read_back_as_they_were(column: np.n
     assert cols["value"].dtype == column.dtype and cols["line"].dtype == np.int64
     assert [repr(v) for v in cols["value"].tolist()] == [repr(v) for v in column.tolist()]
     assert codes.tolist() == [0] * n and names == ["f"]
+
+
+def test_fixed_width_text_columns_come_back_as_text() -> None:
+    """A text column numpy holds as fixed-width strings (``np.array(["train", "eval"])``, as a
+    constant pattern name can be) is kept as text: it comes back an object column of the same
+    strings, where saving its numpy kind would leave a state the next refresh cannot read."""
+    saved = columns_to_json(
+        {"line": np.arange(2, dtype=np.int64), "phase": np.array(["train", "eval"])},
+        np.zeros(2, np.int16),
+        ["f"],
+    )
+    cols, _, _ = columns_from_json(json.loads(json.dumps(saved)))
+    assert cols["phase"].dtype == object and cols["phase"].tolist() == ["train", "eval"]
+
+
+def test_a_context_holding_numpy_figures_saves_them_as_plain_values() -> None:
+    """The store saves each log's context as JSON after every refresh.  Running figures computed
+    with numpy (a float32 loss, an int64 count, a flag, an array) come back as the plain numbers
+    they are, and any other object as its text, instead of the refresh failing to save."""
+    ctx = Context("train.log", None)
+    ctx.stats = {
+        "min_loss": np.float32(0.5),
+        "n_steps": np.int64(3),
+        "finished": np.bool_(True),
+        "curve": np.array([1.0, 2.5]),
+        "started": date(2026, 12, 3),
+    }
+    back = Context.from_json(ctx.to_json())
+    assert back.stats == {
+        "min_loss": 0.5,
+        "n_steps": 3,
+        "finished": True,
+        "curve": [1.0, 2.5],
+        "started": "2026-12-03",
+    }

@@ -199,6 +199,16 @@ def _resumed_step_line() -> Case:
     return lines, [6, 13], 1 << 30, {"rows": 4, "last_global_step": 987, "last_step_time_ms": 363.31}
 
 
+def _resumed_step_line_in_a_tail() -> Case:
+    """The same resumed step line in a log tail that begins at epoch 141's time line (its step line
+    cut off): only that time record, no step waiting for it, says the window dropped epoch 141 when
+    epoch 142 arrived, so the resumed step must still take 363.31 ms."""
+    yolo = _lines("mindyolo/yolov5_gpu_issue441.log")
+    lines = [*yolo[6:], yolo[5], *_CRASH]
+    # 2 step rows: epoch 142's step 7, then epoch 141's step 7 again (global step 140 x 7 + 7).
+    return lines, [3, 7], 1 << 30, {"rows": 2, "last_global_step": 987, "last_step_time_ms": 363.31}
+
+
 def _fairseq_json_summary_first() -> Case:
     """fairseq's JSON layout read by the grammar: the excerpt starts with epoch 1's ``train`` summary
     (no update counter of its own), then epoch 2's ``train_inner`` lines print ``num_updates``: a
@@ -289,6 +299,7 @@ def _resnet_epoch_printed_twice() -> Case:
     [
         _resumed_time_line,
         _resumed_step_line,
+        _resumed_step_line_in_a_tail,
         _fairseq_json_summary_first,
         _mindcv_epoch_time_late,
         _fairseq_summary_then_progress,

@@ -59,3 +59,21 @@ def test_a_name_that_excludes_nothing_is_an_error(kwargs: dict, message: str) ->
 def test_excluding_every_format_that_reads_a_log_leaves_no_records() -> None:
     with pytest.raises(parsers.NoRecordsError):
         parsers.parse_log(KERAS, exclude_formats=("keras", "grammar", "generic"))
+
+
+def test_an_excluded_format_still_lends_its_names_for_the_device_count() -> None:
+    """``world_size: 4`` in a config dump is the device count (the name torch.distributed gives it)
+    whichever formats read the log: excluding the PyTorch format, to keep it from misreading
+    lines, must not turn a 4-device job's throughput into a 1-device one."""
+    text = (
+        "batch_size: 32\nworld_size: 4\nlr: 0.1\n"
+        "epoch: 1 step: 1, loss is 0.5\nepoch: 1 step: 2, loss is 0.4\n"
+        "Train epoch time: 100.0 ms, per step time: 50.0 ms\n"
+    )
+    default = parsers.parse_log(text)
+    excluded = parsers.parse_log(text, exclude_formats=["pytorch"])
+    assert (excluded.meta["batch_size"], excluded.meta["device_num"]) == (32, 4)
+    # 32 samples x 4 devices every 50 ms
+    assert (
+        excluded.epochs["samples_per_sec"].tolist() == default.epochs["samples_per_sec"].tolist() == [2560.0]
+    )

@@ -67,7 +67,7 @@ def one_log_at_a_time(folder) -> parsers.ParsedLog:
     for name in TABLE_NAMES:
         frames = [empty_table(name) if getattr(p, name) is None else getattr(p, name) for p in parts]
         tables[name] = conform(pd.concat(frames, ignore_index=True), name)
-    meta = merge_meta([p.meta for p in parts], ranks, None, formats)
+    meta = merge_meta([p.meta for p in parts], ranks, None)
     computed_throughput(tables["epochs"], meta)
     return parsers.ParsedLog(**tables, meta=meta)
 

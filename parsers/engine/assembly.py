@@ -116,7 +116,7 @@ def assemble(
     epochs.add(epochs_tables(unbuilt))
     tables = {name: pile.table(name) for name, pile in piles.items()}
     tables[WHOLE_TABLE] = epochs.table(WHOLE_TABLE)
-    meta = merge_meta(metas, ranks, forced, formats)
+    meta = merge_meta(metas, ranks, forced)
     computed_throughput(tables[WHOLE_TABLE], meta)
     return ParsedLog(**tables, meta=meta)
 

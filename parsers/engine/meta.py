@@ -118,9 +118,14 @@ def _first(frame: pd.DataFrame, col: str) -> Any:
     return values.iloc[0] if len(values) else None
 
 
-def hparam_for(hparams: dict[str, Any], meta_field: str, formats: dict[str, LogFormat]) -> Any:
-    """The printed hyperparameter that states ``meta_field`` (formats' ``hparam_meta``), or None."""
-    return next((hparams[k] for k in hparam_keys(meta_field, formats) if k in hparams), None)
+def hparam_for(hparams: dict[str, Any], meta_field: str) -> Any:
+    """The printed hyperparameter that states ``meta_field`` (formats' ``hparam_meta``), or None.
+
+    The names come from every built-in format, whichever formats read the log: ``world_size: 4``
+    is the device count in a log read with the PyTorch format excluded too, and a run's meta
+    merged by the store (which knows no forced or excluded formats) finds the same figures.
+    """
+    return next((hparams[k] for k in hparam_keys(meta_field, FORMATS) if k in hparams), None)
 
 
 def current_meta(ctx: Context, formats: dict[str, LogFormat]) -> dict[str, Any]:
@@ -136,7 +141,7 @@ def current_meta(ctx: Context, formats: dict[str, LogFormat]) -> dict[str, Any]:
         "total_epochs": None if math.isnan(ctx.total) else int(ctx.total),
         "hparams": hparams,
         "framework_version": ctx.framework_version,
-        "device": ctx.device or hparam_for(hparams, "device", formats),
+        "device": ctx.device or hparam_for(hparams, "device"),
         "files": [{"name": ctx.name, "rank": ctx.rank, "lines": ctx.lines_read, "bytes": ctx.bytes_read}],
         "lines_read": ctx.lines_read,
         "lines_skipped": ctx.lines_skipped
@@ -155,10 +160,8 @@ def merge_meta(
     metas: list[dict[str, Any]],
     ranks: list[int | None],
     forced: str | None,
-    formats: dict[str, LogFormat] | None = None,
 ) -> dict[str, Any]:
     """The ``meta`` of a run from its logs' (one per file, with each file's rank)."""
-    registry = FORMATS if formats is None else formats
     meta = dict(metas[0])
     if len(metas) > 1:
         meta["files"] = [f for m in metas for f in m["files"]]
@@ -170,8 +173,8 @@ def merge_meta(
     meta["forced_format"] = forced
     meta["ranks"] = sorted({r for r in ranks if r is not None})
     hp = meta["hparams"]
-    meta["batch_size"] = hparam_number(hparam_for(hp, "batch_size", registry))
-    devices = hparam_for(hp, "device_num", registry)
+    meta["batch_size"] = hparam_number(hparam_for(hp, "batch_size"))
+    devices = hparam_for(hp, "device_num")
     meta["device_num"] = hparam_number(devices) or (len(ranks) if len(ranks) > 1 else None)
     return meta
 

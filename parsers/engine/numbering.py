@@ -198,7 +198,7 @@ def decide_numbering(ctx: Context, formats: dict[str, LogFormat]) -> Numbering:
     facts = ctx.facts()
     # Only formats whose step records were kept: the grammar's misreadings, dropped where a named
     # format read the steps, say nothing about how the kept records count.
-    kept = [n for n in ctx.step_names if n in formats and ctx.step_counts.get(n, 0)]
+    kept = [n for n in ctx.step_names if n in formats and ctx.step_counts.get(n)]
     base = step_base([formats[n].step_base for n in kept])
     if base == 1 and (_last_index_only(facts) or _epoch_end_index(ctx, facts, kept)):
         base = 0
@@ -230,7 +230,7 @@ def _epoch_end_index(ctx: Context, facts: dict, kept: list[str]) -> bool:
     """A run-wide counter printed at each epoch's end one less than the epoch's end
     (``epoch[1], iter[443]``, ``epoch[2], iter[665]``: 222 steps an epoch) is a 0-based index
     (``parsers.engine.epochs._epoch_ends_from_zero`` does the arithmetic)."""
-    flags = facts["zeros"].get(COUNTER_FLAGS, {})  # this pass's flags (set before numbering) and hints
+    flags = facts["zeros"][COUNTER_FLAGS]  # this pass's (``decide_epoch_bases`` set them) and the hints
     return any(zero_flag(flags, n) for n in kept)
 
 

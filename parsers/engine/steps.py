@@ -42,7 +42,7 @@ def step_columns(
         ctx.loss_seen = True  # before raising: the restarted pass gets it as a hint
         raise ContextChanged("a loss column appeared after step records without one")
     ctx.loss_seen = True
-    missing = np.broadcast_to(np.float64(np.nan), (n,))
+    missing = np.broadcast_to(np.nan, (n,))
     step, rank, printed = cols.get("step", missing), cols.get("rank", missing), cols.get("global_step")
     has_printed = printed is not None and not np.isnan(printed).all()
     filled = np.where(np.isnan(step), printed, step) if has_printed else step
@@ -111,7 +111,7 @@ def _table(cols: Columns, n: int) -> pd.DataFrame:
         if dtype == "float64":
             data[name] = _owned(values, nan_column) if values is not None else nan_column.get()
         elif dtype == "boolean":  # ``overflow``: read by ``events_table`` before the frame is conformed
-            flag = values if values is not None else np.broadcast_to(np.float64(np.nan), (n,))
+            flag = values if values is not None else np.broadcast_to(np.nan, (n,))
             data[name] = pd.arrays.BooleanArray(flag == 1.0, np.isnan(flag))
         elif values is None:
             continue  # ``conform`` adds it (``step_columns`` gives every integer column)

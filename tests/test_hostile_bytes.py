@@ -277,3 +277,38 @@ def test_the_store_reads_a_decoded_log_from_any_offset_of_its_text(tmp_path: Pat
     store = RunStore(runs, tmp_path / "store")
     assert store.refresh()["status"].tolist() == ["new"]
     assert store.table("steps")["loss"].tolist() == parsers.parse_log(text).steps["loss"].tolist()
+
+
+_TEXT_TIMES_FORMAT = """
+[formats.mytrainer]
+description = "an in-house trainer whose times are declared as text"
+
+[[formats.mytrainer.patterns]]
+table = "steps"
+regex = 'it (?P<step>\\d+) ep (?P<epoch>\\d+) loss=(?P<loss>\\S+)'
+fields = { step = "int", epoch = "int", loss = "float" }
+
+[[formats.mytrainer.patterns]]
+table = "epochs"
+regex = 'ep (?P<epoch>\\d+) took (?P<epoch_time_ms>\\S+) ms per step (?P<step_time_ms>\\S+) ms data (?P<data_time_ms>\\S+) ms (?P<samples_per_sec>\\S+) imgs/s (?P<steps>\\S+) steps'
+fields = { epoch = "int", epoch_time_ms = "str", step_time_ms = "str", data_time_ms = "str", samples_per_sec = "str", steps = "str" }
+"""
+
+
+def test_a_time_declared_as_text_that_is_no_number_is_missing_not_a_crash(tmp_path: Path) -> None:
+    """A user's format declares its epoch and step times as ``str`` and one epoch prints ``n/a``:
+    the number read where there is one, the ``n/a`` epoch kept with its times missing."""
+    (tmp_path / "epochscope-formats.toml").write_text(_TEXT_TIMES_FORMAT, encoding="utf-8")
+    log_path = tmp_path / "train.log"
+    log_path.write_text(
+        "it 1 ep 1 loss=0.5\nit 2 ep 1 loss=0.4\nep 1 took 200.5 ms per step 100.25 ms data 4.5 ms 640.5 imgs/s 2 steps\n"
+        "it 1 ep 2 loss=0.3\nit 2 ep 2 loss=0.2\nep 2 took n/a ms per step n/a ms data n/a ms n/a imgs/s n/a steps\n",
+        encoding="utf-8",
+    )
+    epochs = parsers.parse_log(log_path).epochs
+    assert epochs["epoch"].tolist() == [1, 2]
+    times = ["epoch_time_ms", "step_time_ms", "data_time_ms", "samples_per_sec", "steps"]
+    assert epochs[times].iloc[0].tolist() == [200.5, 100.25, 4.5, 640.5, 2]
+    assert epochs[times].iloc[1].isna().all()
+    assert epochs["samples_per_sec_source"].iloc[0] == "printed"
+    assert pd.isna(epochs["samples_per_sec_source"].iloc[1])  # n/a: no throughput printed

@@ -173,8 +173,8 @@ def shifted_epochs(
     """Epochs 1-based: the rows of formats counting from 0 are shifted by one."""
     if epoch is None:
         return np.full(n, np.nan)
-    shifts = np.array([1 - bases.get(name, 1) for name in names] or [0])
-    if not shifts.any() or not len(codes):
+    shifts = np.array([1 - bases.get(name, 1) for name in names])
+    if not shifts.any():  # every format counts from 1 (or the part has no rows)
         return epoch
     return epoch + shifts[codes]
 
@@ -207,7 +207,7 @@ def epoch_timeline(
     for name in TIMELINE_TABLES:
         if small.has(name, "epoch"):
             frame = small[name]
-            sources.append((frame["line"].to_numpy(np.int64), frame_epochs(frame, bases[name])))
+            sources.append((frame["line"].to_numpy(), frame_epochs(frame, bases[name])))
     timeline = []
     for lines, epochs in sources:
         known = ~np.isnan(epochs)

@@ -185,11 +185,7 @@ def computed_throughput(epochs: pd.DataFrame, meta: dict[str, Any]) -> None:
     if not len(epochs) or not batch or "step_time_ms" not in epochs:
         return
     devices = meta.get("device_num") or 1
-    missing = (
-        epochs["samples_per_sec"].isna()
-        if "samples_per_sec" in epochs
-        else pd.Series(True, index=epochs.index)
-    )
+    missing = epochs["samples_per_sec"].isna()  # a conformed epochs table has every column
     computed = batch * devices * 1000.0 / epochs["step_time_ms"]
     epochs.loc[missing, "samples_per_sec"] = computed[missing]
     epochs.loc[missing & computed.notna(), "samples_per_sec_source"] = "computed"

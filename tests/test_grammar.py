@@ -629,3 +629,29 @@ def test_figures_in_a_bars_postfix_belong_to_the_loop_its_description_names() ->
     assert log.evals[["epoch", "metric", "value"]].values.tolist() == [
         [1, "loss", 0.35], [1, "acc", 0.84], [2, "loss", 0.31], [2, "acc", 0.86]
     ]  # fmt: skip
+
+
+def test_a_global_step_printed_on_some_lines_leaves_the_others_counted() -> None:
+    """One line of three also prints ``global_step 2``: that line takes it, the other two keep the
+    step they are counted at, instead of losing their global step."""
+    text = "epoch 1 step 1 loss 0.9\nepoch 1 step 2 loss 0.8 global_step 2\nepoch 1 step 3 loss 0.7\n"
+    steps = parsers.parse_log(text).steps
+    assert steps["global_step"].tolist() == [1, 2, 3]
+
+
+def test_epoch_summaries_beside_step_lines_of_an_unknown_layout_are_skipped_and_counted() -> None:
+    """An unknown layout printing ``epoch 1 step 10 loss 0.9`` lines and an ``epoch 1 loss 0.85``
+    summary at each epoch's end: the steps table holds the step lines only (a summary is no
+    step), and the two summaries are counted as skipped lines, not lost silently."""
+    text = (
+        "epoch 1 step 10 loss 0.9\nepoch 1 step 20 loss 0.8\nepoch 1 loss 0.85\n"
+        "epoch 2 step 10 loss 0.6\nepoch 2 step 20 loss 0.5\nepoch 2 loss 0.55\n"
+    )
+    log = parsers.parse_log(text)
+    assert log.steps[["epoch", "step", "loss"]].values.tolist() == [
+        [1, 10, 0.9],
+        [1, 20, 0.8],
+        [2, 10, 0.6],
+        [2, 20, 0.5],
+    ]
+    assert log.meta["lines_skipped"] == 2

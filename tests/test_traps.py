@@ -244,6 +244,23 @@ def test_throughput_computed_from_batch_size_says_so() -> None:
     assert epochs["samples_per_sec_source"].tolist() == ["computed"]
 
 
+def test_a_printed_throughput_stands_and_only_the_missing_one_is_computed() -> None:
+    """The model zoo's line prints the cluster's samples per second for epoch 1 (2500, not the
+    32 x 8 / 100 ms = 2560 the batch size gives); epoch 2's TimeMonitor line prints none, so only
+    epoch 2's is computed (32 x 8 / 80 ms), and each row says which it is."""
+    text = (
+        "Namespace(batch_size=32, device_num=8)\n"
+        "epoch: 1 step: 10, loss is 0.5\n"
+        "epoch 1 cost time = 1.00, train step num: 10, one step time: 100.00 ms, "
+        "train samples per second of cluster: 2500.0\n"
+        "epoch: 2 step: 10, loss is 0.4\n"
+        "epoch time: 800.0 ms, per step time: 80.0 ms\n"
+    )
+    epochs = parsers.parse_log(text).epochs
+    assert epochs["samples_per_sec"].tolist() == [2500.0, 32 * 8 * 1000.0 / 80.0]
+    assert epochs["samples_per_sec_source"].tolist() == ["printed", "computed"]
+
+
 def test_chinese_event_lines_and_prefixes() -> None:
     text = (
         "开始训练, 总轮数: 3\n"

@@ -209,6 +209,16 @@ def _resumed_step_line_in_a_tail() -> Case:
     return lines, [3, 7], 1 << 30, {"rows": 2, "last_global_step": 987, "last_step_time_ms": 363.31}
 
 
+def _stray_line_before_mindspore() -> Case:
+    """A stray ``epoch 1 iter 3 loss 0.3`` (read only by the line grammar) in the first part,
+    MindSpore's LossMonitor lines after it: beside a named format's steps the grammar's row is
+    dropped, and the row already committed must go too ("specific records after generic ones were
+    kept"; its epoch 1 keeps the numbering from asking for a restart of its own)."""
+    lines = ["epoch 1 iter 3 loss 0.3\n", *_lines("mindspore-2.10-cpu/fit.log")]
+    # 6 step rows, all MindSpore's: epoch 3's step 14 is global step 2 x 14 + 14.
+    return lines, [1], 1 << 30, {"rows": 6, "last_global_step": 42}
+
+
 def _fairseq_json_summary_first() -> Case:
     """fairseq's JSON layout read by the grammar: the excerpt starts with epoch 1's ``train`` summary
     (no update counter of its own), then epoch 2's ``train_inner`` lines print ``num_updates``: a
@@ -301,6 +311,7 @@ def _resnet_epoch_printed_twice() -> Case:
         _resumed_step_line,
         _resumed_step_line_in_a_tail,
         _fairseq_json_summary_first,
+        _stray_line_before_mindspore,
         _mindcv_epoch_time_late,
         _fairseq_summary_then_progress,
         _mindyolo_time_after_first_step,

@@ -219,6 +219,15 @@ def _stray_line_before_mindspore() -> Case:
     return lines, [1], 1 << 30, {"rows": 6, "last_global_step": 42}
 
 
+def _epoch_zero_after_epoch_one() -> Case:
+    """An unknown layout whose first part prints epoch 1 and whose second prints epoch 0 (the run
+    started again in the same log): the counter counts from 0, so the first part's rows are the
+    second epoch, as a cold parse reads them ("printed epoch 0 after epochs counted from 1")."""
+    lines = ["epoch 1 step 1 loss 0.9\n", "epoch 1 step 2 loss 0.8\n", "epoch 0 step 1 loss 0.7\n"]
+    # 3 step rows: epochs 2, 2, 1 (counted from 0); the last is epoch 1's step 1.
+    return lines, [2], 1 << 30, {"rows": 3, "last_global_step": 1}
+
+
 def _fairseq_json_summary_first() -> Case:
     """fairseq's JSON layout read by the grammar: the excerpt starts with epoch 1's ``train`` summary
     (no update counter of its own), then epoch 2's ``train_inner`` lines print ``num_updates``: a
@@ -311,6 +320,7 @@ def _resnet_epoch_printed_twice() -> Case:
         _resumed_step_line,
         _resumed_step_line_in_a_tail,
         _fairseq_json_summary_first,
+        _epoch_zero_after_epoch_one,
         _stray_line_before_mindspore,
         _mindcv_epoch_time_late,
         _fairseq_summary_then_progress,

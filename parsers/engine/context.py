@@ -107,7 +107,11 @@ class Context:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def facts(self) -> dict[str, Any]:
-        """The decision facts of this context joined with its hints (from an earlier, aborted pass)."""
+        """The decision facts of this context joined with its hints (from an earlier, aborted pass).
+
+        Without hints these are the context's own objects, not copies: a rule that updates the
+        context and then compares with the facts must copy what it compares with first.
+        """
         own = {key: getattr(self, key) for key in _HINTED}
         return merge_facts(own, self.hints) if self.hints else own
 

@@ -65,7 +65,9 @@ def decide_epoch_bases(
     bases: dict[str, Bases] = {}
     for table in EPOCH_TABLES:
         seen = ctx.zeros.setdefault(table, {})
-        hinted = facts["zeros"].get(table, {})
+        # A copy: without hints the facts are the context itself, so the hint would be this part's
+        # own flag, set just below, and an epoch 0 after committed epochs would never restart.
+        hinted = dict(facts["zeros"].get(table, {}))
         for name, (rows, zero) in now.get(table, {}).items():
             old = seen.get(name, [False, False])
             seen[name] = [old[0] or rows, old[1] or zero]  # before raising: the restarted pass's hint

@@ -46,11 +46,11 @@ def decide_generic(ctx: Context, facts: dict, table: str, has_generic: bool, has
     """
     own = ctx.generic.get(table, [False, False])
     hint = facts["generic"].get(table, own)
-    before = drops_generic(own[0] or hint[0], own[1] or hint[1])
     flags = [own[0] or has_generic, own[1] or has_specific]
     after = drops_generic(flags[0] or hint[0], flags[1] or hint[1])
     ctx.generic[table] = flags  # before raising: the restarted pass gets it as a hint
-    if after and not before and own[0]:
+    # Committed generic rows (own[0]) were kept unless specific ones were known before this part.
+    if after and own[0] and not (own[1] or hint[1]):
         raise ContextChanged(f"{table}: specific records after generic ones were kept")
     return after
 
@@ -72,7 +72,7 @@ def drop_generic(
     generic_codes = [i for i, n in enumerate(names) if n in generic]
     is_generic = np.isin(codes, generic_codes) if generic_codes else None
     any_generic = is_generic is not None and bool(is_generic.any())
-    any_specific = len(generic_codes) < len(names) and (is_generic is None or bool((~is_generic).any()))
+    any_specific = bool(len(codes)) if is_generic is None else bool((~is_generic).any())
     if len(codes) and decide_generic(ctx, facts, "steps", any_generic, any_specific) and any_generic:
         dropped = int(is_generic.sum())
         cols = {k: v[~is_generic] for k, v in cols.items()}
@@ -142,8 +142,8 @@ def drop_summaries(
     for rank, key in ((1, "global_step"), (2, "step")):
         if key in cols:
             level[~np.isnan(cols[key])] = rank
-    before = list(ctx.summaries or [False, False, False])
-    hint = facts.get("summaries") or [False, False, False]
+    before = list(ctx.summaries)
+    hint = facts["summaries"]
     now = [bool((is_generic & (level == lvl)).any()) for lvl in range(3)]
     ctx.summaries = [a or b for a, b in zip(before, now)]
     was = _strongest(before, hint)

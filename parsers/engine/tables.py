@@ -37,7 +37,7 @@ def epoch_records(
     timeline: Timeline,
     generic: set[str],
     *,
-    keep: bool = True,
+    keep: bool,
 ) -> pd.DataFrame:
     """All raw epoch records so far (under the generic rule), each with the epoch in force at its line.
 

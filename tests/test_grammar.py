@@ -290,6 +290,20 @@ def test_a_time_printed_mid_epoch_beside_a_loss_leaves_no_line_unread() -> None:
     assert (log.meta["lines_skipped"], log.meta["skipped_examples"]) == (1, [2])
 
 
+def test_epoch_end_times_on_the_glued_line_leave_no_line_unread() -> None:
+    """The same glued line printed at each epoch's last step (``step: [5004/5004]``): each time is
+    its epoch's, and with no time printed mid-epoch no line is counted as skipped."""
+    lines = [
+        "epoch: [0/2] step: [5004/5004], loss is 6.940182 Epoch time: 2000000.0 ms, fps: 412 img/sec.",
+        "epoch: [1/2] step: [5004/5004], loss is 5.120004 Epoch time: 1900000.0 ms, fps: 420 img/sec.",
+    ]
+    formats = {k: v for k, v in parsers.FORMATS.items() if k != "modelzoo"}
+    src = open_sources("\n".join(lines) + "\n")[0]
+    log = assemble([parse_source(src, Dispatcher(ordered_patterns(None, formats)))], formats=formats)
+    assert log.epochs[["epoch", "epoch_time_ms"]].values.tolist() == [[1, 2000000.0], [2, 1900000.0]]
+    assert (log.meta["lines_skipped"], log.meta["skipped_examples"]) == (0, [])
+
+
 def test_best_result_so_far_is_no_new_eval() -> None:
     # modelzoo/sppnet_eval_set_dict_end_training.log
     log = _parse(

@@ -312,3 +312,28 @@ def test_a_time_declared_as_text_that_is_no_number_is_missing_not_a_crash(tmp_pa
     assert epochs[times].iloc[1].isna().all()
     assert epochs["samples_per_sec_source"].iloc[0] == "printed"
     assert pd.isna(epochs["samples_per_sec_source"].iloc[1])  # n/a: no throughput printed
+
+
+def test_a_users_format_counting_epochs_from_0_is_shifted_like_a_built_in_one(tmp_path: Path) -> None:
+    """The README's own example: a user's format with ``epoch_base = 0`` prints epochs 0 and 1;
+    the tables number them 1 and 2, as for a built-in 0-based format, and count steps on."""
+    (tmp_path / "epochscope-formats.toml").write_text(
+        _TEXT_TIMES_FORMAT.replace(
+            'description = "an in-house', 'epoch_base = 0\ndescription = "an in-house'
+        ),
+        encoding="utf-8",
+    )
+    log_path = tmp_path / "train.log"
+    log_path.write_text(
+        "it 1 ep 0 loss=0.5\nit 2 ep 0 loss=0.4\nep 0 took 200.5 ms per step 100.25 ms data 4.5 ms 640.5 imgs/s 2 steps\n"
+        "it 1 ep 1 loss=0.3\nit 2 ep 1 loss=0.2\n",
+        encoding="utf-8",
+    )
+    log = parsers.parse_log(log_path)
+    assert log.steps[["epoch", "step", "global_step"]].values.tolist() == [
+        [1, 1, 1],
+        [1, 2, 2],
+        [2, 1, 3],
+        [2, 2, 4],
+    ]
+    assert log.epochs["epoch"].tolist() == [1]

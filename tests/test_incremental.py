@@ -224,8 +224,10 @@ def _epoch_zero_after_epoch_one() -> Case:
     started again in the same log): the counter counts from 0, so the first part's rows are the
     second epoch, as a cold parse reads them ("printed epoch 0 after epochs counted from 1")."""
     lines = ["epoch 1 step 1 loss 0.9\n", "epoch 1 step 2 loss 0.8\n", "epoch 0 step 1 loss 0.7\n"]
-    # 3 step rows: epochs 2, 2, 1 (counted from 0); the last is epoch 1's step 1.
-    return lines, [2], 1 << 30, {"rows": 3, "last_global_step": 1}
+    # 3 step rows: epochs 2, 2, 1 (counted from 0); the last is epoch 1's step 1.  Parts of 50
+    # bytes: the restarted pass numbers the epoch-1 lines before it reads the epoch 0 again, so
+    # only its hint says the counter starts at 0.
+    return lines, [2], 50, {"rows": 3, "last_global_step": 1}
 
 
 def _fairseq_json_summary_first() -> Case:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import parsers
 from parsers.source import MAX_LINE_BYTES as LONG
+from tests.conftest import DATA
 
 LOSS_TEMPLATES = [
     "epoch: {epoch} step: {step}, loss is {loss}",
@@ -184,3 +185,29 @@ def test_block_boundaries_do_not_change_the_result(items, block) -> None:
     whole = assemble([parse_source(src, Dispatcher(ordered_patterns()))])
     cut = assemble([parse_source(src, Dispatcher(ordered_patterns()), block_size=block)])
     assert whole.steps.equals(cut.steps)
+    counts = ("lines_read", "lines_skipped", "lines_noise", "skipped_examples")
+    assert [cut.meta[k] for k in counts] == [whole.meta[k] for k in counts]
+
+
+def test_noise_lines_in_every_block_are_all_counted() -> None:
+    """``update best result: {...}`` (the best eval so far, printed again) after each of the fit
+    log's evals, read in blocks of 64 bytes: the three lines are counted as noise, as when the
+    log is read in one block, and no record is lost at a block's edge."""
+    from parsers.dispatch import Dispatcher
+    from parsers.engine import assemble
+    from parsers.parse import parse_source
+    from parsers.registry import ordered_patterns
+    from parsers.source import open_sources
+
+    lines = (DATA / "mindspore-2.10-cpu" / "fit.log").read_text().splitlines(True)
+    noisy = []
+    for line in lines:
+        noisy.append(line)
+        if line.startswith("Eval result:"):
+            noisy.append("update best result: {'acc': 0.9}\n")
+    src = open_sources("".join(noisy).encode())[0]
+    whole = assemble([parse_source(src, Dispatcher(ordered_patterns()))])
+    cut = assemble([parse_source(src, Dispatcher(ordered_patterns()), block_size=64)])
+    for log in (whole, cut):
+        assert (log.meta["lines_read"], log.meta["lines_noise"], log.meta["lines_skipped"]) == (18, 3, 0)
+        assert len(log.steps) == 6 and len(log.evals) == 3

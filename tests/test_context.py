@@ -197,9 +197,10 @@ def test_records_saved_with_the_stores_state_read_back_as_they_were(column: np.n
 
 
 def test_fixed_width_text_columns_come_back_as_text() -> None:
-    """A text column numpy holds as fixed-width strings (``np.array(["train", "eval"])``, as a
-    constant pattern name can be) is kept as text: it comes back an object column of the same
-    strings, where saving its numpy kind would leave a state the next refresh cannot read."""
+    """A text column numpy holds as fixed-width strings (``np.array(["train", "eval"])``: the
+    scanner gives object columns, but any caller of ``columns_to_json`` may not) is kept as text:
+    it comes back an object column of the same strings, where saving its numpy kind would leave a
+    state the next refresh cannot read."""
     saved = columns_to_json(
         {"line": np.arange(2, dtype=np.int64), "phase": np.array(["train", "eval"])},
         np.zeros(2, np.int16),

@@ -200,7 +200,7 @@ def decide_numbering(ctx: Context, formats: dict[str, LogFormat]) -> Numbering:
     # format read the steps, say nothing about how the kept records count.
     kept = [n for n in ctx.step_names if n in formats and ctx.step_counts.get(n)]
     base = step_base([formats[n].step_base for n in kept])
-    if base == 1 and (_last_index_only(facts) or _epoch_end_index(ctx, facts, kept)):
+    if base == 1 and (_last_index_only(facts) or _epoch_end_index(facts, kept)):
         base = 0
     if not facts["step_any"]:
         spe = steps_per_epoch(ctx, facts, formats) if facts["epoch_any"] else None
@@ -226,7 +226,7 @@ def _last_index_only(facts: dict) -> bool:
     return low == 0 or (not math.isnan(spe) and low == high == spe - 1)
 
 
-def _epoch_end_index(ctx: Context, facts: dict, kept: list[str]) -> bool:
+def _epoch_end_index(facts: dict, kept: list[str]) -> bool:
     """A run-wide counter printed at each epoch's end one less than the epoch's end
     (``epoch[1], iter[443]``, ``epoch[2], iter[665]``: 222 steps an epoch) is a 0-based index
     (``parsers.engine.epochs._epoch_ends_from_zero`` does the arithmetic)."""
